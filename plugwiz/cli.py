@@ -1,0 +1,369 @@
+"""The command line: the wizard, init, render, context, build, inspect.
+
+Exit codes: 0 ok, 1 build (or check) failure, 2 user error. Heavy modules (Textual, docker,
+GitPython) are imported only by the commands that need them, so `--help` starts instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource, Project, ProjectError
+
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1
+EXIT_USER_ERROR = 2
+
+COMMANDS = ("init", "render", "context", "build", "inspect")
+DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed as `plugwiz: error: ...`, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"plugwiz: error: {message}\n")
+
+
+def _add_project_options(parser: argparse.ArgumentParser, with_project_file: bool = True) -> None:
+    if with_project_file:
+        parser.add_argument(
+            "project",
+            nargs="?",
+            metavar="PROJECT.yaml",
+            help="project file (default: the embedded demo host, unless --host is given)",
+        )
+    g = parser.add_argument_group("project options (override the project file)")
+    g.add_argument("--host", metavar="PATH|URL", help="host git repository: a local path or a URL")
+    g.add_argument("--ref", help="branch, tag or commit of the host to build (default: HEAD)")
+    g.add_argument(
+        "--plugin",
+        action="append",
+        metavar="PATH",
+        help="custom plugin: a .go file, a directory of package main files, or a prebuilt .so "
+        "(repeatable; replaces the project's plugins)",
+    )
+    g.add_argument(
+        "--plugin-flag",
+        metavar="FLAG",
+        help="flag that passes each plugin to the host (default --prov; '' = none, the host "
+        "opens fixed paths; a trailing '=' gives --flag=PATH; write --plugin-flag=--x)",
+    )
+    g.add_argument("--plugin-ext", metavar="EXT", help="plugin file extension (default .so)")
+    g.add_argument("--plugin-dir", metavar="DIR", help="plugin directory in the image (default /app/plugins)")
+    g.add_argument("--symbol", metavar="NAME", help="symbol every plugin must export (load check)")
+    g.add_argument("--builder-image", metavar="IMG", help="Go builder image (default: from go.mod)")
+    g.add_argument("--runtime-image", metavar="IMG", help="runtime image (default: matches the builder)")
+    g.add_argument("--tag", metavar="TAG", help="tag of the image to build")
+    g.add_argument("--main", metavar="PKG", help="host main package, e.g. ./cmd/myhost (default: detected)")
+    g.add_argument(
+        "--bundled",
+        action="append",
+        metavar="DIR",
+        help="bundled plugin package in the host tree (repeatable; default: detected)",
+    )
+    g.add_argument("--no-bundled", action="store_true", help="build no bundled plugins")
+    g.add_argument(
+        "--arg",
+        action="append",
+        metavar="ARG",
+        help="extra argument for the host's CMD, before the plugins (repeatable; use --arg=--x)",
+    )
+    g.add_argument(
+        "--file",
+        action="append",
+        metavar="SRC:TARGET",
+        help="extra file or directory for the runtime image (SRC local, or host:PATH; repeatable)",
+    )
+    g.add_argument(
+        "--build-flag",
+        action="append",
+        metavar="FLAG",
+        help="Go build flag for host and plugins, e.g. --build-flag=-mod=vendor (repeatable)",
+    )
+    g.add_argument(
+        "--build-env", action="append", metavar="NAME=VALUE", help="build environment variable (repeatable)"
+    )
+    g.add_argument(
+        "--build-command",
+        metavar="CMD",
+        help="custom host build command instead of `go build` (split like a shell, never run by one)",
+    )
+    g.add_argument("--binary", metavar="PATH", help="file the custom build command produces")
+
+
+def build_parser() -> dict[str, argparse.ArgumentParser]:
+    """One parser for the wizard and one per subcommand."""
+    wizard = _Parser(
+        prog="plugwiz",
+        description="Build a Go host and its plugins together in Docker, so every plugin loads. "
+        "With no command, opens the wizard (on the embedded demo host when no project is given).",
+        epilog="commands: "
+        + ", ".join(COMMANDS)
+        + " (plugwiz COMMAND --help). Exit codes: 0 ok, 1 build failure, 2 user error.",
+    )
+    _add_project_options(wizard)
+    wizard.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help=f"where the wizard saves the project (default: PROJECT.yaml, or ./{DEFAULT_PROJECT_FILE})",
+    )
+    parsers = {"": wizard}
+
+    init = _Parser(prog="plugwiz init", description="Write a project file (the host ref is resolved and pinned).")
+    _add_project_options(init, with_project_file=False)
+    init.add_argument("-o", "--output", metavar="FILE", default=DEFAULT_PROJECT_FILE, help="default: plugwiz.yaml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parsers["init"] = init
+
+    render = _Parser(prog="plugwiz render", description="Print the Dockerfile for a project.")
+    _add_project_options(render)
+    render.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+    parsers["render"] = render
+
+    context = _Parser(prog="plugwiz context", description="Write the build context (a tar with the Dockerfile).")
+    _add_project_options(context)
+    context.add_argument("-o", "--output", metavar="FILE", required=True, help="the tar file to write")
+    parsers["context"] = context
+
+    build = _Parser(prog="plugwiz build", description="Build the image, check every plugin loads, and inspect it.")
+    _add_project_options(build)
+    build.add_argument("--log", metavar="FILE", help="full build log (default: under the cache dir)")
+    parsers["build"] = build
+
+    inspect = _Parser(prog="plugwiz inspect", description="Show what an image holds: host, plugins, CMD.")
+    inspect.add_argument("image", metavar="IMAGE")
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    parsers["inspect"] = inspect
+    return parsers
+
+
+def _split_pair(value: str, sep: str, what: str) -> tuple[str, str]:
+    left, found, right = value.rpartition(sep) if sep == ":" else value.partition(sep)
+    if not found or not left or not right:
+        raise UserError(f"{what} {value!r}: expected {'SRC:TARGET' if sep == ':' else 'NAME=VALUE'}")
+    return left, right
+
+
+def apply_options(project: Project, args: argparse.Namespace) -> Project:
+    """The project with the command-line options applied on top."""
+    import shlex
+
+    host = project.host
+    if args.host is not None:
+        host = replace(host, repo=args.host, commit="")
+    if args.ref is not None:
+        host = replace(host, ref=args.ref, commit="")
+    if args.main is not None:
+        host = replace(host, main_package=args.main)
+    if args.build_command is not None:
+        try:
+            host = replace(host, build_command=tuple(shlex.split(args.build_command)))
+        except ValueError as exc:
+            raise UserError(f"--build-command: {exc}") from None
+    if args.binary is not None:
+        host = replace(host, binary=args.binary)
+    if args.build_flag:
+        host = replace(host, build_flags=tuple(args.build_flag))
+    if args.build_env:
+        host = replace(host, build_env=tuple(_split_pair(v, "=", "--build-env") for v in args.build_env))
+    changes: dict[str, object] = {"host": host}
+    if args.plugin is not None:
+        changes["plugins"] = tuple(PluginSource(source=p) for p in args.plugin)
+    if args.no_bundled:
+        changes["bundled"] = ()
+    elif args.bundled:
+        changes["bundled"] = tuple(BundledPlugin(path=p) for p in args.bundled)
+    loading = project.loading
+    if args.plugin_flag is not None:
+        loading = replace(loading, flag=args.plugin_flag)
+    if args.plugin_ext is not None:
+        loading = replace(loading, extension=args.plugin_ext)
+    if args.plugin_dir is not None:
+        loading = replace(loading, directory=args.plugin_dir)
+    if args.symbol is not None:
+        loading = replace(loading, symbol=args.symbol)
+    if args.arg:
+        loading = replace(loading, extra_args=tuple(args.arg))
+    changes["loading"] = loading
+    images = project.images
+    if args.builder_image is not None:
+        images = replace(images, builder=args.builder_image)
+    if args.runtime_image is not None:
+        images = replace(images, runtime=args.runtime_image)
+    changes["images"] = images
+    if args.file:
+        changes["files"] = tuple(
+            ExtraFile(*_split_pair(v, ":", "--file")) if not v.startswith("host:") else _host_file(v)
+            for v in args.file
+        )
+    if args.tag is not None:
+        changes["tag"] = args.tag
+    return replace(project, **changes)  # type: ignore[arg-type]
+
+
+def _host_file(value: str) -> ExtraFile:
+    source, target = _split_pair(value[len("host:") :], ":", "--file")
+    return ExtraFile(source=f"host:{source}", target=target)
+
+
+def load_base_project(args: argparse.Namespace) -> Project:
+    """The project file given, else the demo project (when no --host), else an empty one."""
+    from plugwiz.core.project_file import load_project
+
+    project_arg = getattr(args, "project", None)
+    if project_arg:
+        return load_project(Path(project_arg))
+    if args.host is None:
+        from plugwiz.service import demo_project
+
+        return demo_project()
+    return Project(base_dir=Path.cwd())
+
+
+def resolved_project(args: argparse.Namespace) -> Project:
+    """Load, apply options, resolve the host ref and detect; errors become UserError text."""
+    from plugwiz.service import resolve_project
+
+    project = apply_options(load_base_project(args), args)
+    if not project.host.repo:
+        raise UserError("no host repository: give --host PATH|URL or a project file with host.repo")
+    resolved, _commit = resolve_project(project)
+    return resolved
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from plugwiz.core.project_file import save_project
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise UserError(f"{output} exists; use --force to overwrite it")
+    if args.host is None:
+        raise UserError("plugwiz init needs --host PATH|URL")
+    project = replace(apply_options(Project(base_dir=output.resolve().parent), args), base_dir=output.resolve().parent)
+    from plugwiz.core.render import plan_build
+    from plugwiz.service import resolve_project
+
+    resolved, commit = resolve_project(project)
+    plan_build(resolved)  # refuse to write a project that cannot be built
+    save_project(resolved, output)
+    print(f"wrote {output}: host {commit.short_sha} ({commit.subject}), {len(resolved.plugins)} custom plugin(s)")
+    return EXIT_OK
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from plugwiz.core.render import plan_build, render_dockerfile
+
+    project = resolved_project(args)
+    text = render_dockerfile(project)
+    for warning in plan_build(project).warnings:
+        print(f"plugwiz: warning: {warning}", file=sys.stderr)
+    if args.output:
+        from plugwiz.core.project_file import atomic_write
+
+        atomic_write(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _cmd_context(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from plugwiz.core.context import write_context
+    from plugwiz.service import open_repo
+
+    project = resolved_project(args)
+    output = Path(args.output)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            entries = write_context(project, open_repo(project), handle)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    print(f"wrote {output}: {len(entries)} files", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from plugwiz.commands import build_command
+
+    project = resolved_project(args)
+    log = Path(args.log) if args.log else None
+    return build_command(project, tag=project.tag, log_path=log)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from plugwiz.commands import inspect_command
+
+    return inspect_command(args.image, as_json=args.json, out=sys.stdout)
+
+
+def _cmd_wizard(args: argparse.Namespace) -> int:
+    from plugwiz.ui.app import run_wizard
+
+    project = apply_options(load_base_project(args), args)
+    if args.output:
+        path: Path | None = Path(args.output)
+    elif args.project:
+        path = Path(args.project)
+    else:
+        path = None
+    return run_wizard(project, path)
+
+
+_HANDLERS = {
+    "": _cmd_wizard,
+    "init": _cmd_init,
+    "render": _cmd_render,
+    "context": _cmd_context,
+    "build": _cmd_build,
+    "inspect": _cmd_inspect,
+}
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that are the user's mistake (or the world's), never a bug."""
+    from plugwiz.core.detect import DetectError
+    from plugwiz.core.gomod import GoModError
+    from plugwiz.core.ports import HostRepoError
+    from plugwiz.core.project_file import ProjectFileError
+
+    return (UserError, ProjectError, ProjectFileError, HostRepoError, DetectError, GoModError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `plugwiz` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else ""
+    parser = build_parser()[command]
+    args = parser.parse_args(argv[1:] if command else argv)
+    try:
+        return _HANDLERS[command](args)
+    except KeyboardInterrupt:
+        print("plugwiz: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if isinstance(exc, user_error_types()):
+            from plugwiz.core.redact import scrub
+
+            message = scrub(str(exc), getattr(args, "host", None) or "")
+            print(f"plugwiz: error: {message}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

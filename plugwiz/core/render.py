@@ -1,0 +1,335 @@
+"""The Dockerfile, as a pure function of the project (with its detected host facts).
+
+Stage layout, chosen for the classic builder's layer cache:
+
+1. `host`: module files and downloads, then the host tree at the pinned SHA, the host build and
+   the bundled plugins. It changes only when the host commit, images or flags change.
+2. one `plugin-N` stage per custom plugin, each `FROM host`, so editing one plugin rebuilds
+   only that plugin (on top of the Go build cache the host stage left in its layers).
+3. `check`: a second build of the host's own main package with one extra init file that
+   opens every plugin and exits; a plugin that would not load fails the build here.
+4. the runtime stage: the host binary, the checked plugins and the extra files, nothing else.
+   Its CMD comes from the same plugin list as its COPY lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from plugwiz.core.images import pick_builder_image, pick_runtime_image
+from plugwiz.core.model import (
+    APP_DIR,
+    PluginKind,
+    Project,
+    ProjectError,
+    check_name,
+    effective_bundled,
+    effective_main_package,
+    pick_main_package,
+)
+from plugwiz.core.quoting import (
+    UnsafeValueError,
+    dockerfile_string,
+    env_name,
+    goflag,
+    json_exec_form,
+    reject_control_chars,
+    safe_path,
+    shell_words,
+)
+from plugwiz.core.redact import redact_url
+
+SRC_DIR = "/src"
+OUT_DIR = "/out"
+CUSTOM_PLUGIN_DIR = "plugwiz_plugins"  # inside the host module, so plugins share its go.mod
+LOADCHECK_FILE = "zz_plugwiz_loadcheck.go"
+LOADCHECK_ENV = "PLUGWIZ_LOADCHECK"
+LOADCHECK_SYMBOL_ENV = "PLUGWIZ_LOADCHECK_SYMBOL"
+
+# Context layout (see plugwiz.core.context): what the Dockerfile COPYs from.
+CTX_HOST = "host"
+CTX_PLUGINS = "plugins"
+CTX_PREBUILT = "prebuilt"
+CTX_FILES = "files"
+CTX_LOADCHECK = "plugwiz/loadcheck.go"
+
+
+@dataclass(frozen=True)
+class PlannedPlugin:
+    """One plugin of the image: where it comes from and where it ends up."""
+
+    name: str
+    kind: str  # "bundled", or a PluginKind value
+    file_name: str  # e.g. upper.so
+    build_path: str  # ./plugins/upper, ./plugwiz_plugins/hello, or "" for prebuilt
+    index: int  # position among custom plugins (1-based), 0 for bundled
+
+    @property
+    def out_path(self) -> str:
+        return f"{OUT_DIR}/plugins/{self.file_name}"
+
+    @property
+    def stage(self) -> str:
+        return f"plugin-{self.index}"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Every derived value the Dockerfile and the build context share."""
+
+    builder_image: str
+    runtime_image: str
+    main_package: str  # "./cmd/x" or "" (custom build command)
+    check_package: str  # main package the load check builds, "" = no check
+    host_binary: str  # file name of the host in the runtime image
+    plugins: tuple[PlannedPlugin, ...]
+    goflags: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def runtime_plugin_paths(self) -> list[str]:
+        return [f"{self.plugin_dir}/{p.file_name}" for p in self.plugins]
+
+    plugin_dir: str = ""
+
+    def cmd(self, project: Project) -> list[str]:
+        """The runtime CMD in exec form."""
+        words = [f"{APP_DIR}/{self.host_binary}", *project.loading.extra_args]
+        flag = project.loading.flag
+        for path in self.runtime_plugin_paths:
+            if not flag:
+                continue
+            if flag.endswith("="):
+                words.append(f"{flag}{path}")
+            else:
+                words.extend([flag, path])
+        return words
+
+
+def plan_build(project: Project) -> BuildPlan:
+    """Validate the project and derive the build plan; raises ProjectError for a person."""
+    try:
+        return _plan(project)
+    except UnsafeValueError as exc:
+        raise ProjectError(str(exc)) from exc
+
+
+def _plan(project: Project) -> BuildPlan:
+    facts = project.facts
+    if facts is None:
+        raise ProjectError("the host has not been resolved yet (no go.mod facts)")
+    host = project.host
+    if not host.commit or len(host.commit) != 40 or not all(c in "0123456789abcdef" for c in host.commit):
+        raise ProjectError("the host ref has not been resolved to a commit SHA")
+    loading = project.loading
+    ext = loading.extension
+    if ext and (not ext.startswith(".") or not ext[1:].isalnum()):
+        raise ProjectError(f"plugin extension {ext!r} must look like .so or .prov")
+    if loading.flag:
+        reject_control_chars(loading.flag, "plugin flag")
+        if not loading.flag.startswith("-") or " " in loading.flag:
+            raise ProjectError(f"plugin flag {loading.flag!r} must start with '-' and hold no spaces")
+    safe_path(loading.directory, "plugin directory", absolute=True)
+    for arg in loading.extra_args:
+        reject_control_chars(arg, "extra argument")
+    if loading.symbol and not loading.symbol.isidentifier():
+        raise ProjectError(f"symbol {loading.symbol!r} is not a Go identifier")
+
+    warnings: list[str] = []
+    builder = project.images.builder or pick_builder_image(facts.gomod)
+    runtime, image_warning = pick_runtime_image(builder, project.images.runtime)
+    if image_warning:
+        warnings.append(image_warning)
+    for image, what in ((builder, "builder image"), (runtime, "runtime image")):
+        reject_control_chars(image, what)
+        if not image or any(c in image for c in " \"'$\\`"):
+            raise ProjectError(f"{what} {image!r} is not a valid image reference")
+
+    main_package = effective_main_package(project)
+    if host.build_command:
+        if not host.binary:
+            raise ProjectError("a custom build command needs `binary`: the file it produces")
+        safe_path(host.binary, "host binary", absolute=False)
+        check_package = main_package or (
+            "./" + pick_main_package(facts.main_packages, facts.gomod.module)
+            if facts.main_packages
+            else ""
+        )
+        binary_name = PurePosixPath(host.binary).name
+    else:
+        if not main_package:
+            raise ProjectError(
+                "no main package found in the host: set host.main (e.g. ./cmd/myhost) "
+                "or a custom build command"
+            )
+        check_package = main_package
+        binary_name = (
+            PurePosixPath(main_package).name
+            if main_package != "."
+            else facts.gomod.module.rstrip("/").rsplit("/", 1)[-1]
+        )
+    if check_package:
+        check_package = "./" + check_package.removeprefix("./").strip("/") if check_package not in (".", "./") else "."
+        safe_path(check_package, "main package", absolute=False)
+    else:
+        warnings.append("no load check: the host's main package is unknown (set host.main)")
+    if main_package:
+        safe_path(main_package, "main package", absolute=False)
+    host_binary = check_name(binary_name.replace("_", "-") or "host", "host binary name")
+
+    planned: list[PlannedPlugin] = []
+    for bundled in effective_bundled(project):
+        safe_path(bundled.path, "bundled plugin path", absolute=False)
+        name = check_name(bundled.output_name, "bundled plugin name")
+        path = "./" + bundled.path.removeprefix("./").strip("/")
+        planned.append(PlannedPlugin(name, "bundled", name + ext, path, 0))
+    for index, plugin in enumerate(project.plugins, start=1):
+        name = check_name(plugin.output_name)
+        kind = plugin.kind
+        build_path = "" if kind is PluginKind.PREBUILT else f"./{CUSTOM_PLUGIN_DIR}/{name}"
+        planned.append(PlannedPlugin(name, kind.value, name + ext, build_path, index))
+    seen: dict[str, PlannedPlugin] = {}
+    for plugin in planned:
+        other = seen.get(plugin.file_name)
+        if other is not None:
+            clash = "a bundled plugin" if other.kind == "bundled" else "another plugin"
+            raise ProjectError(
+                f"two plugins would be written to {plugin.file_name}: {plugin.name!r} collides "
+                f"with {clash}; rename one (plugins: name: ...)"
+            )
+        seen[plugin.file_name] = plugin
+
+    goflags = ["-trimpath", *(goflag(f) for f in host.build_flags if f != "-trimpath")]
+    if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
+        # go.mod files older than `go 1.14` ignore vendor/ unless asked.
+        goflags.append("-mod=vendor")
+    for name, value in host.build_env:
+        env_name(name)
+        reject_control_chars(value, f"build env {name}")
+    for extra in project.files:
+        safe_path(extra.target, "extra file target", absolute=True)
+        if extra.from_host:
+            safe_path(extra.host_path, "host file", absolute=False)
+    return BuildPlan(
+        builder_image=builder,
+        runtime_image=runtime,
+        main_package=main_package,
+        check_package=check_package,
+        host_binary=host_binary,
+        plugins=tuple(planned),
+        goflags=tuple(goflags),
+        warnings=tuple(warnings),
+        plugin_dir=loading.directory.rstrip("/") or "/",
+    )
+
+
+def extra_file_context_path(index: int, source: str) -> str:
+    """Where a local extra file sits in the build context."""
+    name = PurePosixPath(source.replace("\\", "/").rstrip("/")).name or "file"
+    return f"{CTX_FILES}/{index}/{name}"
+
+
+def render_dockerfile(project: Project) -> str:
+    """The Dockerfile for `project`; byte-for-byte the same for the same project and SHA."""
+    plan = plan_build(project)
+    facts = project.facts
+    assert facts is not None  # plan_build checked
+    host = project.host
+    lines: list[str] = []
+    add = lines.append
+    plugin_names = " ".join(p.file_name for p in plan.plugins) or "(none)"
+    add("# Generated by plugwiz: edit the project (plugwiz.yaml), not this file.")
+    add(f"# Host: {facts.gomod.module} at {host.commit}")
+    add(f"# Plugins: {plugin_names}")
+    for warning in plan.warnings:
+        add(f"# Warning: {warning}")
+    add("")
+    add("# Toolchain, modules, host and bundled plugins: cached until the host commit changes.")
+    add(f"FROM {plan.builder_image} AS host")
+    env = [
+        ("CGO_ENABLED", "1"),
+        ("GOFLAGS", " ".join(plan.goflags)),
+        ("GOTOOLCHAIN", "local"),
+        ("GOWORK", "off"),
+        *host.build_env,
+    ]
+    add("ENV " + " \\\n    ".join(f"{name}={dockerfile_string(value, name)}" for name, value in env))
+    add(f"WORKDIR {SRC_DIR}")
+    if facts.vendored or facts.gomod.requires:
+        # Dependencies first: their layer survives every host commit that keeps go.mod.
+        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
+        add(f"COPY {' '.join(module_files)} ./")
+        if facts.vendored:
+            add(f"COPY {CTX_HOST}/vendor/ ./vendor/")
+        else:
+            add("RUN go mod download")
+    add(f"COPY {CTX_HOST}/ ./")
+    if host.build_command:
+        build = shell_words(host.build_command, "build command")
+        add(f"RUN {build} && mkdir -p {OUT_DIR}/plugins && cp {host.binary} {OUT_DIR}/{plan.host_binary}")
+    else:
+        add(
+            f"RUN mkdir -p {OUT_DIR}/plugins && "
+            f"go build -o {OUT_DIR}/{plan.host_binary} {plan.main_package}"
+        )
+    for plugin in plan.plugins:
+        if plugin.kind == "bundled":
+            add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
+
+    custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
+    for plugin in custom_built:
+        add("")
+        add(f"# Custom plugin {plugin.name} ({plugin.kind}): its own stage, rebuilt alone when it changes.")
+        add(f"FROM host AS {plugin.stage}")
+        add(f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{CUSTOM_PLUGIN_DIR}/{plugin.name}/")
+        add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
+
+    add("")
+    if plan.check_package:
+        add("# Load check: the host's own main package, plus an init that opens every plugin.")
+    else:
+        add("# Collect the plugins (no load check: the host's main package is unknown).")
+    add("FROM host AS check")
+    if plan.check_package:
+        check_dir = plan.check_package.removeprefix("./")
+        target = LOADCHECK_FILE if check_dir == "." else f"{check_dir}/{LOADCHECK_FILE}"
+        add(f"COPY {CTX_LOADCHECK} ./{target}")
+        add(f"RUN go build -o {OUT_DIR}/loadcheck {plan.check_package}")
+    for plugin in plan.plugins:
+        if plugin.kind == "bundled":
+            continue
+        if plugin.build_path:
+            add(f"COPY --from={plugin.stage} {plugin.out_path} {plugin.out_path}")
+        else:
+            add(f"COPY {CTX_PREBUILT}/{plugin.file_name} {plugin.out_path}")
+    if plan.check_package and plan.plugins:
+        check_env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
+        if project.loading.symbol:
+            check_env.append(f"{LOADCHECK_SYMBOL_ENV}={project.loading.symbol}")
+        add(f"RUN {' '.join(check_env)} {OUT_DIR}/loadcheck")
+
+    add("")
+    add("# Runtime: the host, its plugins and extra files; no toolchain.")
+    add(f"FROM {plan.runtime_image}")
+    labels = [
+        ("org.opencontainers.image.source", redact_url(host.repo)),
+        ("org.opencontainers.image.revision", host.commit),
+        ("dev.plugwiz.host.module", facts.gomod.module),
+        ("dev.plugwiz.plugins", ",".join(plan.runtime_plugin_paths)),
+        ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),
+        ("dev.plugwiz.builder", plan.builder_image),
+    ]
+    add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
+    add(f"WORKDIR {APP_DIR}")
+    add(f"COPY --from=check {OUT_DIR}/{plan.host_binary} {APP_DIR}/{plan.host_binary}")
+    if plan.plugins:
+        sources = " ".join(p.out_path for p in plan.plugins)
+        add(f"COPY --from=check {sources} {plan.plugin_dir}/")
+    for index, extra in enumerate(project.files, start=1):
+        if extra.from_host:
+            add(f"COPY --from=host {SRC_DIR}/{extra.host_path} {extra.target}")
+        else:
+            add(f"COPY {extra_file_context_path(index, extra.source)} {extra.target}")
+    add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,3 @@
+module example.com/plugwiz-demo
+
+go 1.19

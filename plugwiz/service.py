@@ -1,0 +1,62 @@
+"""Turning a project as the user wrote it into a resolved one: the glue between core and git.
+
+The CLI and the wizard both go through here, so they resolve refs and detect the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from plugwiz.core.detect import detect_host
+from plugwiz.core.model import Host, PluginSource, Project
+from plugwiz.core.ports import CommitInfo, HostRepository
+
+
+def open_repo(project: Project) -> HostRepository:
+    """The host repository of `project` (a relative local path is relative to its base dir)."""
+    from plugwiz.adapters.git import open_host_repo
+
+    repo = project.host.repo
+    if repo and "://" not in repo and not _is_scp_url(repo):
+        path = Path(repo).expanduser()
+        repo = str(path if path.is_absolute() else project.base_dir / path)
+    return open_host_repo(repo)
+
+
+def _is_scp_url(repo: str) -> bool:
+    # `git@host:owner/repo.git`: a colon before any slash, and not a Windows drive letter.
+    head = repo.split("/", 1)[0]
+    return ":" in head and len(head.split(":", 1)[0]) > 1
+
+
+def resolve_commit(project: Project, repo: HostRepository) -> CommitInfo:
+    """The commit to build: the pinned one if the project has it, else the ref's."""
+    return repo.resolve(project.host.commit or project.host.ref or "HEAD")
+
+
+def resolve_project(project: Project, repo: HostRepository | None = None) -> tuple[Project, CommitInfo]:
+    """Pin the host commit and detect the host's facts; raises HostRepoError or DetectError."""
+    repo = repo or open_repo(project)
+    commit = resolve_commit(project, repo)
+    sha = commit.sha
+    facts = detect_host(repo.files(sha), lambda path: repo.read(sha, path))
+    return project.with_facts(facts, sha), commit
+
+
+def demo_project(base_dir: Path | None = None) -> Project:
+    """The embedded demo host at its fixed commit, with the sample custom plugin."""
+    from plugwiz.adapters.demo import demo_plugin_path, ensure_demo_repo
+
+    repo = ensure_demo_repo()
+    return Project(
+        host=Host(repo=str(repo), ref="main"),
+        plugins=(PluginSource(source=str(demo_plugin_path())),),
+        tag="plugwiz-demo:latest",
+        base_dir=base_dir or Path.cwd(),
+    )
+
+
+def with_host_ref(project: Project, ref: str) -> Project:
+    """The project with a new ref; the pinned commit is dropped so the ref is resolved again."""
+    return replace(project, host=replace(project.host, ref=ref, commit=""))

@@ -1,0 +1,187 @@
+"""The exact Dockerfile for representative projects, and the rules behind it."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from plugwiz.core.model import (
+    BundledPlugin,
+    ExtraFile,
+    GoMod,
+    Host,
+    HostFacts,
+    Images,
+    PluginLoading,
+    PluginSource,
+    Project,
+    ProjectError,
+)
+from plugwiz.core.render import plan_build, render_dockerfile
+
+GOLDEN = Path(__file__).parent / "golden"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+DEMO_FACTS = HostFacts(
+    gomod=GoMod(module="example.com/plugwiz-demo", go="1.19"),
+    main_packages=("cmd/demo-host",),
+    plugin_packages=("plugins/reverse", "plugins/upper"),
+)
+VENDORED_FACTS = HostFacts(
+    gomod=GoMod(module="example.com/realhost", go="1.12", requires=("example.org/colors",)),
+    main_packages=("cmd/realhost",),
+    plugin_packages=("plugins/audit",),
+    has_go_sum=False,
+    vendored=True,
+)
+
+
+def demo(**changes: object) -> Project:
+    base = Project(
+        host=Host(repo="https://example.com/demo.git", ref="main", commit=SHA),
+        plugins=(PluginSource("plugins/hello.go"),),
+        tag="demo:latest",
+        facts=DEMO_FACTS,
+        base_dir=Path("/nonexistent"),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+PROJECTS: dict[str, Project] = {
+    "single-file": demo(),
+    "directory": demo(plugins=(PluginSource("plugins/multi", name="multi"),)),
+    "prebuilt": demo(plugins=(PluginSource("build/legacy.so"), PluginSource("plugins/hello.go"))),
+    "no-flag": demo(
+        loading=PluginLoading(flag="", directory="/usr/lib/demo/plugins", extension=".prov"),
+        bundled=(BundledPlugin("plugins/upper", name="caps"),),
+    ),
+    "build-command": demo(
+        host=Host(
+            repo="/src/demo",
+            ref="v1.0.0",
+            commit=SHA,
+            build_command=("make", "build", "VERSION=1.0 $(x)"),
+            binary="bin/demo-host",
+        ),
+        loading=PluginLoading(extra_args=("--config", "/etc/demo/config.toml"), symbol="New"),
+        files=(
+            ExtraFile("config/demo.toml", "/etc/demo/config.toml"),
+            ExtraFile("host:static", "/app/static"),
+        ),
+    ),
+    "vendored": Project(
+        host=Host(repo="file:///repos/realhost.git", ref="main", commit=SHA, build_flags=("-tags=netgo",)),
+        plugins=(PluginSource("plugins/multi"),),
+        loading=PluginLoading(flag="--plugin", extra_args=("--config", "/etc/realhost/config.json")),
+        images=Images(builder="golang:1.19-bookworm", runtime="debian:bookworm-slim"),
+        tag="realhost:plugins",
+        facts=VENDORED_FACTS,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_dockerfile_matches_golden(name: str) -> None:
+    text = render_dockerfile(PROJECTS[name])
+    golden = GOLDEN / f"{name}.Dockerfile"
+    if os.environ.get("PLUGWIZ_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_cmd_and_copy_come_from_one_plugin_list(name: str) -> None:
+    project = PROJECTS[name]
+    text = render_dockerfile(project)
+    plan = plan_build(project)
+    runtime = text.split("# Runtime:")[1]
+    copy_line = next((line for line in runtime.splitlines() if "/out/plugins/" in line), "")
+    copied = re.findall(r"/out/plugins/(\S+)", copy_line)
+    assert copied == [p.file_name for p in plan.plugins]
+    cmd = plan.cmd(project)
+    if project.loading.flag:
+        assert [arg for arg in cmd if arg.startswith(plan.plugin_dir)] == plan.runtime_plugin_paths
+    else:
+        assert not any(arg.startswith(plan.plugin_dir) for arg in cmd)
+    # Every plugin is opened by the load check.
+    check = re.search(r"PLUGWIZ_LOADCHECK=(\S+)", text)
+    assert check is not None
+    assert check.group(1).split(":") == [p.out_path for p in plan.plugins]
+
+
+def test_render_is_deterministic() -> None:
+    assert render_dockerfile(PROJECTS["build-command"]) == render_dockerfile(PROJECTS["build-command"])
+
+
+def test_layers_are_ordered_for_the_cache() -> None:
+    text = render_dockerfile(PROJECTS["vendored"])
+    order = [
+        text.index("COPY host/go.mod ./"),
+        text.index("COPY host/vendor/ ./vendor/"),
+        text.index("COPY host/ ./"),
+        text.index("go build -o /out/realhost ./cmd/realhost"),
+        text.index("./plugins/audit"),
+        text.index("FROM host AS plugin-1"),
+        text.index("FROM host AS check"),
+    ]
+    assert order == sorted(order)
+    assert 'GOFLAGS="-trimpath -tags=netgo -mod=vendor"' in text
+
+
+def test_each_custom_plugin_has_its_own_stage_from_host() -> None:
+    project = demo(plugins=(PluginSource("a.go"), PluginSource("b.go"), PluginSource("c")))
+    text = render_dockerfile(project)
+    assert text.count("FROM host AS plugin-") == 3
+    assert "COPY plugins/b/ ./plugwiz_plugins/b/" in text
+
+
+def test_credentials_never_reach_the_dockerfile() -> None:
+    project = demo(host=Host(repo="https://alice:ghp_SECRET123456@example.com/x.git", commit=SHA))
+    text = render_dockerfile(project)
+    assert "ghp_SECRET123456" not in text
+    assert "alice" not in text
+    assert 'org.opencontainers.image.source="https://example.com/x.git"' in text
+
+
+def test_builder_follows_go_mod_and_runtime_follows_builder() -> None:
+    facts = replace(DEMO_FACTS, gomod=GoMod(module="m", go="1.22.3"))
+    assert plan_build(demo(facts=facts)).builder_image == "golang:1.22-bookworm"
+    facts = replace(DEMO_FACTS, gomod=GoMod(module="m", go="1.22", toolchain="go1.22.5"))
+    plan = plan_build(demo(facts=facts))
+    assert (plan.builder_image, plan.runtime_image) == ("golang:1.22.5-bookworm", "debian:bookworm-slim")
+    plan = plan_build(demo(images=Images(builder="golang:1.22-alpine3.19")))
+    assert plan.runtime_image == "alpine:3.19"
+    assert plan.warnings == ()
+
+
+def test_libc_mismatch_is_warned_about() -> None:
+    plan = plan_build(demo(images=Images(builder="golang:1.22-bookworm", runtime="alpine:3.19")))
+    assert any("glibc" in w and "musl" in w for w in plan.warnings)
+    assert "# Warning: the builder image golang:1.22-bookworm uses glibc" in render_dockerfile(
+        demo(images=Images(builder="golang:1.22-bookworm", runtime="alpine:3.19"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("project", "message"),
+    [
+        (demo(plugins=(PluginSource("x/upper.go"),)), "upper.so"),
+        (demo(plugins=(PluginSource("a/x.go"), PluginSource("b/x.go"))), "another plugin"),
+        (demo(plugins=(PluginSource("a.go", name="bad name"),)), "is not allowed"),
+        (demo(loading=PluginLoading(extension="so")), "extension"),
+        (demo(host=Host(repo="r", commit="")), "resolved"),
+        (demo(host=Host(repo="r", commit=SHA, build_command=("make",))), "binary"),
+        (demo(host=Host(repo="r", commit=SHA, build_flags=("-ldflags=-s -w",))), "GOFLAGS"),
+        (demo(files=(ExtraFile("a", "relative/path"),)), "absolute"),
+        (demo(files=(ExtraFile("a", "/etc/../x"),)), "'..'"),
+        (demo(host=Host(repo="r", commit=SHA, main_package="./cmd/$(reboot)")), "not allowed"),
+        (demo(facts=replace(DEMO_FACTS, main_packages=())), "no main package"),
+    ],
+)
+def test_unbuildable_projects_are_refused_with_a_reason(project: Project, message: str) -> None:
+    with pytest.raises(ProjectError, match=re.escape(message)):
+        render_dockerfile(project)
