@@ -58,12 +58,18 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
         "opens fixed paths; a trailing '=' gives --flag=PATH; write --plugin-flag=--x)",
     )
     g.add_argument("--plugin-ext", metavar="EXT", help="plugin file extension (default .so)")
-    g.add_argument("--plugin-dir", metavar="DIR", help="plugin directory in the image (default /app/plugins)")
+    g.add_argument(
+        "--plugin-dir", metavar="DIR", help="plugin directory in the image (default /app/plugins)"
+    )
     g.add_argument("--symbol", metavar="NAME", help="symbol every plugin must export (load check)")
     g.add_argument("--builder-image", metavar="IMG", help="Go builder image (default: from go.mod)")
-    g.add_argument("--runtime-image", metavar="IMG", help="runtime image (default: matches the builder)")
+    g.add_argument(
+        "--runtime-image", metavar="IMG", help="runtime image (default: matches the builder)"
+    )
     g.add_argument("--tag", metavar="TAG", help="tag of the image to build")
-    g.add_argument("--main", metavar="PKG", help="host main package, e.g. ./cmd/myhost (default: detected)")
+    g.add_argument(
+        "--main", metavar="PKG", help="host main package, e.g. ./cmd/myhost (default: detected)"
+    )
     g.add_argument(
         "--bundled",
         action="append",
@@ -90,12 +96,16 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
         help="Go build flag for host and plugins, e.g. --build-flag=-mod=vendor (repeatable)",
     )
     g.add_argument(
-        "--build-env", action="append", metavar="NAME=VALUE", help="build environment variable (repeatable)"
+        "--build-env",
+        action="append",
+        metavar="NAME=VALUE",
+        help="build environment variable (repeatable)",
     )
     g.add_argument(
         "--build-command",
         metavar="CMD",
-        help="custom host build command instead of `go build` (split like a shell, never run by one)",
+        help="custom host build command instead of `go build` "
+        "(split like a shell, never run by one)",
     )
     g.add_argument("--binary", metavar="PATH", help="file the custom build command produces")
 
@@ -115,13 +125,19 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "-o",
         "--output",
         metavar="FILE",
-        help=f"where the wizard saves the project (default: PROJECT.yaml, or ./{DEFAULT_PROJECT_FILE})",
+        help="where the wizard saves the project "
+        f"(default: PROJECT.yaml, or ./{DEFAULT_PROJECT_FILE})",
     )
-    parsers = {"": wizard}
+    parsers: dict[str, argparse.ArgumentParser] = {"": wizard}
 
-    init = _Parser(prog="plugwiz init", description="Write a project file (the host ref is resolved and pinned).")
+    init = _Parser(
+        prog="plugwiz init",
+        description="Write a project file (the host ref is resolved and pinned).",
+    )
     _add_project_options(init, with_project_file=False)
-    init.add_argument("-o", "--output", metavar="FILE", default=DEFAULT_PROJECT_FILE, help="default: plugwiz.yaml")
+    init.add_argument(
+        "-o", "--output", metavar="FILE", default=DEFAULT_PROJECT_FILE, help="default: plugwiz.yaml"
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     parsers["init"] = init
 
@@ -130,17 +146,28 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     render.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
     parsers["render"] = render
 
-    context = _Parser(prog="plugwiz context", description="Write the build context (a tar with the Dockerfile).")
+    context = _Parser(
+        prog="plugwiz context", description="Write the build context (a tar with the Dockerfile)."
+    )
     _add_project_options(context)
-    context.add_argument("-o", "--output", metavar="FILE", required=True, help="the tar file to write")
+    context.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="the tar file to write"
+    )
     parsers["context"] = context
 
-    build = _Parser(prog="plugwiz build", description="Build the image, check every plugin loads, and inspect it.")
+    build = _Parser(
+        prog="plugwiz build",
+        description="Build the image, check every plugin loads, and inspect it.",
+    )
     _add_project_options(build)
-    build.add_argument("--log", metavar="FILE", help="full build log (default: under the cache dir)")
+    build.add_argument(
+        "--log", metavar="FILE", help="full build log (default: under the cache dir)"
+    )
     parsers["build"] = build
 
-    inspect = _Parser(prog="plugwiz inspect", description="Show what an image holds: host, plugins, CMD.")
+    inspect = _Parser(
+        prog="plugwiz inspect", description="Show what an image holds: host, plugins, CMD."
+    )
     inspect.add_argument("image", metavar="IMAGE")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     parsers["inspect"] = inspect
@@ -150,7 +177,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 def _split_pair(value: str, sep: str, what: str) -> tuple[str, str]:
     left, found, right = value.rpartition(sep) if sep == ":" else value.partition(sep)
     if not found or not left or not right:
-        raise UserError(f"{what} {value!r}: expected {'SRC:TARGET' if sep == ':' else 'NAME=VALUE'}")
+        raise UserError(
+            f"{what} {value!r}: expected {'SRC:TARGET' if sep == ':' else 'NAME=VALUE'}"
+        )
     return left, right
 
 
@@ -175,7 +204,9 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
     if args.build_flag:
         host = replace(host, build_flags=tuple(args.build_flag))
     if args.build_env:
-        host = replace(host, build_env=tuple(_split_pair(v, "=", "--build-env") for v in args.build_env))
+        host = replace(
+            host, build_env=tuple(_split_pair(v, "=", "--build-env") for v in args.build_env)
+        )
     changes: dict[str, object] = {"host": host}
     if args.plugin is not None:
         changes["plugins"] = tuple(PluginSource(source=p) for p in args.plugin)
@@ -203,7 +234,9 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
     changes["images"] = images
     if args.file:
         changes["files"] = tuple(
-            ExtraFile(*_split_pair(v, ":", "--file")) if not v.startswith("host:") else _host_file(v)
+            ExtraFile(*_split_pair(v, ":", "--file"))
+            if not v.startswith("host:")
+            else _host_file(v)
             for v in args.file
         )
     if args.tag is not None:
@@ -249,14 +282,20 @@ def _cmd_init(args: argparse.Namespace) -> int:
         raise UserError(f"{output} exists; use --force to overwrite it")
     if args.host is None:
         raise UserError("plugwiz init needs --host PATH|URL")
-    project = replace(apply_options(Project(base_dir=output.resolve().parent), args), base_dir=output.resolve().parent)
+    project = replace(
+        apply_options(Project(base_dir=output.resolve().parent), args),
+        base_dir=output.resolve().parent,
+    )
     from plugwiz.core.render import plan_build
     from plugwiz.service import resolve_project
 
     resolved, commit = resolve_project(project)
     plan_build(resolved)  # refuse to write a project that cannot be built
     save_project(resolved, output)
-    print(f"wrote {output}: host {commit.short_sha} ({commit.subject}), {len(resolved.plugins)} custom plugin(s)")
+    print(
+        f"wrote {output}: host {commit.short_sha} ({commit.subject}), "
+        f"{len(resolved.plugins)} custom plugin(s)"
+    )
     return EXIT_OK
 
 
@@ -341,7 +380,15 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from plugwiz.core.ports import HostRepoError
     from plugwiz.core.project_file import ProjectFileError
 
-    return (UserError, ProjectError, ProjectFileError, HostRepoError, DetectError, GoModError, OSError)
+    return (
+        UserError,
+        ProjectError,
+        ProjectFileError,
+        HostRepoError,
+        DetectError,
+        GoModError,
+        OSError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,7 +35,9 @@ def resolve_commit(project: Project, repo: HostRepository) -> CommitInfo:
     return repo.resolve(project.host.commit or project.host.ref or "HEAD")
 
 
-def resolve_project(project: Project, repo: HostRepository | None = None) -> tuple[Project, CommitInfo]:
+def resolve_project(
+    project: Project, repo: HostRepository | None = None
+) -> tuple[Project, CommitInfo]:
     """Pin the host commit and detect the host's facts; raises HostRepoError or DetectError."""
     repo = repo or open_repo(project)
     commit = resolve_commit(project, repo)

@@ -90,7 +90,9 @@ def _check_go_file(path: Path, what: str) -> None:
     except OSError as exc:
         raise PluginSourceError(f"{what}: cannot read {path}: {exc.strerror}") from exc
     if size > MAX_SOURCE_FILE_BYTES:
-        raise PluginSourceError(f"{what}: {path} is {size // (1024 * 1024)} MiB, too large for Go source")
+        raise PluginSourceError(
+            f"{what}: {path} is {size // (1024 * 1024)} MiB, too large for Go source"
+        )
     head = path.read_bytes()
     if not head.strip():
         raise PluginSourceError(f"{what}: {path} is empty")

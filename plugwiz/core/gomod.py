@@ -20,7 +20,7 @@ def _strip_comment(line: str) -> str:
 
 
 def _unquote(token: str) -> str:
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"`":
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in '"`':
         return token[1:-1]
     return token
 
@@ -47,7 +47,9 @@ def parse_gomod(text: str) -> GoMod:
             continue
         if verb == "module":
             if len(words) != 2:
-                raise GoModError(f"go.mod line {number}: expected `module PATH`, got {raw.strip()!r}")
+                raise GoModError(
+                    f"go.mod line {number}: expected `module PATH`, got {raw.strip()!r}"
+                )
             module = _unquote(words[1])
         elif verb == "go":
             if len(words) != 2 or not _GO_VERSION_RE.match(words[1]):

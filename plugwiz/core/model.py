@@ -51,7 +51,7 @@ def name_from_source(source: str) -> str:
     for suffix in (".go", ".so"):
         if base.lower().endswith(suffix):
             base = base[: -len(suffix)]
-    cleaned = _BAD_NAME_CHARS.sub("-", base).strip("-._")
+    cleaned = re.sub(r"-{2,}", "-", _BAD_NAME_CHARS.sub("-", base)).strip("-._")
     return cleaned[:63] or "plugin"
 
 

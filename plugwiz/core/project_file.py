@@ -54,7 +54,9 @@ class _Reader:
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(name, str) or name not in allowed:
                 close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(allowed)})"
+                hint = (
+                    f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(allowed)})"
+                )
                 where = f" in `{key}`" if key != "(top level)" else ""
                 raise self.fail(key_node, f"unknown key `{name}`{where}{hint}")
             if name in result:
@@ -98,7 +100,9 @@ def _reject_aliases(node: Node, seen: set[int], reader: _Reader) -> None:
             _reject_aliases(item, seen, reader)
 
 
-def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | None = None) -> Project:
+def parse_project(
+    text: str, filename: str = "plugwiz.yaml", base_dir: Path | None = None
+) -> Project:
     """Parse plugwiz.yaml text into a Project; raises ProjectFileError for a person."""
     reader = _Reader(filename)
     try:
@@ -119,8 +123,12 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
     )
     version_node = top.get("version")
     if version_node is None:
-        raise reader.fail(root, f"missing `version:` (this plugwiz writes `version: {FORMAT_VERSION}`)")
-    if not (isinstance(version_node, yaml.ScalarNode) and version_node.value == str(FORMAT_VERSION)):
+        raise reader.fail(
+            root, f"missing `version:` (this plugwiz writes `version: {FORMAT_VERSION}`)"
+        )
+    if not (
+        isinstance(version_node, yaml.ScalarNode) and version_node.value == str(FORMAT_VERSION)
+    ):
         raise reader.fail(
             version_node,
             f"unsupported `version: {getattr(version_node, 'value', '?')}`; this plugwiz reads "
@@ -132,7 +140,16 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
         h = reader.mapping(
             top["host"],
             "host",
-            ("repo", "ref", "commit", "main", "build_command", "binary", "build_flags", "build_env"),
+            (
+                "repo",
+                "ref",
+                "commit",
+                "main",
+                "build_command",
+                "binary",
+                "build_flags",
+                "build_env",
+            ),
         )
         command_node = h.get("build_command")
         if isinstance(command_node, yaml.ScalarNode) and not command_node.tag.endswith(":null"):
@@ -149,7 +166,10 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
                 raise reader.fail(env_nodes, "`host.build_env` must be a mapping NAME: value")
             for key_node, value_node in env_nodes.value:
                 env.append(
-                    (reader.string(key_node, "host.build_env key"), reader.string(value_node, "host.build_env"))
+                    (
+                        reader.string(key_node, "host.build_env key"),
+                        reader.string(value_node, "host.build_env"),
+                    )
                 )
         host = Host(
             repo=reader.string(h.get("repo"), "host.repo"),
@@ -168,7 +188,9 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
         isinstance(bundled_node, yaml.ScalarNode) and bundled_node.tag.endswith(":null")
     ):
         bundled = tuple(
-            _named(reader, item, f"bundled[{i}]", "path", lambda p, n: BundledPlugin(path=p, name=n))
+            _named(
+                reader, item, f"bundled[{i}]", "path", lambda p, n: BundledPlugin(path=p, name=n)
+            )
             for i, item in enumerate(reader.items(bundled_node, "bundled"))
         )
     plugins = tuple(
@@ -184,7 +206,9 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
         )
     loading = PluginLoading()
     if "loading" in top:
-        lo = reader.mapping(top["loading"], "loading", ("flag", "extension", "args", "directory", "symbol"))
+        lo = reader.mapping(
+            top["loading"], "loading", ("flag", "extension", "args", "directory", "symbol")
+        )
         loading = PluginLoading(
             flag=reader.string(lo.get("flag"), "loading.flag", loading.flag),
             extension=reader.string(lo.get("extension"), "loading.extension", loading.extension),
@@ -215,14 +239,19 @@ def parse_project(text: str, filename: str = "plugwiz.yaml", base_dir: Path | No
     )
 
 
-def _named(reader: _Reader, node: Node, key: str, field: str, make: Callable[[str, str], Any]) -> Any:
+def _named(
+    reader: _Reader, node: Node, key: str, field: str, make: Callable[[str, str], Any]
+) -> Any:
     """A list item given as `PATH` or as `{FIELD: PATH, name: NAME}`."""
     if isinstance(node, yaml.ScalarNode):
         return make(reader.string(node, key), "")
     entry = reader.mapping(node, key, (field, "name"))
     if field not in entry:
         raise reader.fail(node, f"`{key}` needs `{field}`")
-    return make(reader.string(entry[field], f"{key}.{field}"), reader.string(entry.get("name"), f"{key}.name"))
+    return make(
+        reader.string(entry[field], f"{key}.{field}"),
+        reader.string(entry.get("name"), f"{key}.name"),
+    )
 
 
 def load_project(path: Path) -> Project:
@@ -268,7 +297,11 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         doc["plugins"] = [
             {"source": p.source, "name": p.name} if p.name else p.source for p in project.plugins
         ]
-    images = {k: v for k, v in (("builder", project.images.builder), ("runtime", project.images.runtime)) if v}
+    images = {
+        k: v
+        for k, v in (("builder", project.images.builder), ("runtime", project.images.runtime))
+        if v
+    }
     if images:
         doc["images"] = images
     defaults = PluginLoading()
@@ -294,7 +327,10 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 def dump_project(project: Project) -> str:
     """plugwiz.yaml text for `project`."""
     body = yaml.safe_dump(project_to_dict(project), sort_keys=False, allow_unicode=True, width=1000)
-    return "# plugwiz project file: `plugwiz build` builds it, `plugwiz` opens it in the wizard.\n" + body
+    return (
+        "# plugwiz project file: `plugwiz build` builds it, `plugwiz` opens it in the wizard.\n"
+        + body
+    )
 
 
 def atomic_write(path: Path, text: str) -> None:

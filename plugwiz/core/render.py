@@ -120,7 +120,11 @@ def _plan(project: Project) -> BuildPlan:
     if facts is None:
         raise ProjectError("the host has not been resolved yet (no go.mod facts)")
     host = project.host
-    if not host.commit or len(host.commit) != 40 or not all(c in "0123456789abcdef" for c in host.commit):
+    if (
+        not host.commit
+        or len(host.commit) != 40
+        or not all(c in "0123456789abcdef" for c in host.commit)
+    ):
         raise ProjectError("the host ref has not been resolved to a commit SHA")
     loading = project.loading
     ext = loading.extension
@@ -129,7 +133,9 @@ def _plan(project: Project) -> BuildPlan:
     if loading.flag:
         reject_control_chars(loading.flag, "plugin flag")
         if not loading.flag.startswith("-") or " " in loading.flag:
-            raise ProjectError(f"plugin flag {loading.flag!r} must start with '-' and hold no spaces")
+            raise ProjectError(
+                f"plugin flag {loading.flag!r} must start with '-' and hold no spaces"
+            )
     safe_path(loading.directory, "plugin directory", absolute=True)
     for arg in loading.extra_args:
         reject_control_chars(arg, "extra argument")
@@ -170,7 +176,11 @@ def _plan(project: Project) -> BuildPlan:
             else facts.gomod.module.rstrip("/").rsplit("/", 1)[-1]
         )
     if check_package:
-        check_package = "./" + check_package.removeprefix("./").strip("/") if check_package not in (".", "./") else "."
+        check_package = (
+            "./" + check_package.removeprefix("./").strip("/")
+            if check_package not in (".", "./")
+            else "."
+        )
         safe_path(check_package, "main package", absolute=False)
     else:
         warnings.append("no load check: the host's main package is unknown (set host.main)")
@@ -184,21 +194,21 @@ def _plan(project: Project) -> BuildPlan:
         name = check_name(bundled.output_name, "bundled plugin name")
         path = "./" + bundled.path.removeprefix("./").strip("/")
         planned.append(PlannedPlugin(name, "bundled", name + ext, path, 0))
-    for index, plugin in enumerate(project.plugins, start=1):
-        name = check_name(plugin.output_name)
-        kind = plugin.kind
+    for index, source in enumerate(project.plugins, start=1):
+        name = check_name(source.output_name)
+        kind = source.kind
         build_path = "" if kind is PluginKind.PREBUILT else f"./{CUSTOM_PLUGIN_DIR}/{name}"
         planned.append(PlannedPlugin(name, kind.value, name + ext, build_path, index))
     seen: dict[str, PlannedPlugin] = {}
-    for plugin in planned:
-        other = seen.get(plugin.file_name)
+    for planned_plugin in planned:
+        other = seen.get(planned_plugin.file_name)
         if other is not None:
             clash = "a bundled plugin" if other.kind == "bundled" else "another plugin"
             raise ProjectError(
-                f"two plugins would be written to {plugin.file_name}: {plugin.name!r} collides "
-                f"with {clash}; rename one (plugins: name: ...)"
+                f"two plugins would be written to {planned_plugin.file_name}: "
+                f"{planned_plugin.name!r} collides with {clash}; rename one (plugins: name: ...)"
             )
-        seen[plugin.file_name] = plugin
+        seen[planned_plugin.file_name] = planned_plugin
 
     goflags = ["-trimpath", *(goflag(f) for f in host.build_flags if f != "-trimpath")]
     if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
@@ -254,7 +264,9 @@ def render_dockerfile(project: Project) -> str:
         ("GOWORK", "off"),
         *host.build_env,
     ]
-    add("ENV " + " \\\n    ".join(f"{name}={dockerfile_string(value, name)}" for name, value in env))
+    add(
+        "ENV " + " \\\n    ".join(f"{name}={dockerfile_string(value, name)}" for name, value in env)
+    )
     add(f"WORKDIR {SRC_DIR}")
     if facts.vendored or facts.gomod.requires:
         # Dependencies first: their layer survives every host commit that keeps go.mod.
@@ -267,7 +279,10 @@ def render_dockerfile(project: Project) -> str:
     add(f"COPY {CTX_HOST}/ ./")
     if host.build_command:
         build = shell_words(host.build_command, "build command")
-        add(f"RUN {build} && mkdir -p {OUT_DIR}/plugins && cp {host.binary} {OUT_DIR}/{plan.host_binary}")
+        add(
+            f"RUN {build} && mkdir -p {OUT_DIR}/plugins && "
+            f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"
+        )
     else:
         add(
             f"RUN mkdir -p {OUT_DIR}/plugins && "
@@ -280,7 +295,10 @@ def render_dockerfile(project: Project) -> str:
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
     for plugin in custom_built:
         add("")
-        add(f"# Custom plugin {plugin.name} ({plugin.kind}): its own stage, rebuilt alone when it changes.")
+        add(
+            f"# Custom plugin {plugin.name} ({plugin.kind}): "
+            "its own stage, rebuilt alone when it changes."
+        )
         add(f"FROM host AS {plugin.stage}")
         add(f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{CUSTOM_PLUGIN_DIR}/{plugin.name}/")
         add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")

@@ -14,9 +14,12 @@ from plugwiz.cli import main
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
 }
 
 
@@ -27,7 +30,12 @@ def git_repo_of(tree: Path, dest: Path) -> Path:
 
     shutil.copytree(tree, dest)
     env = {**os.environ, **GIT_ENV}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "host"], ["tag", "v1.0.0"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "host"],
+        ["tag", "v1.0.0"],
+    ):
         subprocess.run(["git", *args], cwd=dest, env=env, check=True)
     return dest
 
@@ -45,7 +53,9 @@ def realhost(tmp_path: Path) -> Path:
 def test_help_everywhere() -> None:
     for command in ([], ["init"], ["render"], ["context"], ["build"], ["inspect"]):
         result = subprocess.run(
-            [sys.executable, "-m", "plugwiz.cli", *command, "--help"], capture_output=True, text=True
+            [sys.executable, "-m", "plugwiz.cli", *command, "--help"],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stderr
         assert "usage: plugwiz" in result.stdout
@@ -59,16 +69,32 @@ def test_render_demo_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"--prov", "/app/plugins/hello.so"' in out
 
 
-def test_init_then_render_the_realistic_host(realhost: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_then_render_the_realistic_host(
+    realhost: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project_file = tmp_path / "proj" / "plugwiz.yaml"
     project_file.parent.mkdir()
-    code = main([
-        "init", "--host", str(realhost), "--ref", "v1.0.0",
-        "--plugin", str(FIXTURES / "plugins" / "multi"),
-        "--plugin-flag=--plugin", "--arg=--config", "--arg", "/etc/realhost/config.json",
-        "--file", f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
-        "--tag", "realhost:test", "-o", str(project_file),
-    ])
+    code = main(
+        [
+            "init",
+            "--host",
+            str(realhost),
+            "--ref",
+            "v1.0.0",
+            "--plugin",
+            str(FIXTURES / "plugins" / "multi"),
+            "--plugin-flag=--plugin",
+            "--arg=--config",
+            "--arg",
+            "/etc/realhost/config.json",
+            "--file",
+            f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
+            "--tag",
+            "realhost:test",
+            "-o",
+            str(project_file),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     saved = project_file.read_text()
     assert "commit: " in saved and "ref: v1.0.0" in saved
@@ -91,24 +117,50 @@ def test_init_then_render_the_realistic_host(realhost: Path, tmp_path: Path, cap
 
 def test_context_holds_exactly_the_host_tree_and_plugins(realhost: Path, tmp_path: Path) -> None:
     out = tmp_path / "ctx.tar"
-    code = main([
-        "context", "--host", str(realhost), "--plugin", str(FIXTURES / "plugins" / "multi"),
-        "--file", f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json", "-o", str(out),
-    ])
+    code = main(
+        [
+            "context",
+            "--host",
+            str(realhost),
+            "--plugin",
+            str(FIXTURES / "plugins" / "multi"),
+            "--file",
+            f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
         assert all(m.mtime == 0 and m.uid == 0 for m in tar.getmembers())
-    tracked = subprocess.run(["git", "ls-files"], cwd=realhost, capture_output=True, text=True, check=True)
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=realhost, capture_output=True, text=True, check=True
+    )
     host_files = {f"host/{p}" for p in tracked.stdout.split()}
     plugin_files = {f"plugins/multi/{p.name}" for p in (FIXTURES / "plugins" / "multi").iterdir()}
-    expected = {"Dockerfile", "plugwiz/loadcheck.go", "files/1/realistic-config.json"} | host_files | plugin_files
+    expected = (
+        {"Dockerfile", "plugwiz/loadcheck.go", "files/1/realistic-config.json"}
+        | host_files
+        | plugin_files
+    )
     assert names == expected
     assert not any(".git/" in n for n in names)
     # Deterministic: the same project gives the same bytes.
     again = tmp_path / "again.tar"
-    main(["context", "--host", str(realhost), "--plugin", str(FIXTURES / "plugins" / "multi"),
-          "--file", f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json", "-o", str(again)])
+    main(
+        [
+            "context",
+            "--host",
+            str(realhost),
+            "--plugin",
+            str(FIXTURES / "plugins" / "multi"),
+            "--file",
+            f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
+            "-o",
+            str(again),
+        ]
+    )
     assert again.read_bytes() == out.read_bytes()
 
 
@@ -132,7 +184,10 @@ def test_user_errors_exit_2_without_traceback(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "plugwiz.cli", *args], capture_output=True, text=True, cwd=tmp_path,
+        [sys.executable, "-m", "plugwiz.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     assert result.returncode == 2, result.stderr
@@ -141,7 +196,9 @@ def test_user_errors_exit_2_without_traceback(
     assert not (tmp_path / "x.yaml").exists()
 
 
-def test_init_refuses_to_overwrite(realhost: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_refuses_to_overwrite(
+    realhost: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "plugwiz.yaml"
     target.write_text("mine\n")
     assert main(["init", "--host", str(realhost), "-o", str(target)]) == 2

@@ -18,5 +18,7 @@ def test_core_imports_no_ui_docker_or_git() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'docker', 'git'))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

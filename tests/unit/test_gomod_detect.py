@@ -53,7 +53,8 @@ def test_go_minor() -> None:
 
 
 def test_package_name_ignores_comments() -> None:
-    src = b"// package notme\n/* package nope\n*/\n// +build linux\n\npackage main\n\nfunc main() {}\n"
+    src = b"// package notme\n/* package nope\n*/\n// +build linux\n\n"
+    src += b"package main\n\nfunc main() {}\n"
     assert go_package_name(src) == "main"
     assert go_package_name(b"no package here") is None
 
@@ -84,7 +85,11 @@ def test_detect_main_and_bundled_plugins() -> None:
 
 
 def test_detect_root_main_and_vendor() -> None:
-    tree = {"go.mod": b"module m\n", "main.go": b"package main\nfunc main() {}\n", "vendor/modules.txt": b""}
+    tree = {
+        "go.mod": b"module m\n",
+        "main.go": b"package main\nfunc main() {}\n",
+        "vendor/modules.txt": b"",
+    }
     facts = detect_host(sorted(tree), tree.get)
     assert facts.main_packages == (".",)
     assert facts.vendored

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from plugwiz.core.model import BundledPlugin, ExtraFile, Host, Images, PluginLoading, PluginSource, Project
+from plugwiz.core.model import (
+    BundledPlugin,
+    ExtraFile,
+    Host,
+    Images,
+    PluginLoading,
+    PluginSource,
+    Project,
+)
 from plugwiz.core.project_file import (
     ProjectFileError,
     dump_project,
@@ -32,9 +40,15 @@ FULL = Project(
         build_env=(("GOPRIVATE", "example.com/*"),),
     ),
     bundled=(BundledPlugin("plugins/a"), BundledPlugin("plugins/b", name="bee")),
-    plugins=(PluginSource("./hello.go"), PluginSource("plugins/multi", name="multi"), PluginSource("x.so")),
+    plugins=(
+        PluginSource("./hello.go"),
+        PluginSource("plugins/multi", name="multi"),
+        PluginSource("x.so"),
+    ),
     images=Images(builder="golang:1.22-bookworm", runtime="debian:bookworm-slim"),
-    loading=PluginLoading(flag="--plugin", extension=".prov", extra_args=("--config", "/etc/x.toml"), symbol="New"),
+    loading=PluginLoading(
+        flag="--plugin", extension=".prov", extra_args=("--config", "/etc/x.toml"), symbol="New"
+    ),
     files=(ExtraFile("config.toml", "/etc/x.toml"), ExtraFile("host:static", "/app/static")),
     tag="host:plugins",
 )
@@ -68,7 +82,10 @@ def test_credentials_are_not_saved(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("version: 1\nhost:\n  repo: x\n  reff: main\n", r"plugwiz.yaml:4:3: unknown key `reff` in `host`; did you mean `ref`\?"),
+        (
+            "version: 1\nhost:\n  repo: x\n  reff: main\n",
+            r"plugwiz.yaml:4:3: unknown key `reff` in `host`; did you mean `ref`\?",
+        ),
         ("version: 1\npluggins: []\n", r":2:1: unknown key `pluggins`; did you mean `plugins`\?"),
         ("version: 1\nhost: [a, b]\n", r":2:7: `host` must be a mapping"),
         ("version: 1\nplugins: hello.go\n", r":2:10: `plugins` must be a list"),
@@ -117,7 +134,9 @@ def test_killed_save_leaves_the_old_file_whole(tmp_path: Path) -> None:
     """A process killed in the middle of many saves never leaves a truncated file."""
     path = tmp_path / "plugwiz.yaml"
     save_project(FULL, path)
-    big = Project(**{**FULL.__dict__, "plugins": tuple(PluginSource(f"p{i}.go") for i in range(3000))})
+    big = Project(
+        **{**FULL.__dict__, "plugins": tuple(PluginSource(f"p{i}.go") for i in range(3000))}
+    )
     code = textwrap.dedent(
         f"""
         import sys
@@ -132,7 +151,9 @@ def test_killed_save_leaves_the_old_file_whole(tmp_path: Path) -> None:
             save_project(big, Path({str(path)!r}))
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2]
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     import time

@@ -74,9 +74,13 @@ PROJECTS: dict[str, Project] = {
         ),
     ),
     "vendored": Project(
-        host=Host(repo="file:///repos/realhost.git", ref="main", commit=SHA, build_flags=("-tags=netgo",)),
+        host=Host(
+            repo="file:///repos/realhost.git", ref="main", commit=SHA, build_flags=("-tags=netgo",)
+        ),
         plugins=(PluginSource("plugins/multi"),),
-        loading=PluginLoading(flag="--plugin", extra_args=("--config", "/etc/realhost/config.json")),
+        loading=PluginLoading(
+            flag="--plugin", extra_args=("--config", "/etc/realhost/config.json")
+        ),
         images=Images(builder="golang:1.19-bookworm", runtime="debian:bookworm-slim"),
         tag="realhost:plugins",
         facts=VENDORED_FACTS,
@@ -114,7 +118,9 @@ def test_cmd_and_copy_come_from_one_plugin_list(name: str) -> None:
 
 
 def test_render_is_deterministic() -> None:
-    assert render_dockerfile(PROJECTS["build-command"]) == render_dockerfile(PROJECTS["build-command"])
+    assert render_dockerfile(PROJECTS["build-command"]) == render_dockerfile(
+        PROJECTS["build-command"]
+    )
 
 
 def test_layers_are_ordered_for_the_cache() -> None:
@@ -152,7 +158,10 @@ def test_builder_follows_go_mod_and_runtime_follows_builder() -> None:
     assert plan_build(demo(facts=facts)).builder_image == "golang:1.22-bookworm"
     facts = replace(DEMO_FACTS, gomod=GoMod(module="m", go="1.22", toolchain="go1.22.5"))
     plan = plan_build(demo(facts=facts))
-    assert (plan.builder_image, plan.runtime_image) == ("golang:1.22.5-bookworm", "debian:bookworm-slim")
+    assert (plan.builder_image, plan.runtime_image) == (
+        "golang:1.22.5-bookworm",
+        "debian:bookworm-slim",
+    )
     plan = plan_build(demo(images=Images(builder="golang:1.22-alpine3.19")))
     assert plan.runtime_image == "alpine:3.19"
     assert plan.warnings == ()

@@ -15,8 +15,23 @@ from plugwiz.core.render import render_dockerfile
 from tests.unit.test_render import demo
 
 INSTRUCTIONS = {
-    "FROM", "ENV", "WORKDIR", "COPY", "RUN", "LABEL", "CMD", "ARG", "ADD", "USER",
-    "ENTRYPOINT", "EXPOSE", "VOLUME", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+    "FROM",
+    "ENV",
+    "WORKDIR",
+    "COPY",
+    "RUN",
+    "LABEL",
+    "CMD",
+    "ARG",
+    "ADD",
+    "USER",
+    "ENTRYPOINT",
+    "EXPOSE",
+    "VOLUME",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
 }
 nasty = st.text(
     alphabet=st.sampled_from(list("ab/._-$(){}`'\"\\ \n\r\t;&|<>#=:@*?~!é漢\x00\x7f")), max_size=24
@@ -27,7 +42,11 @@ anything = st.one_of(nasty, st.text(max_size=24))
 def _instructions(text: str) -> list[str]:
     """The instruction keyword of every logical line (continuations joined)."""
     logical = re.sub(r"\\\n", " ", text)
-    return [line.split()[0] for line in logical.splitlines() if line.strip() and not line.startswith("#")]
+    return [
+        line.split()[0]
+        for line in logical.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def _assert_contained(project: Project) -> None:
@@ -48,7 +67,9 @@ def _assert_contained(project: Project) -> None:
     assert words[1 : 1 + len(project.loading.extra_args)] == list(project.loading.extra_args)
     # RUN lines with the build command parse back to the exact words given.
     if project.host.build_command:
-        run = next(line for line in text.splitlines() if line.startswith("RUN ") and " && mkdir" in line)
+        run = next(
+            line for line in text.splitlines() if line.startswith("RUN ") and " && mkdir" in line
+        )
         parsed = shlex.split(run[4:].split(" && mkdir")[0])
         assert parsed == list(project.host.build_command)
     # Double-quoted LABEL/ENV values never expand variables: every `$` is escaped.
@@ -72,15 +93,36 @@ def _assert_contained(project: Project) -> None:
     tag=anything,
 )
 def test_no_value_escapes_its_quoting(
-    name: str, ref: str, repo: str, args: list[str], flag: str, ext: str, command: list[str],
-    binary: str, main: str, target: str, env_value: str, tag: str,
+    name: str,
+    ref: str,
+    repo: str,
+    args: list[str],
+    flag: str,
+    ext: str,
+    command: list[str],
+    binary: str,
+    main: str,
+    target: str,
+    env_value: str,
+    tag: str,
 ) -> None:
     base = demo()
     host = replace(base.host, repo=repo, ref=ref, build_env=(("GOPRIVATE", env_value),))
     _assert_contained(replace(base, host=host, tag=tag, plugins=(PluginSource("p.go", name=name),)))
-    _assert_contained(replace(base, host=host, loading=PluginLoading(flag=flag, extension=ext, extra_args=tuple(args))))
+    _assert_contained(
+        replace(
+            base, host=host, loading=PluginLoading(flag=flag, extension=ext, extra_args=tuple(args))
+        )
+    )
     _assert_contained(replace(base, host=replace(host, main_package=main)))
     _assert_contained(
-        replace(base, host=Host(repo=repo, commit=base.host.commit, build_command=tuple(command), binary=binary))
+        replace(
+            base,
+            host=Host(
+                repo=repo, commit=base.host.commit, build_command=tuple(command), binary=binary
+            ),
+        )
     )
-    _assert_contained(replace(base, files=(ExtraFile("x", target), ExtraFile(f"host:{name}", "/etc/x"))))
+    _assert_contained(
+        replace(base, files=(ExtraFile("x", target), ExtraFile(f"host:{name}", "/etc/x")))
+    )

@@ -1,0 +1,69 @@
+"""The project model: plugin kinds, output names, effective values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plugwiz.core.model import (
+    BundledPlugin,
+    GoMod,
+    Host,
+    HostFacts,
+    PluginKind,
+    PluginSource,
+    Project,
+    ProjectError,
+    check_name,
+    effective_bundled,
+    effective_main_package,
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "name"),
+    [
+        ("plugins/hello.go", PluginKind.FILE, "hello"),
+        ("/abs/My Plugin.GO", PluginKind.FILE, "My-Plugin"),
+        ("plugins/multi/", PluginKind.DIRECTORY, "multi"),
+        ("build/legacy.so", PluginKind.PREBUILT, "legacy"),
+        ("weird/$(rm -rf)`x`.go", PluginKind.FILE, "rm-rf-x"),
+        ("../..", PluginKind.DIRECTORY, "plugin"),
+        ("ünïcode.go", PluginKind.FILE, "n-code"),
+    ],
+)
+def test_kind_and_default_name(source: str, kind: PluginKind, name: str) -> None:
+    plugin = PluginSource(source)
+    assert plugin.kind is kind
+    assert plugin.output_name == name
+    assert check_name(plugin.output_name) == name
+
+
+def test_explicit_name_wins_and_is_checked() -> None:
+    assert PluginSource("a.go", name="b").output_name == "b"
+    with pytest.raises(ProjectError, match="not allowed"):
+        check_name("../etc")
+
+
+FACTS = HostFacts(
+    gomod=GoMod(module="example.com/h"),
+    main_packages=("cmd/h", "cmd/tool"),
+    plugin_packages=("plugins/a",),
+)
+
+
+def test_effective_values_follow_detection_unless_overridden() -> None:
+    project = Project(facts=FACTS)
+    assert effective_main_package(project) == "./cmd/h"
+    assert effective_bundled(project) == (BundledPlugin("plugins/a"),)
+    project = Project(host=Host(main_package="cmd/tool"), bundled=(), facts=FACTS)
+    assert effective_main_package(project) == "./cmd/tool"
+    assert effective_bundled(project) == ()
+    assert effective_main_package(Project(host=Host(build_command=("make",)), facts=FACTS)) == ""
+
+
+def test_relative_sources_are_relative_to_the_project_file() -> None:
+    project = Project(base_dir=Path("/work/p"))
+    assert project.source_path("plugins/x.go") == Path("/work/p/plugins/x.go")
+    assert project.source_path("/abs/x.go") == Path("/abs/x.go")
