@@ -1,0 +1,504 @@
+"""The Docker adapter: build with the classic builder, inspect images, run them once.
+
+This is the only module that imports the docker SDK. Every docker failure a person can fix
+(daemon down, no permission, image missing) becomes a typed exception with a message for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import posixpath
+import queue
+import socket
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import docker
+import requests
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.utils import parse_repository_tag
+
+from plugwiz.core.context import write_context
+from plugwiz.core.events import (
+    BuildCancelled,
+    BuildEvent,
+    BuildFailed,
+    BuildFinished,
+    BuildStreamParser,
+    BuildWarning,
+    strip_ansi,
+)
+from plugwiz.core.model import DEFAULT_PLUGIN_EXT, Project
+from plugwiz.core.ports import HostRepository
+from plugwiz.core.render import plan_build
+from plugwiz.core.report import (
+    LABEL_MODULE,
+    LABEL_PLUGINS,
+    LABEL_REVISION,
+    LABEL_SOURCE,
+    ImageReport,
+    PluginFile,
+    go_version_from_binary,
+)
+
+# How often the build loop wakes up to look at the cancel flag while the builder is silent.
+_POLL_S = 0.2
+# After a cancel, how long we wait for the daemon to remove the build's containers itself.
+_CLEANUP_WAIT_S = 15.0
+# A host binary larger than this is not read for its Go version (it would all sit in memory).
+_MAX_BINARY_BYTES = 512 * 1024 * 1024
+_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+class DockerError(Exception):
+    """A docker problem; the message is for a person."""
+
+
+class DockerUnavailableError(DockerError):
+    """The Docker daemon cannot be reached (not running, wrong DOCKER_HOST, no permission)."""
+
+
+class ImageMissingError(DockerError):
+    """A builder or runtime image the build needs is not present locally."""
+
+
+class ImageNotFoundError(DockerError):
+    """The image to inspect or run does not exist locally."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of running an image's CMD once."""
+
+    exit_code: int | None
+    output: str
+    timed_out: bool
+
+
+def _unavailable(error: BaseException) -> DockerUnavailableError:
+    where = os.environ.get("DOCKER_HOST") or _DEFAULT_SOCKET
+    text = str(error)
+    if "Permission denied" in text or isinstance(error, PermissionError):
+        return DockerUnavailableError(
+            f"permission denied talking to the Docker daemon at {where}: add your user to the "
+            "`docker` group (`sudo usermod -aG docker $USER`, then log in again) or run as root"
+        )
+    return DockerUnavailableError(
+        f"the Docker daemon is not reachable at {where}: start it (`sudo systemctl start "
+        "docker`, or run `dockerd`), or point DOCKER_HOST at a running daemon"
+    )
+
+
+@contextlib.contextmanager
+def _docker_errors() -> Iterator[None]:
+    """Turn connection failures inside the block into DockerUnavailableError."""
+    try:
+        yield
+    except requests.exceptions.ConnectionError as error:
+        raise _unavailable(error) from None
+    except DockerException as error:
+        # from_env() and friends wrap connection failures in a bare DockerException.
+        if isinstance(error, APIError):
+            raise
+        raise _unavailable(error) from None
+
+
+def _shutdown_response(response: requests.Response) -> None:
+    """Close a streaming response now, even while another thread is blocked reading it."""
+    # Closing the file object alone does not wake a blocked recv(); shutting the socket down
+    # does, and it is what tells the daemon the client has gone (so it stops the build).
+    raw: Any = getattr(response, "raw", None)
+    candidates: list[Any] = []
+    with contextlib.suppress(Exception):
+        candidates.append(raw._fp.fp.raw._sock)
+    with contextlib.suppress(Exception):
+        candidates.append(raw._fp.fp.raw)
+    with contextlib.suppress(Exception):
+        candidates.append(raw._connection.sock)
+    for sock in candidates:
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            break
+    with contextlib.suppress(Exception):
+        response.close()
+
+
+class DockerEngine:
+    """Builds, inspects and runs images through the Docker Engine API."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use."""
+        self._client = client
+        # Image IDs the last build produced or used (stage results, then layers), in stream
+        # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
+        self.last_build_images: list[str] = []
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The docker client, created on first use."""
+        if self._client is None:
+            with _docker_errors():
+                try:
+                    self._client = docker.from_env()
+                except DockerException as error:
+                    raise _unavailable(error) from None
+        return self._client
+
+    def ping(self) -> None:
+        """Raise DockerUnavailableError unless the daemon answers."""
+        with _docker_errors():
+            try:
+                self.client.ping()
+            except APIError as error:
+                raise _unavailable(error) from None
+
+    # -- build ---------------------------------------------------------------------------------
+
+    def _require_image(self, image: str, what: str) -> None:
+        with _docker_errors():
+            try:
+                self.client.api.inspect_image(image)
+            except ImageNotFound:
+                raise ImageMissingError(
+                    f"the {what} {image} is not present locally and plugwiz never pulls during a "
+                    f"build: run `docker pull {image}` (or, offline, `scripts/make-go-image`)"
+                ) from None
+
+    def build(
+        self,
+        project: Project,
+        repo: HostRepository,
+        *,
+        tag: str,
+        log_path: Path,
+        cancel: threading.Event | None = None,
+    ) -> Generator[BuildEvent, None, None]:
+        """Build `project` and tag the image `tag`, yielding events as the builder reports.
+
+        The image is built under a temporary tag and only retagged to `tag` on success, so a
+        failed or cancelled build leaves an existing `tag` alone. Setting `cancel` (or closing
+        the generator) stops the build within about a second and removes its containers.
+        Raises DockerUnavailableError, ImageMissingError, or ProjectError before building.
+        """
+        cancel = cancel or threading.Event()
+        plan = plan_build(project)
+        self.ping()
+        self._require_image(plan.builder_image, "builder image")
+        self._require_image(plan.runtime_image, "runtime image")
+        for warning in plan.warnings:
+            yield BuildWarning(warning)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_tag = f"plugwiz-tmp-{uuid.uuid4().hex[:16]}:build"
+        with (
+            tempfile.TemporaryFile(prefix="plugwiz-context-") as context,
+            log_path.open("w", encoding="utf-8") as log,
+        ):
+            write_context(project, repo, context)
+            context.seek(0)
+            log.write(
+                f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
+            )
+            log.flush()
+            yield from self._build_stream(project, context, tag, tmp_tag, log, cancel)
+
+    def _build_stream(
+        self,
+        project: Project,
+        context: BinaryIO,
+        tag: str,
+        tmp_tag: str,
+        log: Any,
+        cancel: threading.Event,
+    ) -> Generator[BuildEvent, None, None]:
+        api = self.client.api
+        parser = BuildStreamParser(project)
+        started = time.time()
+        params = {"t": tmp_tag, "rm": True, "forcerm": True, "pull": False, "q": False}
+        # The SDK's api.build() hides the HTTP response, and a cancel needs to close it: the
+        # daemon stops a classic build when its client goes away. Same request, our handle.
+        with _docker_errors():
+            response = api._post(
+                api._url("/build"),
+                data=context,
+                params=params,
+                headers={"Content-Type": "application/tar"},
+                stream=True,
+                timeout=None,
+            )
+        chunks: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def reader() -> None:
+            # Blocking reads happen here, so the generator can poll the cancel flag meanwhile.
+            try:
+                for chunk in api._stream_helper(response, decode=True):
+                    chunks.put(chunk)
+            except Exception as error:  # noqa: BLE001 - handed to the consumer thread
+                chunks.put(error)
+            finally:
+                chunks.put(done)
+
+        thread = threading.Thread(target=reader, name="plugwiz-build-stream", daemon=True)
+        thread.start()
+        # "running" until we know better; a generator close or an exception leaves it so.
+        outcome = "running"
+        try:
+            while outcome == "running":
+                if cancel.is_set():
+                    outcome = "cancelled"
+                    break
+                try:
+                    item = chunks.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    outcome = "ended"
+                    break
+                if isinstance(item, Exception):
+                    if cancel.is_set():
+                        outcome = "cancelled"
+                        break
+                    if isinstance(item, requests.exceptions.ConnectionError):
+                        raise _unavailable(item)
+                    raise DockerUnavailableError(f"the build stream broke off: {item}")
+                if not isinstance(item, dict):
+                    continue
+                _log_chunk(log, item)
+                for event in parser.feed(item):
+                    if isinstance(event, BuildFailed):
+                        outcome = "failed"
+                    yield event
+            if outcome == "ended":
+                yield from parser.close()
+                if not parser.image_id:
+                    outcome = "failed"
+                    yield BuildFailed(
+                        message="the builder stopped without producing an image (see the log)",
+                        step=0,
+                        title="",
+                        last_lines=(),
+                        locations=(),
+                        plugin=None,
+                    )
+                else:
+                    self._retag(parser.image_id, tmp_tag, tag)
+                    log.write(f"# tagged {tag} ({parser.image_id})\n")
+                    outcome = "finished"
+                    yield BuildFinished(image_id=parser.image_id, tag=tag)
+        finally:
+            # Runs on success, failure, cancel, exceptions and generator close alike.
+            _shutdown_response(response)
+            thread.join(timeout=5)
+            self.last_build_images = [*parser.stage_image_ids, *parser.layers]
+            if outcome in ("running", "cancelled"):
+                log.write("# build cancelled\n")
+                log.flush()
+                self._remove_build_containers(parser, started)
+            if outcome != "finished":
+                self._remove_tag(tmp_tag)
+        if outcome == "cancelled":
+            yield BuildCancelled()
+
+    def _retag(self, image_id: str, tmp_tag: str, tag: str) -> None:
+        repository, version = parse_repository_tag(tag)
+        with _docker_errors():
+            self.client.api.tag(image_id, repository, version or "latest", force=True)
+        self._remove_tag(tmp_tag)
+
+    def _remove_tag(self, tmp_tag: str) -> None:
+        # Removing a name only untags while another tag (the real one) holds the image.
+        with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+            self.client.api.remove_image(tmp_tag, noprune=True)
+
+    def _build_containers(self, parser: BuildStreamParser, started: float) -> list[str]:
+        """IDs of containers this build created that still exist."""
+        ours = set(parser.container_ids)
+        found: list[str] = []
+        for info in self.client.api.containers(all=True):
+            cid = info.get("Id", "")
+            if any(cid.startswith(short) for short in ours):
+                found.append(cid)
+                continue
+            # A container made just before the cancel, whose "Running in" line never came:
+            # the builder runs it from an image ID (not a name) of a layer this build made.
+            image = str(info.get("ImageID") or info.get("Image") or "").removeprefix("sha256:")
+            if info.get("Created", 0) >= int(started) - 1 and image[:12] in parser.layer_ids:
+                found.append(cid)
+        return found
+
+    def _remove_build_containers(self, parser: BuildStreamParser, started: float) -> None:
+        """Wait (bounded) for the daemon to remove the cancelled build's containers."""
+        deadline = time.monotonic() + _CLEANUP_WAIT_S
+        with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+            while True:
+                left = self._build_containers(parser, started)
+                if not left:
+                    return
+                if time.monotonic() > deadline:
+                    # The daemon did not clean up in time (it normally does): do it ourselves.
+                    for cid in left:
+                        with contextlib.suppress(DockerException):
+                            self.client.api.remove_container(cid, force=True)
+                    return
+                time.sleep(0.2)
+
+    # -- inspect -------------------------------------------------------------------------------
+
+    def _image_attrs(self, image: str) -> dict[str, Any]:
+        with _docker_errors():
+            try:
+                attrs: dict[str, Any] = self.client.api.inspect_image(image)
+            except (ImageNotFound, NotFound):
+                raise ImageNotFoundError(
+                    f"no image {image!r} here: build it first (`plugwiz build --tag {image}`) "
+                    "or check the name with `docker images`"
+                ) from None
+            return attrs
+
+    def inspect(self, image: str) -> ImageReport:
+        """Read an image's CMD, plugin files and host build info without running it."""
+        attrs = self._image_attrs(image)
+        config = attrs.get("Config") or {}
+        cmd = list(config.get("Cmd") or [])
+        entrypoint = list(config.get("Entrypoint") or [])
+        workdir = config.get("WorkingDir") or "/"
+        labels: dict[str, str] = dict(config.get("Labels") or {})
+        argv = entrypoint + cmd
+
+        label_paths = [p for p in labels.get(LABEL_PLUGINS, "").split(",") if p]
+        extensions = {posixpath.splitext(p)[1] for p in label_paths} or {DEFAULT_PLUGIN_EXT}
+        cmd_paths = [
+            _absolute(arg, workdir)
+            for arg in _cmd_values(argv[1:])
+            if arg.endswith(tuple(extensions))
+        ]
+        directories = sorted({posixpath.dirname(p) for p in label_paths + cmd_paths}) or [workdir]
+
+        api = self.client.api
+        with _docker_errors():
+            # Never started: create only, so inspecting runs nothing from the image.
+            container = api.create_container(attrs["Id"], command=argv or ["true"], entrypoint=[])
+        try:
+            files: dict[str, tuple[int, str]] = {}
+            for directory in directories:
+                for path, data in _read_archive(api, container["Id"], directory):
+                    if path.endswith(tuple(extensions)):
+                        files[path] = (len(data), hashlib.sha256(data).hexdigest())
+            go_version = None
+            if argv:
+                binary = _absolute(argv[0], workdir)
+                for _, data in _read_archive(api, container["Id"], binary):
+                    go_version = go_version_from_binary(data)
+                    break
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(container["Id"], force=True)
+
+        in_cmd = set(cmd_paths)
+        plugins = [
+            PluginFile(file=path, size=size, sha256=digest, in_cmd=path in in_cmd)
+            for path, (size, digest) in sorted(files.items())
+        ]
+        tags = attrs.get("RepoTags") or []
+        return ImageReport(
+            tag=image if image in tags or not tags else tags[0],
+            image_id=attrs.get("Id", ""),
+            size=int(attrs.get("Size") or 0),
+            cmd=cmd,
+            entrypoint=entrypoint,
+            workdir=workdir,
+            host_repo=labels.get(LABEL_SOURCE, ""),
+            host_commit=labels.get(LABEL_REVISION, ""),
+            host_module=labels.get(LABEL_MODULE, ""),
+            go_version=go_version,
+            plugins=plugins,
+            missing=[p for p in dict.fromkeys(cmd_paths) if p not in files],
+            labels=labels,
+        )
+
+    # -- run -----------------------------------------------------------------------------------
+
+    def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
+        """Run the image's CMD once (at most `timeout` seconds) and return its output."""
+        self._image_attrs(image)
+        api = self.client.api
+        with _docker_errors():
+            container = api.create_container(image)
+        cid = container["Id"]
+        try:
+            with _docker_errors():
+                api.start(cid)
+                exit_code: int | None
+                timed_out = False
+                try:
+                    exit_code = int(api.wait(cid, timeout=timeout)["StatusCode"])
+                except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                    # A ReadTimeout surfaces as ConnectionError from urllib3 on unix sockets.
+                    timed_out, exit_code = True, None
+                    with contextlib.suppress(DockerException):
+                        api.kill(cid)
+                raw = api.logs(cid, stdout=True, stderr=True)
+            return RunResult(exit_code, raw.decode("utf-8", "replace"), timed_out)
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(cid, force=True)
+
+
+def _cmd_values(args: list[str]) -> list[str]:
+    """CMD arguments, with `--flag=value` split so the value is seen too."""
+    values: list[str] = []
+    for arg in args:
+        values.append(arg)
+        if arg.startswith("-") and "=" in arg:
+            values.append(arg.split("=", 1)[1])
+    return values
+
+
+def _absolute(path: str, workdir: str) -> str:
+    return posixpath.normpath(posixpath.join(workdir or "/", path))
+
+
+def _read_archive(api: Any, container_id: str, path: str) -> Iterator[tuple[str, bytes]]:
+    """(absolute path, content) of every regular file under `path` in the container."""
+    try:
+        stream, stat = api.get_archive(container_id, path)
+    except NotFound:
+        return
+    buffer = io.BytesIO()
+    for part in stream:
+        buffer.write(part)
+        if buffer.tell() > _MAX_BINARY_BYTES:
+            return
+    buffer.seek(0)
+    # The archive's top entry is the basename of `path`; rebuild absolute paths from its parent.
+    parent = posixpath.dirname(path.rstrip("/")) or "/"
+    with tarfile.open(fileobj=buffer, mode="r|") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            handle = tar.extractfile(member)
+            if handle is not None:
+                yield posixpath.join(parent, member.name), handle.read()
+
+
+def _log_chunk(log: Any, chunk: dict[str, Any]) -> None:
+    """Append one stream chunk to the build log, as the builder said it."""
+    if isinstance(chunk.get("stream"), str):
+        log.write(strip_ansi(chunk["stream"]))
+    elif "error" in chunk or "errorDetail" in chunk:
+        log.write(f"\nERROR: {chunk.get('error') or chunk.get('errorDetail')}\n")
+    elif isinstance(chunk.get("status"), str):
+        log.write(f"{chunk['status']}\n")
+    log.flush()

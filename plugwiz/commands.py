@@ -1,0 +1,157 @@
+"""`plugwiz build` and `plugwiz inspect`: stream a build to a terminal, summarise an image.
+
+The CLI parses options and resolves the project; these functions do the rest and return the
+process exit code, printing only messages meant for a person (never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from plugwiz.core.events import (
+    BuildCancelled,
+    BuildFailed,
+    BuildFinished,
+    BuildWarning,
+    OutputLine,
+    StepStarted,
+)
+from plugwiz.core.model import Project, ProjectError
+from plugwiz.core.paths import cache_dir
+from plugwiz.core.ports import HostRepoError
+from plugwiz.core.report import format_report
+
+if TYPE_CHECKING:
+    from plugwiz.adapters.docker_engine import DockerEngine
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNAVAILABLE = 2
+EXIT_CANCELLED = 130
+
+# Of a failed step's output, how many trailing lines the terminal gets (the log has them all).
+_SHOWN_LINES = 15
+
+
+def default_log_path() -> Path:
+    """`cache_dir()/logs/build-<timestamp>.log`."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return cache_dir() / "logs" / f"build-{stamp}.log"
+
+
+def _print_failure(event: BuildFailed, total: int, log_path: Path, out: TextIO) -> None:
+    where = f"step {event.step}/{total}" if event.step else "the build"
+    print(f"error: {where} failed: {event.title or event.message}", file=out)
+    if event.plugin:
+        print(f"plugin: {event.plugin}", file=out)
+    if event.title:
+        print(f"reason: {event.message}", file=out)
+    for loc in event.locations:
+        column = f":{loc.column}" if loc.column else ""
+        print(f"{loc.path}:{loc.line}{column}: {loc.message}", file=out)
+    if event.last_lines and not event.locations:
+        print("last output:", file=out)
+        for line in event.last_lines[-_SHOWN_LINES:]:
+            print(f"    {line}", file=out)
+    print(f"full log: {log_path}", file=out)
+
+
+def build_command(
+    project: Project,
+    *,
+    tag: str | None = None,
+    log_path: Path | None = None,
+    out: TextIO = sys.stdout,
+    engine: DockerEngine | None = None,
+) -> int:
+    """Build a resolved `project` as `tag` (default: the project's), streaming progress to `out`.
+
+    Returns 0 on success (after printing the image summary), 1 if the build failed, 2 if Docker
+    or an image it needs is unavailable, 130 if interrupted.
+    """
+    # Imported here so that `plugwiz --help` and the wizard start without the docker SDK.
+    from plugwiz.adapters.docker_engine import DockerEngine, DockerError
+    from plugwiz.service import open_repo
+
+    docker_engine = engine or DockerEngine()
+    tag = tag or project.tag
+    log_path = log_path or default_log_path()
+    cancel = threading.Event()
+    try:
+        repo = open_repo(project)
+    except HostRepoError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_FAILED
+    total = 0
+    events = docker_engine.build(project, repo, tag=tag, log_path=log_path, cancel=cancel)
+    try:
+        for event in events:
+            if isinstance(event, StepStarted):
+                total = event.total
+                width = len(str(total))
+                print(f"[{event.number:>{width}}/{total}] {event.title}", file=out)
+            elif isinstance(event, OutputLine):
+                print(f"    {event.text}", file=out)
+            elif isinstance(event, BuildWarning):
+                print(f"warning: {event.text}", file=out)
+            elif isinstance(event, BuildFailed):
+                _print_failure(event, total, log_path, out)
+                return EXIT_FAILED
+            elif isinstance(event, BuildCancelled):
+                print("build cancelled", file=out)
+                return EXIT_CANCELLED
+            elif isinstance(event, BuildFinished):
+                print(
+                    f"built {event.tag} ({event.image_id.removeprefix('sha256:')[:12]})", file=out
+                )
+                report = docker_engine.inspect(event.tag)
+                print(format_report(report), file=out)
+                print(f"full log: {log_path}", file=out)
+                return EXIT_OK
+    except KeyboardInterrupt:
+        # Closing the generator stops the build and removes its containers before we return.
+        cancel.set()
+        events.close()
+        print("build cancelled", file=out)
+        return EXIT_CANCELLED
+    except DockerError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    except ProjectError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_FAILED
+    finally:
+        events.close()
+    print(f"error: the build ended without a result; see {log_path}", file=out)
+    return EXIT_FAILED
+
+
+def inspect_command(
+    image: str,
+    *,
+    as_json: bool = False,
+    out: TextIO = sys.stdout,
+    engine: DockerEngine | None = None,
+) -> int:
+    """Print what `image` holds; 0 if consistent, 1 if CMD and plugins disagree, 2 if no image."""
+    from plugwiz.adapters.docker_engine import DockerEngine, DockerError
+
+    docker_engine = engine or DockerEngine()
+    try:
+        report = docker_engine.inspect(image)
+    except DockerError as error:
+        if as_json:
+            print(json.dumps({"error": str(error)}), file=out)
+        else:
+            print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2), file=out)
+    else:
+        print(format_report(report), file=out)
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,325 @@
+"""Build events: what a build tells the CLI and the UI, parsed from the classic builder's stream.
+
+Pure (no docker import), so the parser can be tested on recorded chunks. The classic builder
+sends decoded JSON chunks such as::
+
+    {"stream": "Step 3/12 : RUN go build ..."}   # then {"stream": "\\n"}
+    {"stream": " ---> Running in 1e128431a49e\\n"}
+    {"stream": "\\x1b[91m# example.com/x\\nplugwiz_plugins/b/b.go:9:51: undefined: h\\n\\x1b[0m"}
+    {"aux": {"ID": "sha256:..."}}
+    {"errorDetail": {"code": 2, "message": "..."}, "error": "..."}
+
+A `stream` chunk may hold several lines or part of one, so lines are reassembled first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plugwiz.core.model import PluginKind, Project, ProjectError
+from plugwiz.core.render import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
+
+# How many output lines of the failing step a BuildFailed keeps.
+LAST_LINES = 30
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_STAGE_RE = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
+_RUNNING_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_WARNING_RE = re.compile(r"^\[warning\]:?\s*(.*)$", re.IGNORECASE)
+# Go's compiler/vet location: `path.go:LINE:COL: message` (column optional).
+_LOCATION_RE = re.compile(r"^(?P<path>[^\s:]+\.go):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.+)$")
+_LOADCHECK_FAIL_RE = re.compile(r"^plugwiz-loadcheck: FAIL (?P<path>\S+?): (?P<msg>.*)$")
+_CUSTOM_BUILD_RE = re.compile(rf"\./{CUSTOM_PLUGIN_DIR}/([A-Za-z0-9._-]+)")
+_COMMAND_ERROR_RE = re.compile(
+    r"^The command '(?:/bin/sh -c )?(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)$", re.S
+)
+# Builder chatter that is not the step's own output.
+_NOISE_PREFIXES = (" ---> ", "Removing intermediate container ", "Successfully built ")
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A Dockerfile instruction starts (`Step number/total : title`)."""
+
+    number: int
+    total: int
+    title: str
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    """One line printed by the command of step `step`."""
+
+    text: str
+    step: int
+
+
+@dataclass(frozen=True)
+class BuildWarning:
+    """Something the user should know that does not stop the build."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A compiler message, with `path` mapped back to the user's file when it is theirs."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True)
+class BuildFailed:
+    """The build stopped at step `step` (its instruction is `title`)."""
+
+    message: str
+    step: int
+    title: str
+    last_lines: tuple[str, ...]
+    locations: tuple[SourceLocation, ...]
+    plugin: str | None
+
+
+@dataclass(frozen=True)
+class BuildFinished:
+    """The image was built and tagged."""
+
+    image_id: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class BuildCancelled:
+    """The build was stopped on request; nothing was tagged."""
+
+
+BuildEvent = StepStarted | OutputLine | BuildWarning | BuildFailed | BuildFinished | BuildCancelled
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour codes (the builder colours stderr red)."""
+    return _ANSI_RE.sub("", text)
+
+
+def map_compiler_path(project: Project, path: str) -> str | None:
+    """The user's file for a compiler path like `plugwiz_plugins/NAME/FILE.go`, else None.
+
+    Accepts the forms Go prints with and without -trimpath (`./x`, `/src/x`, `module/x`).
+    For a single-file plugin FILE is the file itself; for a directory plugin it is relative
+    to that directory.
+    """
+    clean = path.strip()
+    marker = f"{CUSTOM_PLUGIN_DIR}/"
+    for prefix in ("./", f"{SRC_DIR}/"):
+        clean = clean.removeprefix(prefix)
+    if not clean.startswith(marker):
+        # `example.com/mod/plugwiz_plugins/NAME/x.go` (module-qualified, -trimpath).
+        index = clean.find("/" + marker)
+        if index < 0:
+            return None
+        clean = clean[index + 1 :]
+    rest = clean[len(marker) :]
+    name, _, rel = rest.partition("/")
+    if not rel:
+        return None
+    for plugin in project.plugins:
+        if plugin.output_name != name:
+            continue
+        source = project.source_path(plugin.source)
+        if plugin.kind is PluginKind.FILE:
+            # The context holds the file under its own name; anything else is not theirs.
+            return str(source) if rel == source.name else None
+        if plugin.kind is PluginKind.DIRECTORY:
+            return str(source / rel)
+        return None
+    return None
+
+
+class BuildStreamParser:
+    """Turns classic-builder stream chunks into BuildEvents; feed chunks, then call `close`."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._partial = ""
+        self._step = 0
+        self._total = 0
+        self._title = ""
+        self._stage = ""
+        self._lines: deque[str] = deque(maxlen=LAST_LINES)
+        self._loadcheck_failures: list[tuple[str, str]] = []
+        self._failed = False
+        self.image_id = ""  # the last `aux` ID: the built image once the stream ends cleanly
+        self.stage_image_ids: list[str] = []  # every `aux` ID, in order (stage results)
+        self.layer_ids: set[str] = set()  # short IDs of every layer the build produced or used
+        self.layers: list[str] = []  # the same, in stream order
+        self.container_ids: list[str] = []  # intermediate containers the builder started
+        self._by_stage, self._by_build_path, self._by_out_path = self._plugin_maps(project)
+
+    @property
+    def failed(self) -> bool:
+        """True once a BuildFailed was produced."""
+        return self._failed
+
+    @staticmethod
+    def _plugin_maps(
+        project: Project,
+    ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        # The same plan render_dockerfile used, so stage and file names match the stream.
+        try:
+            plan = plan_build(project)
+        except ProjectError:
+            return {}, {}, {}
+        by_stage = {p.stage: p.name for p in plan.plugins if p.index}
+        by_build_path = {p.build_path: p.name for p in plan.plugins if p.build_path}
+        by_out_path = {p.out_path: p.name for p in plan.plugins}
+        return by_stage, by_build_path, by_out_path
+
+    def feed(self, chunk: Mapping[str, Any]) -> Iterator[BuildEvent]:
+        """Events for one decoded JSON chunk of the build stream."""
+        if self._failed:
+            return
+        stream = chunk.get("stream")
+        if isinstance(stream, str):
+            text = self._partial + strip_ansi(stream).replace("\r\n", "\n")
+            *lines, self._partial = text.split("\n")
+            for line in lines:
+                yield from self._line(line)
+        aux = chunk.get("aux")
+        if isinstance(aux, Mapping) and isinstance(aux.get("ID"), str):
+            self.image_id = aux["ID"]
+            self.stage_image_ids.append(aux["ID"])
+        if "error" in chunk or "errorDetail" in chunk:
+            yield from self._flush()
+            yield self._failure(chunk)
+
+    def close(self) -> Iterator[BuildEvent]:
+        """Events for a trailing partial line once the stream has ended."""
+        if not self._failed:
+            yield from self._flush()
+
+    def _flush(self) -> Iterator[BuildEvent]:
+        if self._partial:
+            line, self._partial = self._partial, ""
+            yield from self._line(line)
+
+    def _line(self, line: str) -> Iterator[BuildEvent]:
+        step = _STEP_RE.match(line)
+        if step:
+            self._step, self._total = int(step.group(1)), int(step.group(2))
+            self._title = step.group(3).strip()
+            self._lines.clear()
+            stage = _STAGE_RE.match(self._title)
+            if stage:
+                self._stage = stage.group(1) or ""
+            yield StepStarted(self._step, self._total, self._title)
+            return
+        running = _RUNNING_RE.match(line)
+        if running:
+            self.container_ids.append(running.group(1))
+            return
+        layer = _LAYER_RE.match(line)
+        if layer:
+            short = layer.group(1)[:12]
+            if short not in self.layer_ids:
+                self.layer_ids.add(short)
+                self.layers.append(short)
+            return
+        if not line.strip() or line.startswith(_NOISE_PREFIXES):
+            return
+        if line.startswith("Successfully tagged "):
+            return
+        warning = _WARNING_RE.match(line)
+        if warning:
+            yield BuildWarning(warning.group(1).strip() or line)
+            return
+        fail = _LOADCHECK_FAIL_RE.match(line)
+        if fail:
+            self._loadcheck_failures.append((fail.group("path"), fail.group("msg")))
+        self._lines.append(line)
+        yield OutputLine(line, self._step)
+
+    def _plugin_of_step(self) -> str | None:
+        if self._loadcheck_failures:
+            path = self._loadcheck_failures[0][0]
+            name = self._by_out_path.get(path)
+            if name is None:
+                # Not in the plan (unresolved project): the file name is the plugin name.
+                name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            return name
+        if self._stage in self._by_stage:
+            return self._by_stage[self._stage]
+        for build_path, name in self._by_build_path.items():
+            if re.search(re.escape(build_path) + r"(?:\s|$)", self._title):
+                return name
+        custom = _CUSTOM_BUILD_RE.search(self._title)
+        return custom.group(1) if custom else None
+
+    def _locations(self) -> tuple[SourceLocation, ...]:
+        found: list[SourceLocation] = []
+        for line in self._lines:
+            match = _LOCATION_RE.match(line.strip())
+            if not match:
+                continue
+            raw = match.group("path")
+            found.append(
+                SourceLocation(
+                    path=map_compiler_path(self._project, raw) or raw,
+                    line=int(match.group("line")),
+                    column=int(match.group("col") or 0),
+                    message=match.group("msg").strip(),
+                )
+            )
+        return tuple(found)
+
+    def _failure(self, chunk: Mapping[str, Any]) -> BuildFailed:
+        self._failed = True
+        detail = chunk.get("errorDetail")
+        raw = ""
+        if isinstance(detail, Mapping):
+            raw = str(detail.get("message") or "")
+        raw = strip_ansi(raw or str(chunk.get("error") or "the build failed")).strip()
+        if self._loadcheck_failures:
+            # Go's own reason is what the person needs, not "returned a non-zero code: 3".
+            message = self._loadcheck_failures[0][1]
+            others = len(self._loadcheck_failures) - 1
+            if others:
+                message += f" (and {others} more plugin(s) that would not load)"
+        else:
+            command = _COMMAND_ERROR_RE.match(raw)
+            message = (
+                f"`{command.group('cmd')}` exited with code {command.group('code')}"
+                if command
+                else raw
+            )
+        return BuildFailed(
+            message=message,
+            step=self._step,
+            title=self._title,
+            last_lines=tuple(self._lines),
+            locations=self._locations(),
+            plugin=self._plugin_of_step(),
+        )
+
+
+__all__ = [
+    "BuildCancelled",
+    "BuildEvent",
+    "BuildFailed",
+    "BuildFinished",
+    "BuildStreamParser",
+    "BuildWarning",
+    "OutputLine",
+    "SourceLocation",
+    "StepStarted",
+    "map_compiler_path",
+    "strip_ansi",
+]

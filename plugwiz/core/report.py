@@ -1,0 +1,163 @@
+"""What an image holds: its CMD, its plugin files and the host they were built for.
+
+Pure: the docker adapter fills an ImageReport from the image config and the files it reads
+out of a (never started) container; this module checks and formats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_BUILDINFO_MAGIC = b"\xff Go buildinf:"
+_BUILDINFO_HEADER = 32
+_FLAG_INLINE_STRINGS = 0x2  # Go 1.18+: version and modinfo follow the header as varint strings
+
+LABEL_SOURCE = "org.opencontainers.image.source"
+LABEL_REVISION = "org.opencontainers.image.revision"
+LABEL_MODULE = "dev.plugwiz.host.module"
+LABEL_PLUGINS = "dev.plugwiz.plugins"
+
+
+@dataclass(frozen=True)
+class PluginFile:
+    """One plugin file found in the image."""
+
+    file: str
+    size: int
+    sha256: str
+    in_cmd: bool
+
+
+@dataclass
+class ImageReport:
+    """The inspection of one image, read without running it."""
+
+    tag: str
+    image_id: str
+    size: int
+    cmd: list[str]
+    entrypoint: list[str]
+    workdir: str
+    host_repo: str
+    host_commit: str
+    host_module: str
+    go_version: str | None
+    plugins: list[PluginFile] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # CMD plugin paths absent from the image
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unloaded(self) -> list[str]:
+        """Plugin files in the image that the CMD does not name (they would never load)."""
+        return [p.file for p in self.plugins if not p.in_cmd]
+
+    @property
+    def ok(self) -> bool:
+        """True when the CMD and the plugin files agree."""
+        return not self.missing and not self.unloaded
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (stable keys, for scripts and CI)."""
+        return {
+            "image": {"id": self.image_id, "tag": self.tag, "size": self.size},
+            "cmd": list(self.cmd),
+            "entrypoint": list(self.entrypoint),
+            "workdir": self.workdir,
+            "host": {
+                "repo": self.host_repo,
+                "commit": self.host_commit,
+                "module": self.host_module,
+            },
+            "go_version": self.go_version,
+            "plugins": [
+                {"file": p.file, "size": p.size, "sha256": p.sha256, "in_cmd": p.in_cmd}
+                for p in self.plugins
+            ],
+            "missing": list(self.missing),
+            "unloaded": self.unloaded,
+            "ok": self.ok,
+            "labels": dict(self.labels),
+        }
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # unreachable; keeps type checkers happy
+
+
+def _short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def format_report(report: ImageReport) -> str:
+    """The human summary `plugwiz inspect` and a successful `plugwiz build` print."""
+    lines = [
+        f"image    {report.tag or '(untagged)'}  {_short_id(report.image_id)}  "
+        f"{_human_size(report.size)}",
+    ]
+    if report.host_module or report.host_commit:
+        commit = report.host_commit[:12] if report.host_commit else "unknown commit"
+        lines.append(f"host     {report.host_module or '?'} at {commit}")
+    if report.host_repo:
+        lines.append(f"repo     {report.host_repo}")
+    lines.append(f"go       {report.go_version or 'unknown (no Go build info in the host binary)'}")
+    lines.append(f"cmd      {' '.join(report.entrypoint + report.cmd) or '(none)'}")
+    lines.append(f"plugins  {len(report.plugins)}")
+    width = max((len(p.file) for p in report.plugins), default=0)
+    for plugin in report.plugins:
+        mark = "" if plugin.in_cmd else "  (not in CMD: never loaded)"
+        lines.append(
+            f"  {plugin.file:<{width}}  {_human_size(plugin.size):>9}  "
+            f"sha256:{plugin.sha256[:16]}{mark}"
+        )
+    for path in report.missing:
+        lines.append(f"warning: the CMD names {path}, which is not in the image")
+    for path in report.unloaded:
+        lines.append(f"warning: {path} is in the image but the CMD does not load it")
+    return "\n".join(lines)
+
+
+def _uvarint(data: bytes, pos: int) -> tuple[int, int] | None:
+    """Go's unsigned varint at `pos`: (value, next position), or None if truncated."""
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def go_version_from_binary(data: bytes) -> str | None:
+    """The Go version (`go1.19.8`) a binary was built with, from its build info, or None.
+
+    Reads the `.go.buildinfo` header Go 1.18+ writes: the 14-byte magic, pointer size, flags,
+    16 bytes of padding, then the version as a varint-length string. Older binaries keep the
+    version behind pointers into the data segment; for those (and non-Go files) it is None.
+    """
+    start = 0
+    while True:
+        index = data.find(_BUILDINFO_MAGIC, start)
+        if index < 0:
+            return None
+        start = index + 1
+        # The header is 16-byte aligned in the file; elsewhere it is just the string in code.
+        if index % 16 or len(data) < index + _BUILDINFO_HEADER:
+            continue
+        flags = data[index + 15]
+        if not flags & _FLAG_INLINE_STRINGS:
+            continue
+        parsed = _uvarint(data, index + _BUILDINFO_HEADER)
+        if parsed is None:
+            continue
+        length, pos = parsed
+        version = data[pos : pos + length].decode("utf-8", "replace")
+        if length and version.startswith("go"):
+            return version

@@ -1,0 +1,47 @@
+"""Shared fixtures: a Docker engine for the docker tests, and an isolated plugwiz cache."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import pytest
+
+if TYPE_CHECKING:
+    from plugwiz.adapters.docker_engine import DockerEngine
+
+BASE_IMAGES = ("golang:1.19-bookworm", "debian:bookworm-slim")
+
+
+def _skip_or_fail(reason: str) -> NoReturn:
+    # Locally a missing daemon skips the docker tests; in CI it must fail loudly instead.
+    if os.environ.get("CI"):
+        pytest.fail(f"docker tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> DockerEngine:
+    """A DockerEngine with a reachable daemon and both offline base images present."""
+    from plugwiz.adapters.docker_engine import DockerEngine, DockerError
+
+    engine = DockerEngine()
+    try:
+        engine.ping()
+        missing = [image for image in BASE_IMAGES if not engine.client.images.list(name=image)]
+    except DockerError as error:
+        _skip_or_fail(str(error))
+    if missing:
+        _skip_or_fail(f"missing base image(s) {', '.join(missing)}: run scripts/make-go-image")
+    return engine
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point PLUGWIZ_CACHE_DIR at an empty temporary directory."""
+    cache = tmp_path / "plugwiz-cache"
+    cache.mkdir()
+    monkeypatch.setenv("PLUGWIZ_CACHE_DIR", str(cache))
+    yield cache

@@ -1,0 +1,419 @@
+"""End to end with a real daemon: real Go builds, real plugin loads, real containers.
+
+One demo image is built per module and shared; every image and container a test makes is
+removed at the end (tagged base images are never touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugwiz import commands
+from plugwiz.adapters.demo import demo_host_files
+from plugwiz.adapters.docker_engine import DockerEngine
+from plugwiz.core.events import (
+    BuildCancelled,
+    BuildEvent,
+    BuildFailed,
+    BuildFinished,
+    OutputLine,
+    StepStarted,
+)
+from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
+from plugwiz.service import demo_project, open_repo, resolve_project
+from tests.helpers import FIXTURES, make_git_repo
+
+pytestmark = pytest.mark.docker
+
+BUILDER = "golang:1.19-bookworm"
+
+
+class Tracker:
+    """Remembers what the tests created, and removes it at the end."""
+
+    def __init__(self, engine: DockerEngine) -> None:
+        self.engine = engine
+        self.tags: list[str] = []
+        self.images: list[str] = []
+
+    def tag(self) -> str:
+        tag = f"plugwiz-test-{uuid.uuid4().hex[:12]}:latest"
+        self.tags.append(tag)
+        return tag
+
+    def cleanup(self) -> None:
+        api = self.engine.client.api
+        for tag in self.tags:
+            # Absent (a failed build never tagged it) is fine.
+            with contextlib.suppress(Exception):
+                api.remove_image(tag)
+        # Children first; an image that still has a tag (the base images!) or children stays.
+        # Two passes: several builds share layers, so one order cannot suit them all.
+        for _ in range(2):
+            for image in reversed(list(dict.fromkeys(self.images))):
+                with contextlib.suppress(Exception):  # gone already, or shared and in use
+                    if not api.inspect_image(image).get("RepoTags"):
+                        api.remove_image(image)
+
+
+@pytest.fixture(scope="module")
+def tracker(docker_engine: DockerEngine) -> Iterator[Tracker]:
+    tracker = Tracker(docker_engine)
+    yield tracker
+    tracker.cleanup()
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    cache = tmp_path_factory.mktemp("plugwiz-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLUGWIZ_CACHE_DIR", str(cache))
+        yield cache
+
+
+def build(
+    engine: DockerEngine,
+    tracker: Tracker,
+    project: Project,
+    tag: str,
+    log: Path,
+    cancel: threading.Event | None = None,
+    on_event: Any = None,
+) -> list[BuildEvent]:
+    """Resolve and build `project`; return every event."""
+    repo = open_repo(project)
+    resolved, _ = resolve_project(project, repo)
+    events: list[BuildEvent] = []
+    try:
+        for event in engine.build(resolved, repo, tag=tag, log_path=log, cancel=cancel):
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+    finally:
+        tracker.images.extend(engine.last_build_images)
+    return events
+
+
+@pytest.fixture(scope="module")
+def demo_image(docker_engine: DockerEngine, tracker: Tracker, module_cache: Path) -> dict[str, Any]:
+    """The demo project built once: its tag, image ID, project and cold build time."""
+    project = demo_project(base_dir=module_cache)
+    tag = tracker.tag()
+    started = time.monotonic()
+    events = build(docker_engine, tracker, project, tag, module_cache / "demo.log")
+    seconds = time.monotonic() - started
+    assert isinstance(events[-1], BuildFinished), events[-5:]
+    return {"tag": tag, "id": events[-1].image_id, "project": project, "seconds": seconds}
+
+
+def sha256_in_container(engine: DockerEngine, image: str, pattern: str) -> dict[str, str]:
+    """`sha256sum` run inside the image: an independent check of what inspect reads."""
+    output = engine.client.containers.run(
+        image, ["sh", "-c", f"sha256sum {pattern}"], entrypoint=[], remove=True
+    )
+    sums = {}
+    for line in output.decode().splitlines():
+        digest, path = line.split()
+        sums[path] = digest
+    return sums
+
+
+def test_demo_builds_runs_and_inspects(
+    docker_engine: DockerEngine, demo_image: dict[str, Any]
+) -> None:
+    print(f"[timing] demo build (cold unless cached): {demo_image['seconds']:.1f}s")
+    result = docker_engine.run_once(demo_image["tag"], timeout=30)
+    assert result.exit_code == 0, result.output
+    for name in ("upper", "reverse", "hello"):
+        assert f"loaded plugin {name} from /app/plugins/{name}.so" in result.output
+    assert "demo-host: 3 plugins loaded" in result.output
+
+    report = docker_engine.inspect(demo_image["tag"])
+    assert report.cmd == [
+        "/app/demo-host",
+        *("--prov", "/app/plugins/reverse.so"),
+        *("--prov", "/app/plugins/upper.so"),
+        *("--prov", "/app/plugins/hello.so"),
+    ]
+    assert report.image_id == demo_image["id"]
+    assert report.missing == [] and report.unloaded == []
+    assert report.host_module == "example.com/plugwiz-demo"
+    assert report.go_version and report.go_version.startswith("go1.19")
+    expected = sha256_in_container(docker_engine, demo_image["tag"], "/app/plugins/*.so")
+    assert {p.file: p.sha256 for p in report.plugins} == expected
+    assert all(p.in_cmd and p.size > 0 for p in report.plugins)
+
+
+def test_one_line_plugin_edit_rebuilds_fast(
+    docker_engine: DockerEngine,
+    tracker: Tracker,
+    demo_image: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    project: Project = demo_image["project"]
+    source = Path(project.plugins[0].source)
+    edited = tmp_path / "hello.go"
+    edited.write_text(
+        source.read_text().replace("Hello from a custom plugin: ", "Edited plugin says: ")
+    )
+    tag = tracker.tag()
+    started = time.monotonic()
+    events = build(
+        docker_engine,
+        tracker,
+        replace(project, plugins=(PluginSource(source=str(edited)),)),
+        tag,
+        tmp_path / "log",
+    )
+    seconds = time.monotonic() - started
+    print(f"[timing] rebuild after a one-line plugin edit: {seconds:.1f}s")
+    assert isinstance(events[-1], BuildFinished)
+    # Only the plugin stage, the load check and the runtime copy ran again.
+    assert seconds < 30
+    result = docker_engine.run_once(tag)
+    assert "hello: Edited plugin says: hello, plugins" in result.output
+
+
+def test_realistic_host(
+    docker_engine: DockerEngine, tracker: Tracker, module_cache: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "realistic"
+    make_git_repo(FIXTURES / "hosts" / "realistic", repo)
+    project = Project(
+        host=Host(repo=str(repo)),
+        plugins=(PluginSource(source=str(FIXTURES / "plugins" / "multi")),),
+        loading=PluginLoading(
+            flag="--plugin",
+            extra_args=("--config", "/etc/realhost/config.json"),
+            symbol="Plugin",
+        ),
+        files=(
+            ExtraFile(
+                source=str(FIXTURES / "realistic-config.json"),
+                target="/etc/realhost/config.json",
+            ),
+        ),
+        base_dir=tmp_path,
+    )
+    resolved, _ = resolve_project(project)
+    assert resolved.facts is not None and resolved.facts.vendored
+    tag = tracker.tag()
+    events = build(docker_engine, tracker, project, tag, tmp_path / "log")
+    assert isinstance(events[-1], BuildFinished), events[-3:]
+    result = docker_engine.run_once(tag)
+    assert result.exit_code == 0, result.output
+    assert "realhost: 2 plugins ok" in result.output
+    report = docker_engine.inspect(tag)
+    assert report.cmd[:3] == ["/app/realhost", "--config", "/etc/realhost/config.json"]
+    assert sorted(p.file for p in report.plugins) == [
+        "/app/plugins/audit.so",
+        "/app/plugins/multi.so",
+    ]
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def build_drifted_plugin(engine: DockerEngine, tracker: Tracker, dest: Path) -> Path:
+    """A plugin built like plugwiz would, but against a changed provider package."""
+    host = demo_host_files()
+    provider = host["provider/provider.go"].decode()
+    assert 'const Version = "1.0"' in provider
+    host["provider/provider.go"] = (
+        provider.replace('const Version = "1.0"', 'const Version = "2.0"')
+        .replace("return strings.TrimSpace(s)", 'return strings.TrimSpace(s) + ""')
+        .encode()
+    )
+    files = {f"host/{path}": data for path, data in host.items()}
+    files["host/plugwiz_plugins/drift/greet.go"] = (FIXTURES / "plugins" / "greet.go").read_bytes()
+    # Same image, flags and path (/src) as the real build: only the package content differs.
+    files["Dockerfile"] = (
+        f"FROM {BUILDER}\n"
+        "ENV CGO_ENABLED=1 GOFLAGS=-trimpath GOTOOLCHAIN=local GOWORK=off\n"
+        "WORKDIR /src\nCOPY host/ ./\n"
+        "RUN go build -buildmode=plugin -o /out/drift.so ./plugwiz_plugins/drift\n"
+    ).encode()
+    tag = tracker.tag()
+    api = engine.client.api
+    for chunk in api.build(
+        fileobj=io.BytesIO(_tar(files)),
+        custom_context=True,
+        tag=tag,
+        decode=True,
+        rm=True,
+        forcerm=True,
+        pull=False,
+    ):
+        assert "error" not in chunk, chunk
+        if "aux" in chunk:
+            tracker.images.append(chunk["aux"]["ID"])
+    container = api.create_container(tag, command=["true"])
+    try:
+        stream, _ = api.get_archive(container["Id"], "/out/drift.so")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.extractfile("drift.so")
+            assert member is not None
+            dest.write_bytes(member.read())
+    finally:
+        api.remove_container(container["Id"], force=True)
+    return dest
+
+
+def test_drifted_prebuilt_plugin_fails_the_load_check(
+    docker_engine: DockerEngine,
+    tracker: Tracker,
+    demo_image: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    drift = build_drifted_plugin(docker_engine, tracker, tmp_path / "drift.so")
+    project: Project = demo_image["project"]
+    project = replace(project, plugins=(*project.plugins, PluginSource(source=str(drift))))
+    tag = tracker.tag()
+    events = build(docker_engine, tracker, project, tag, tmp_path / "log")
+    failed = events[-1]
+    assert isinstance(failed, BuildFailed), events[-3:]
+    assert failed.plugin == "drift"
+    assert "different version of package" in failed.message
+    assert "example.com/plugwiz-demo/provider" in failed.message
+    assert "loadcheck" in failed.title
+    assert not docker_engine.client.images.list(name=tag)
+
+
+def test_compile_error_points_at_the_users_file(
+    docker_engine: DockerEngine,
+    tracker: Tracker,
+    demo_image: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    broken = FIXTURES / "plugins" / "broken.go"
+    project: Project = demo_image["project"]
+    project = replace(project, plugins=(*project.plugins, PluginSource(source=str(broken))))
+    tag = tracker.tag()
+    log = tmp_path / "build.log"
+    events = build(docker_engine, tracker, project, tag, log)
+    failed = events[-1]
+    assert isinstance(failed, BuildFailed)
+    assert "plugwiz_plugins/broken" in failed.title
+    assert failed.plugin == "broken"
+    assert any(
+        loc.path == str(broken) and loc.line == 9 and "undefinedHelper" in loc.message
+        for loc in failed.locations
+    ), failed.locations
+    assert "undefinedHelper" in log.read_text()
+
+    # The same failure through the command the CLI runs (cached now, so quick).
+    out = io.StringIO()
+    resolved, _ = resolve_project(project)
+    code = commands.build_command(resolved, tag=tag, log_path=log, out=out, engine=docker_engine)
+    tracker.images.extend(docker_engine.last_build_images)
+    text = out.getvalue()
+    assert code == 1
+    assert f"error: step {failed.step}/" in text and "plugwiz_plugins/broken" in text
+    assert f"{broken}:9:51: undefined: undefinedHelper" in text
+    assert f"full log: {log}" in text
+
+
+def test_cancel_stops_promptly_and_leaves_nothing(
+    docker_engine: DockerEngine,
+    tracker: Tracker,
+    demo_image: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    client = docker_engine.client
+    tag = tracker.tag()
+    # "The previous image" with this tag: the shared demo image.
+    repository, version = tag.rsplit(":", 1)
+    client.api.tag(demo_image["id"], repository, version)
+    token = f"plugwiz-cancel-{uuid.uuid4().hex}"
+    project: Project = demo_image["project"]
+    # A host stage the cache cannot hold (it never finishes), busy long enough to be cancelled.
+    project = replace(
+        project,
+        host=replace(
+            project.host,
+            build_command=(
+                "sh",
+                "-c",
+                f"echo {token}; sleep 120; go build -o host ./cmd/demo-host",
+            ),
+            binary="host",
+        ),
+    )
+    cancel = threading.Event()
+    cancelled_at: list[float] = []
+
+    def on_event(event: BuildEvent) -> None:
+        # Cancel once the RUN's container is really running (it has printed the token).
+        if isinstance(event, OutputLine) and event.text == token and not cancel.is_set():
+            cancelled_at.append(time.monotonic())
+            cancel.set()
+
+    started = time.time()
+    events = build(docker_engine, tracker, project, tag, tmp_path / "log", cancel, on_event)
+    assert cancelled_at, "the build never reached the slow step"
+    took = time.monotonic() - cancelled_at[0]
+    assert isinstance(events[-1], BuildCancelled)
+    assert any(isinstance(e, StepStarted) and token in e.title for e in events)
+    assert took < 5, f"cancel took {took:.1f}s"
+
+    leftovers = [
+        c
+        for c in client.api.containers(all=True)
+        if c.get("Created", 0) >= int(started) - 1 and token in str(c.get("Command", ""))
+    ]
+    assert leftovers == []
+    assert client.api.inspect_image(tag)["Id"] == demo_image["id"]
+    assert "# build cancelled" in (tmp_path / "log").read_text()
+
+    # Closing the generator (a consumer that stops iterating) cancels the same way.
+    repo = open_repo(project)
+    resolved, _ = resolve_project(project, repo)
+    events_iter = docker_engine.build(resolved, repo, tag=tag, log_path=tmp_path / "log2")
+    for event in events_iter:
+        if isinstance(event, OutputLine) and event.text == token:
+            break
+    events_iter.close()
+    tracker.images.extend(docker_engine.last_build_images)
+    assert not [c for c in client.api.containers(all=True) if token in str(c.get("Command", ""))]
+    assert client.api.inspect_image(tag)["Id"] == demo_image["id"]
+
+
+def test_inspect_command_json(demo_image: dict[str, Any], docker_engine: DockerEngine) -> None:
+    out = io.StringIO()
+    code = commands.inspect_command(demo_image["tag"], as_json=True, out=out, engine=docker_engine)
+    assert code == 0
+    data = json.loads(out.getvalue())
+    assert data["cmd"][0] == "/app/demo-host"
+    assert data["image"]["id"] == demo_image["id"]
+    assert sorted(p["file"] for p in data["plugins"]) == [
+        "/app/plugins/hello.so",
+        "/app/plugins/reverse.so",
+        "/app/plugins/upper.so",
+    ]
+    assert all(len(p["sha256"]) == 64 and p["in_cmd"] for p in data["plugins"])
+    assert data["missing"] == [] and data["unloaded"] == []
+    assert data["host"]["module"] == "example.com/plugwiz-demo"
+
+    missing = io.StringIO()
+    name = f"plugwiz-test-{uuid.uuid4().hex[:12]}:absent"
+    assert commands.inspect_command(name, as_json=False, out=missing, engine=docker_engine) == 2
+    assert "error: no image" in missing.getvalue()
