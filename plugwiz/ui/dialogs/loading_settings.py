@@ -1,0 +1,83 @@
+"""How the host is told about its plugins: flag, extension, extra arguments."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+from plugwiz.core.model import PluginLoading
+from plugwiz.ui.widgets.message import MessageArea
+
+
+def _check(loading: PluginLoading) -> str | None:
+    # The same rules plan_build applies, said before the dialog closes.
+    if loading.flag and (not loading.flag.startswith("-") or " " in loading.flag):
+        return f"the plugin flag {loading.flag!r} must start with '-' and hold no spaces"
+    ext = loading.extension
+    if ext and (not ext.startswith(".") or not ext[1:].isalnum()):
+        return f"the extension {ext!r} must look like .so or .prov"
+    return None
+
+
+class LoadingSettingsDialog(ModalScreen[PluginLoading | None]):
+    """Edits `PluginLoading`; dismisses with the new value or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, loading: PluginLoading) -> None:
+        super().__init__()
+        self.initial = loading
+
+    def compose(self) -> ComposeResult:
+        lo = self.initial
+        with Vertical(classes="dialog"):
+            yield Label("Plugin loading", classes="dialog-title")
+            yield Label("Flag before each plugin path (empty: the host opens fixed paths)")
+            yield Input(lo.flag, id="flag", placeholder="--prov")
+            yield Label("Plugin file extension")
+            yield Input(lo.extension, id="extension", placeholder=".so")
+            yield Label("Extra arguments for the host (shell words)")
+            yield Input(shlex.join(lo.extra_args), id="args", placeholder="--text 'hi there'")
+            yield MessageArea(id="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="ok", variant="primary")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._accept()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._accept()
+        else:
+            self.dismiss(None)
+
+    def _accept(self) -> None:
+        error = self.query_one("#dialog-error", MessageArea)
+        try:
+            args = tuple(shlex.split(self.query_one("#args", Input).value))
+        except ValueError as exc:
+            error.show(f"extra arguments: {exc}", "error")
+            return
+        loading = replace(
+            self.initial,
+            flag=self.query_one("#flag", Input).value.strip(),
+            extension=self.query_one("#extension", Input).value.strip(),
+            extra_args=args,
+        )
+        problem = _check(loading)
+        if problem:
+            error.show(problem, "error")
+            return
+        self.dismiss(loading)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

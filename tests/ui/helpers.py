@@ -1,0 +1,27 @@
+"""Reading what a user sees from widgets."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+
+def text_of(widget: Widget) -> str:
+    """The plain text a Static shows."""
+    assert isinstance(widget, Static)
+    console = Console(
+        width=200, file=io.StringIO(), color_system=None, markup=False, highlight=False
+    )
+    console.print(widget.content)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def table_rows(table: DataTable[object]) -> list[list[str]]:
+    """The cells of a DataTable as plain strings."""
+    rows = []
+    for row_key in table.rows:
+        rows.append([getattr(cell, "plain", str(cell)) for cell in table.get_row(row_key)])
+    return rows
