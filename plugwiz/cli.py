@@ -291,6 +291,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     resolved, commit = resolve_project(project)
     plan_build(resolved)  # refuse to write a project that cannot be built
+    from plugwiz.core.context import local_context_files
+
+    local_context_files(resolved)  # ...or whose plugin sources are missing or unusable
     save_project(resolved, output)
     print(
         f"wrote {output}: host {commit.short_sha} ({commit.subject}), "

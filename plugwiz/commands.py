@@ -66,18 +66,21 @@ def build_command(
     *,
     tag: str | None = None,
     log_path: Path | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     engine: DockerEngine | None = None,
 ) -> int:
     """Build a resolved `project` as `tag` (default: the project's), streaming progress to `out`.
 
-    Returns 0 on success (after printing the image summary), 1 if the build failed, 2 if Docker
-    or an image it needs is unavailable, 130 if interrupted.
+    Returns 0 on success (after printing the image summary), 1 if the build failed (or lost its
+    daemon), 2 if the project cannot be built as given or Docker or an image it needs is
+    unavailable, 130 if interrupted.
     """
     # Imported here so that `plugwiz --help` and the wizard start without the docker SDK.
     from plugwiz.adapters.docker_engine import DockerEngine, DockerError
     from plugwiz.service import open_repo
 
+    # Looked up per call, not bound at import: a caller (or test) may have replaced sys.stdout.
+    out = out or sys.stdout
     docker_engine = engine or DockerEngine()
     tag = tag or project.tag
     log_path = log_path or default_log_path()
@@ -86,7 +89,7 @@ def build_command(
         repo = open_repo(project)
     except HostRepoError as error:
         print(f"error: {error}", file=out)
-        return EXIT_FAILED
+        return EXIT_UNAVAILABLE
     total = 0
     events = docker_engine.build(project, repo, tag=tag, log_path=log_path, cancel=cancel)
     try:
@@ -123,8 +126,9 @@ def build_command(
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     except ProjectError as error:
+        # Raised before anything is built (a plugin source, the builder's Go): the user's to fix.
         print(f"error: {error}", file=out)
-        return EXIT_FAILED
+        return EXIT_UNAVAILABLE
     finally:
         events.close()
     print(f"error: the build ended without a result; see {log_path}", file=out)

@@ -39,6 +39,11 @@ from plugwiz.core.events import (
     BuildWarning,
     strip_ansi,
 )
+from plugwiz.core.images import (
+    check_builder_toolchain,
+    go_version_from_image_tag,
+    go_version_parts,
+)
 from plugwiz.core.model import DEFAULT_PLUGIN_EXT, Project
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.render import plan_build
@@ -144,6 +149,7 @@ class DockerEngine:
         # Image IDs the last build produced or used (stage results, then layers), in stream
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
+        self._go_versions: dict[str, str | None] = {}
 
     @property
     def client(self) -> docker.DockerClient:
@@ -176,6 +182,45 @@ class DockerEngine:
                     f"build: run `docker pull {image}` (or, offline, `scripts/make-go-image`)"
                 ) from None
 
+    def builder_go_version(self, image: str) -> str | None:
+        """The Go version in `image`: from a `golang:X.Y` tag, the image's GOLANG_VERSION, or
+        (only when neither tells) `go env GOVERSION` in a throwaway container; None if unknown."""
+        from_tag = go_version_from_image_tag(image)
+        if from_tag:
+            return from_tag
+        if image in self._go_versions:
+            return self._go_versions[image]
+        api = self.client.api
+        with _docker_errors():
+            attrs = api.inspect_image(image)
+        pairs = (attrs.get("Config") or {}).get("Env") or []
+        env = dict(item.split("=", 1) for item in pairs if "=" in item)
+        version: str | None = env.get("GOLANG_VERSION") or None
+        if version is None:
+            version = self._run_go_version(attrs["Id"])
+        self._go_versions[image] = version
+        return version
+
+    def _run_go_version(self, image_id: str) -> str | None:
+        api = self.client.api
+        with _docker_errors():
+            container = api.create_container(
+                image_id, command=["go", "env", "GOVERSION"], entrypoint=[], network_disabled=True
+            )
+        try:
+            with _docker_errors():
+                api.start(container["Id"])
+                status = int(api.wait(container["Id"], timeout=60)["StatusCode"])
+                raw = api.logs(container["Id"], stdout=True, stderr=False)
+                output = raw.decode("utf-8", "replace")
+        except (DockerException, requests.exceptions.RequestException):
+            return None  # no `go` in the image: the build itself will say so
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(container["Id"], force=True)
+        text = output.strip()
+        return text.removeprefix("go") if status == 0 and go_version_parts(text) else None
+
     def build(
         self,
         project: Project,
@@ -197,6 +242,12 @@ class DockerEngine:
         self.ping()
         self._require_image(plan.builder_image, "builder image")
         self._require_image(plan.runtime_image, "runtime image")
+        go_line = project.facts.gomod.go if project.facts else ""
+        if go_line:
+            builder_version = self.builder_go_version(plan.builder_image)
+            if builder_version:
+                # Fail now, not after minutes of building, with both versions named.
+                check_builder_toolchain(go_line, plan.builder_image, builder_version)
         for warning in plan.warnings:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -270,9 +321,24 @@ class DockerEngine:
                     if cancel.is_set():
                         outcome = "cancelled"
                         break
-                    if isinstance(item, requests.exceptions.ConnectionError):
-                        raise _unavailable(item)
-                    raise DockerUnavailableError(f"the build stream broke off: {item}")
+                    # The daemon (or the socket to it) went away mid-build: a build failure,
+                    # not a setup problem; nothing was tagged, so the old `tag` is intact.
+                    outcome = "lost"
+                    log.write(f"\n# lost the connection to the Docker daemon: {item}\n")
+                    where = os.environ.get("DOCKER_HOST") or _DEFAULT_SOCKET
+                    yield BuildFailed(
+                        message=(
+                            f"lost the connection to the Docker daemon at {where} during the "
+                            f"build; {tag} was not changed. Check the daemon is running "
+                            "(`docker info`) and build again"
+                        ),
+                        step=parser.step,
+                        title="",
+                        last_lines=(),
+                        locations=(),
+                        plugin=None,
+                    )
+                    break
                 if not isinstance(item, dict):
                     continue
                 _log_chunk(log, item)
@@ -285,7 +351,10 @@ class DockerEngine:
                 if not parser.image_id:
                     outcome = "failed"
                     yield BuildFailed(
-                        message="the builder stopped without producing an image (see the log)",
+                        message=(
+                            f"the builder stopped without producing an image; {tag} was not "
+                            "changed. Was the Docker daemon stopped (`docker info`)? See the log"
+                        ),
                         step=0,
                         title="",
                         last_lines=(),
@@ -302,7 +371,7 @@ class DockerEngine:
             _shutdown_response(response)
             thread.join(timeout=5)
             self.last_build_images = [*parser.stage_image_ids, *parser.layers]
-            if outcome in ("running", "cancelled"):
+            if outcome in ("running", "cancelled", "lost"):
                 log.write("# build cancelled\n")
                 log.flush()
                 self._remove_build_containers(parser, started)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from plugwiz.core.gomod import parse_gomod
+from plugwiz.core.gomod import GoModError, parse_gomod
 from plugwiz.core.model import HostFacts
 
 _PACKAGE_RE = re.compile(rb"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
@@ -20,6 +20,11 @@ _SKIPPED_PARTS = ("vendor", "testdata")
 
 class DetectError(ValueError):
     """The tree is not a Go module plugwiz can build."""
+
+
+class HostGoModError(DetectError, GoModError):
+    """The host's go.mod cannot be parsed (a DetectError, so every caller of detect_host that
+    handles those shows it as a message)."""
 
 
 def go_package_name(source: bytes) -> str | None:
@@ -50,7 +55,12 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
     gomod_bytes = read("go.mod")
     if gomod_bytes is None:
         raise DetectError("the host has no go.mod at its root; plugwiz builds Go modules only")
-    gomod = parse_gomod(gomod_bytes.decode("utf-8", errors="replace"))
+    try:
+        gomod = parse_gomod(gomod_bytes.decode("utf-8", errors="replace"))
+    except GoModError as exc:
+        raise HostGoModError(
+            f"the host's {exc}: fix it in the host repository, or choose another ref"
+        ) from None
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
     for path in files:

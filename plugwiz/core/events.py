@@ -169,6 +169,11 @@ class BuildStreamParser:
         """True once a BuildFailed was produced."""
         return self._failed
 
+    @property
+    def step(self) -> int:
+        """The number of the step the builder is at (0 before the first)."""
+        return self._step
+
     @staticmethod
     def _plugin_maps(
         project: Project,

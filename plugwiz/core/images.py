@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from plugwiz.core.gomod import go_minor
-from plugwiz.core.model import GoMod
+from plugwiz.core.model import GoMod, ProjectError
 
 # The oldest Go line published with a bookworm variant; older `go` lines build fine with it.
 MIN_BUILDER_MINOR = (1, 19)
@@ -68,3 +68,54 @@ def pick_runtime_image(builder: str, chosen: str = "") -> tuple[str, str | None]
             "can make the host fail to start"
         )
     return chosen, None
+
+
+class ToolchainTooOldError(ProjectError):
+    """The host's go.mod asks for a newer Go than the builder image has."""
+
+
+_VERSION_RE = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?")
+_TAG_VERSION_RE = re.compile(r"^(\d+\.\d+(?:\.\d+)?)(?:[-.]|$)")
+
+
+def go_version_parts(version: str) -> tuple[int, ...] | None:
+    """`1.21`, `1.21.3`, `go1.21rc2` -> (1, 21) or (1, 21, 3); None if not a Go version."""
+    match = _VERSION_RE.match(version.strip())
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def go_version_from_image_tag(image: str) -> str | None:
+    """The Go version an official-style `golang:X.Y[.Z]-...` tag names, or None."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    repository, _, tag = last.partition(":")
+    if repository != "golang" or not tag:
+        return None
+    match = _TAG_VERSION_RE.match(tag)
+    return match.group(1) if match else None
+
+
+def check_builder_toolchain(go_line: str, builder: str, builder_version: str) -> None:
+    """Raise ToolchainTooOldError if `builder` (Go `builder_version`) is older than `go_line`.
+
+    A version without a patch level (from a tag like `golang:1.21`) is compared by minor only.
+    """
+    required = go_version_parts(go_line)
+    have = go_version_parts(builder_version)
+    if required is None or have is None:
+        return
+    too_old = required[:2] > have[:2] or (
+        required[:2] == have[:2] and len(required) == 3 and len(have) == 3 and required > have
+    )
+    if not too_old:
+        return
+    codename = next((c for c in _DEBIAN_CODENAMES if c in builder.lower()), "")
+    variant = codename or ("alpine" if libc_of(builder) == "musl" else DEFAULT_DISTRO)
+    suggestion = f"golang:{required[0]}.{required[1]}-{variant}"
+    raise ToolchainTooOldError(
+        f"the host's go.mod says `go {go_line}` but the builder image {builder} has Go "
+        f"{builder_version.removeprefix('go')}, which cannot build it: use --builder-image "
+        f"{suggestion} (images.builder in plugwiz.yaml), or lower the `go` line"
+    )

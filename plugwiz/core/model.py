@@ -190,13 +190,13 @@ class Project:
 def effective_main_package(project: Project) -> str:
     """The host's main package as `./dir` (or `.`), or "" when a build command is used."""
     if project.host.main_package:
-        return _dot_path(project.host.main_package)
+        return dot_path(project.host.main_package)
     if project.host.build_command:
         return ""
     facts = project.facts
     if facts is None or not facts.main_packages:
         return ""
-    return _dot_path(pick_main_package(facts.main_packages, facts.gomod.module))
+    return dot_path(pick_main_package(facts.main_packages, facts.gomod.module))
 
 
 def effective_bundled(project: Project) -> tuple[BundledPlugin, ...]:
@@ -208,19 +208,29 @@ def effective_bundled(project: Project) -> tuple[BundledPlugin, ...]:
     return tuple(BundledPlugin(path=p) for p in project.facts.plugin_packages)
 
 
-def pick_main_package(candidates: tuple[str, ...], module: str) -> str:
-    """Choose the host's main package among several `package main` dirs with `func main`."""
+def obvious_main_package(candidates: tuple[str, ...], module: str) -> str | None:
+    """The main package that is clearly the host's (the only one, the module root, or the one
+    named after the module), or None when a person has to choose."""
     if len(candidates) == 1:
         return candidates[0]
     module_base = module.rstrip("/").rsplit("/", 1)[-1]
     for preferred in (".", f"cmd/{module_base}", "main", module_base):
         if preferred in candidates:
             return preferred
+    return None
+
+
+def pick_main_package(candidates: tuple[str, ...], module: str) -> str:
+    """Choose the host's main package among several `package main` dirs with `func main`."""
+    obvious = obvious_main_package(candidates, module)
+    if obvious is not None:
+        return obvious
     cmd = sorted(c for c in candidates if c.startswith("cmd/"))
     return cmd[0] if cmd else sorted(candidates)[0]
 
 
-def _dot_path(path: str) -> str:
+def dot_path(path: str) -> str:
+    """A package directory as the go tool names it: `./cmd/x`, or `.` for the module root."""
     clean = path.strip().strip("/")
     if clean in ("", "."):
         return "."

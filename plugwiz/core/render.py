@@ -24,8 +24,10 @@ from plugwiz.core.model import (
     Project,
     ProjectError,
     check_name,
+    dot_path,
     effective_bundled,
     effective_main_package,
+    obvious_main_package,
     pick_main_package,
 )
 from plugwiz.core.quoting import (
@@ -152,6 +154,18 @@ def _plan(project: Project) -> BuildPlan:
         if not image or any(c in image for c in " \"'$\\`"):
             raise ProjectError(f"{what} {image!r} is not a valid image reference")
 
+    if (
+        not host.main_package
+        and not host.build_command
+        and len(facts.main_packages) > 1
+        and obvious_main_package(facts.main_packages, facts.gomod.module) is None
+    ):
+        listed = ", ".join(dot_path(p) for p in facts.main_packages)
+        raise ProjectError(
+            f"the host has {len(facts.main_packages)} main packages ({listed}) and none is "
+            f"obviously the host: choose one with --main {dot_path(facts.main_packages[0])} "
+            "(or host.main in plugwiz.yaml)"
+        )
     main_package = effective_main_package(project)
     if host.build_command:
         if not host.binary:
@@ -166,8 +180,9 @@ def _plan(project: Project) -> BuildPlan:
     else:
         if not main_package:
             raise ProjectError(
-                "no main package found in the host: set host.main (e.g. ./cmd/myhost) "
-                "or a custom build command"
+                "no main package found in the host (no `package main` directory with "
+                "`func main()`): give one with --main ./cmd/myhost (host.main in plugwiz.yaml) "
+                "or a custom build command (--build-command with --binary)"
             )
         check_package = main_package
         binary_name = (
