@@ -90,10 +90,9 @@ class PluginsScreen(WizardScreen):
         table = self.query_one("#plugins-table", DataTable)
         table.add_columns("#", "Name", "Source", "Kind", "Output", "Status")
         super().on_mount()
-        if self.project.plugins:
-            table.focus()
-        else:
-            self.query_one("#plugin-source", Input).focus()
+        # The path input first: typing a path is what people do here, and with the table
+        # focused their letters would fire the single-key bindings (x removes a plugin).
+        self.query_one("#plugin-source", Input).focus()
 
     # -- drawing -----------------------------------------------------------------------------
 
