@@ -435,9 +435,34 @@ def test_docker_socket_permission_denied(
     listener.listen(1)
     try:
         if how == "real-socket-mode-000":
-            if os.geteuid() == 0:
-                pytest.skip("root connects to a mode 000 socket anyway: see simulated-eacces")
             path.chmod(0)
+            # Root ignores file modes through CAP_DAC_OVERRIDE; drop it (setpriv, util-linux)
+            # so the kernel really answers EACCES, as it does for a user not in `docker`.
+            prefix = (
+                ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+                if os.geteuid() == 0
+                else []
+            )
+            result = subprocess.run(
+                [
+                    *prefix,
+                    sys.executable,
+                    "-m",
+                    "plugwiz.cli",
+                    "build",
+                    "--tag",
+                    "plugwiz-fault-test:never",
+                    "--log",
+                    str(tmp_path / "b.log"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={**os.environ, "DOCKER_HOST": f"unix://{path}"},
+                cwd=Path(__file__).resolve().parents[2],
+            )
+            code, text = result.returncode, result.stdout + result.stderr
+            assert "Traceback" not in text
         else:
             # As root the kernel never says EACCES for a unix socket, so make connect() say it,
             # under the docker SDK, requests and urllib3, as it does for a user not in `docker`.
@@ -449,8 +474,8 @@ def test_docker_socket_permission_denied(
                 real_connect(sock, address)  # type: ignore[arg-type]
 
             monkeypatch.setattr(socket.socket, "connect", connect)
-        monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
-        code, text = cli(capsys, "build", "--tag", "plugwiz-fault-test:never", "--log", "b.log")
+            monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+            code, text = cli(capsys, "build", "--tag", "plugwiz-fault-test:never", "--log", "b.log")
     finally:
         listener.close()
     assert code == 2
