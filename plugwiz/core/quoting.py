@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 from plugwiz.core.model import ProjectError
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and the Unicode line separators: Docker splits only on \n, but logs,
+# editors and people reading the Dockerfile see a new line at each of these.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A path in a COPY line or a CMD plugin path: no spaces, quotes, `$`, `..` or backslashes.
 _SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9._@+/=-]+$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
