@@ -208,6 +208,40 @@ def effective_bundled(project: Project) -> tuple[BundledPlugin, ...]:
     return tuple(BundledPlugin(path=p) for p in project.facts.plugin_packages)
 
 
+@dataclass(frozen=True)
+class PluginClash:
+    """A plugin whose output file an earlier plugin already gets (bundled plugins come first,
+    then the custom ones in order); `message` is what the CLI and the wizard both say."""
+
+    name: str
+    file_name: str
+    custom_index: int | None  # position in `Project.plugins`, None for a bundled plugin
+    message: str
+
+
+def plugin_clashes(project: Project) -> tuple[PluginClash, ...]:
+    """Every plugin that would overwrite another's output file, in build-plan order."""
+    ext = project.loading.extension
+    owners: list[tuple[str, int | None]] = [
+        (b.output_name, None) for b in effective_bundled(project)
+    ]
+    owners += [(p.output_name, index) for index, p in enumerate(project.plugins)]
+    first_owner: dict[str, int | None] = {}
+    clashes: list[PluginClash] = []
+    for name, index in owners:
+        file_name = name + ext
+        if file_name not in first_owner:
+            first_owner[file_name] = index
+            continue
+        other = "a bundled plugin" if first_owner[file_name] is None else "another plugin"
+        message = (
+            f"two plugins would be written to {file_name}: {name!r} collides with {other}; "
+            "rename one (plugins: name: ...)"
+        )
+        clashes.append(PluginClash(name, file_name, index, message))
+    return tuple(clashes)
+
+
 def obvious_main_package(candidates: tuple[str, ...], module: str) -> str | None:
     """The main package that is clearly the host's (the only one, the module root, or the one
     named after the module), or None when a person has to choose."""

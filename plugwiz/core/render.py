@@ -29,6 +29,7 @@ from plugwiz.core.model import (
     effective_main_package,
     obvious_main_package,
     pick_main_package,
+    plugin_clashes,
 )
 from plugwiz.core.quoting import (
     UnsafeValueError,
@@ -214,16 +215,9 @@ def _plan(project: Project) -> BuildPlan:
         kind = source.kind
         build_path = "" if kind is PluginKind.PREBUILT else f"./{CUSTOM_PLUGIN_DIR}/{name}"
         planned.append(PlannedPlugin(name, kind.value, name + ext, build_path, index))
-    seen: dict[str, PlannedPlugin] = {}
-    for planned_plugin in planned:
-        other = seen.get(planned_plugin.file_name)
-        if other is not None:
-            clash = "a bundled plugin" if other.kind == "bundled" else "another plugin"
-            raise ProjectError(
-                f"two plugins would be written to {planned_plugin.file_name}: "
-                f"{planned_plugin.name!r} collides with {clash}; rename one (plugins: name: ...)"
-            )
-        seen[planned_plugin.file_name] = planned_plugin
+    clashes = plugin_clashes(project)
+    if clashes:
+        raise ProjectError(clashes[0].message)
 
     goflags = ["-trimpath", *(goflag(f) for f in host.build_flags if f != "-trimpath")]
     if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
@@ -294,18 +288,27 @@ def render_dockerfile(project: Project) -> str:
     add(f"COPY {CTX_HOST}/ ./")
     if host.build_command:
         build = shell_words(host.build_command, "build command")
-        add(
+        host_build = (
             f"RUN {build} && mkdir -p {OUT_DIR}/plugins && "
             f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"
         )
     else:
-        add(
+        host_build = (
             f"RUN mkdir -p {OUT_DIR}/plugins && "
             f"go build -o {OUT_DIR}/{plan.host_binary} {plan.main_package}"
         )
-    for plugin in plan.plugins:
-        if plugin.kind == "bundled":
-            add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
+    # One RUN for the host and its bundled plugins: they change together (with the commit),
+    # and each extra RUN costs a container and a commit of the whole Go build cache.
+    add(
+        " && \\\n    ".join(
+            [host_build]
+            + [
+                f"go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}"
+                for plugin in plan.plugins
+                if plugin.kind == "bundled"
+            ]
+        )
+    )
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
     for plugin in custom_built:
@@ -355,14 +358,20 @@ def render_dockerfile(project: Project) -> str:
     ]
     add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
     add(f"WORKDIR {APP_DIR}")
+    # Metadata before the files, so a plugin edit does not redo it (the image is the same).
+    add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
     add(f"COPY --from=check {OUT_DIR}/{plan.host_binary} {APP_DIR}/{plan.host_binary}")
-    if plan.plugins:
-        sources = " ".join(p.out_path for p in plan.plugins)
-        add(f"COPY --from=check {sources} {plan.plugin_dir}/")
+    # Bundled plugins apart from custom ones: a plugin edit copies only the custom ones again.
+    for group in (
+        [p for p in plan.plugins if p.kind == "bundled"],
+        [p for p in plan.plugins if p.kind != "bundled"],
+    ):
+        if group:
+            sources = " ".join(p.out_path for p in group)
+            add(f"COPY --from=check {sources} {plan.plugin_dir}/")
     for index, extra in enumerate(project.files, start=1):
         if extra.from_host:
             add(f"COPY --from=host {SRC_DIR}/{extra.host_path} {extra.target}")
         else:
             add(f"COPY {extra_file_context_path(index, extra.source)} {extra.target}")
-    add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
     return "\n".join(lines) + "\n"

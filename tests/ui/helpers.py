@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from textual.app import App
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -25,3 +26,8 @@ def table_rows(table: DataTable[object]) -> list[list[str]]:
     for row_key in table.rows:
         rows.append([getattr(cell, "plain", str(cell)) for cell in table.get_row(row_key)])
     return rows
+
+
+def screen_text(app: App[object]) -> str:
+    """Everything the terminal shows right now (the top screen, dialogs included), as text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

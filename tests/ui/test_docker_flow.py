@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from textual.widgets import DataTable
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Log
 
+from plugwiz.core.model import Project
 from plugwiz.ui.app import make_app
+from plugwiz.ui.screens.build import BuildScreen
 
 from .conftest import SIZE, settle
-from .helpers import table_rows, text_of
+from .helpers import screen_text, table_rows, text_of
+
+if TYPE_CHECKING:
+    from plugwiz.adapters.docker_engine import DockerEngine
 
 pytestmark = pytest.mark.docker
 
@@ -73,3 +83,104 @@ async def test_demo_host_builds_loads_every_plugin_and_runs(workdir: Path) -> No
 
         with contextlib.suppress(docker.errors.ImageNotFound):
             docker.from_env().images.remove(tag, force=True)
+
+
+def _tmp_tags(client: Any) -> set[str]:
+    return {t for image in client.images.list() for t in image.tags if t.startswith("plugwiz-tmp-")}
+
+
+def _containers_running(client: Any, token: str) -> list[str]:
+    """IDs of containers (any state) whose command mentions `token`."""
+    return [c["Id"] for c in client.api.containers(all=True) if token in str(c.get("Command"))]
+
+
+async def _until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await pilot.pause(0.2)
+    return condition()
+
+
+async def test_cancel_and_quit_during_a_real_build_leave_nothing_behind(
+    docker_engine: DockerEngine, workdir: Path
+) -> None:
+    client = docker_engine.client
+    token = f"go-slow-{uuid.uuid4().hex}"
+    tag = f"plugwiz-uicancel-{uuid.uuid4().hex[:10]}:latest"
+    made: list[str] = []  # image IDs to remove at the end
+    # "The previous image" with tag T: a tiny build of our own, so its ID is ours alone.
+    previous, _ = client.images.build(
+        fileobj=io.BytesIO(f"FROM debian:bookworm-slim\nLABEL plugwiz.test={token}\n".encode()),
+        tag=tag,
+        rm=True,
+        pull=False,
+    )
+    made.append(previous.id)
+    tmp_before = _tmp_tags(client)
+    containers_before = {c.id for c in client.containers.list(all=True)}
+
+    def slow(project: Project) -> Project:
+        # A host stage the cache cannot hold (it never finishes), busy long enough to cancel.
+        command = ("sh", "-c", f"echo {token} && sleep 120")
+        host = replace(project.host, build_command=command, binary="host")
+        return replace(project, host=host, tag=tag)
+
+    def assert_nothing_left() -> None:
+        new = {c.id for c in client.containers.list(all=True)} - containers_before
+        assert not [c for c in new if c in _containers_running(client, token)]
+        assert _containers_running(client, token) == []
+        assert client.images.get(tag).id == previous.id  # T untouched
+        assert _tmp_tags(client) - tmp_before == set()  # no half-tagged image
+
+    app = make_app(None, workdir / "plugwiz.yaml", engine_factory=lambda: docker_engine)
+    app.project = slow(app.project)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.update_project(slow(app.project))
+            app.action_go("build")
+            await settle(pilot)
+            build = app.screen
+            assert isinstance(build, BuildScreen)
+            await pilot.press("b")
+            log = build.query_one("#build-log", Log)
+            running = await _until(pilot, lambda: token in log.lines, 300)
+            assert running, "the build never reached the slow step: " + "\n".join(log.lines[-20:])
+            await pilot.pause(1.0)  # the RUN's container is up and sleeping
+            await pilot.press("c")
+            await pilot.pause()
+            assert "Cancel the build?" in screen_text(app)
+            await pilot.click("#yes")
+            started = time.monotonic()
+            assert await _until(pilot, lambda: not build.running, 30)
+            took = time.monotonic() - started
+            assert build.state == "cancelled"
+            assert "Build cancelled; nothing was tagged" in text_of(build.query_one("#build-state"))
+            print(f"[timing] wizard cancel against the real daemon: {took:.1f}s")
+            assert took < 10
+            made.extend(docker_engine.last_build_images)
+            assert_nothing_left()
+
+            # Quitting during a build asks first, then cancels cleanly before exiting.
+            await pilot.press("b")
+            assert await _until(pilot, lambda: token in log.lines, 120)
+            await pilot.pause(1.0)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert "Quit during the build?" in screen_text(app)
+            await pilot.click("#yes")
+            await _until(pilot, lambda: not build.running, 30)
+        assert app.return_value == 0
+        assert build.cancel_event.is_set()
+        made.extend(docker_engine.last_build_images)
+        assert_nothing_left()
+    finally:
+        with contextlib.suppress(Exception):
+            client.api.remove_image(tag)
+        for _ in range(2):  # children first; shared layers with tags (base images) stay
+            for image in reversed(list(dict.fromkeys(made))):
+                with contextlib.suppress(Exception):
+                    if not client.api.inspect_image(image).get("RepoTags"):
+                        client.api.remove_image(image)

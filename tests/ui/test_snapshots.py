@@ -180,3 +180,25 @@ def test_result_screen_after_run_once(
     assert snap_compare(
         stable(), terminal_size=SIZE, run_before=steps(go("build"), press("b"), press("o"))
     )
+
+
+def test_host_screen_main_package_choice(
+    snap_compare: SnapCompare, workdir: Path, tmp_path: Path
+) -> None:
+    from .test_faults import MAIN, make_repo
+
+    real = make_repo(
+        tmp_path / "multi",
+        {
+            "go.mod": "module example.com/h\n\ngo 1.19\n",
+            "cmd/server/main.go": MAIN,
+            "cmd/tool/main.go": MAIN,
+        },
+    )
+    app = make_app(
+        Project(host=Host(repo="example/multi", ref="main"), base_dir=workdir),
+        None,
+        engine_factory=lambda: FakeEngine(),
+        repo_opener=lambda _project: open_host_repo(str(real)),
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps())

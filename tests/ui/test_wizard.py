@@ -228,8 +228,39 @@ async def test_a_name_that_collides_with_a_bundled_plugin_is_flagged(
     async with app.run_test(size=SIZE) as pilot:
         await open_plugins(pilot, app)
         rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
-        assert "collides with the bundled plugin 'upper'" in rows[0][5]
-        assert "two plugins would be written to upper.so" in message(app, "#plugins-message")
+        expected = (
+            "two plugins would be written to upper.so: 'upper' collides with a bundled plugin; "
+            "rename one (plugins: name: ...)"
+        )
+        # The status column and the message say what `plugwiz render` says, word for word.
+        assert rows[0][5] == expected
+        assert message(app, "#plugins-message") == expected
+
+
+async def test_two_plugins_with_the_same_name_flag_the_second(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    (workdir / "other").mkdir()
+    (workdir / "other" / "greet.go").write_text("package main\n\nfunc Greet() {}\n")
+    plugins = (PluginSource("plugins/greet.go"), PluginSource("other/greet.go"))
+    app = app_for(project_for(host_repo, workdir, plugins=plugins))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_plugins(pilot, app)
+        rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
+        expected = (
+            "two plugins would be written to greet.so: 'greet' collides with another plugin; "
+            "rename one (plugins: name: ...)"
+        )
+        assert [r[5] for r in rows] == ["✓", expected]
+        assert message(app, "#plugins-message") == expected
+        # Renaming the second one clears both the column and the message.
+        app.update_project(
+            replace(app.project, plugins=(plugins[0], replace(plugins[1], name="greet2")))
+        )
+        await pilot.pause()
+        rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
+        assert [r[5] for r in rows] == ["✓", "✓"]
+        assert message(app, "#plugins-message") == ""
 
 
 async def test_loading_settings_dialog_changes_the_flag(
@@ -636,3 +667,25 @@ async def test_the_screen_stays_responsive_while_a_flood_of_output_arrives(
         await settle(pilot)
         await pilot.pause(0.2)
         assert screen.state == "cancelled"
+
+
+async def test_a_flood_keeps_exactly_the_last_lines_and_counts_every_one(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    # Lines the cap would drop at once are never written to the Log (the speed-up), yet the
+    # Log ends with the same lines, in order, as if every one had been written.
+    flood = [StepStarted(1, 1, "RUN go build ./...")]
+    flood += [OutputLine(f"line {i}", 1) for i in range(30_000)]
+    flood.append(StepStarted(1, 1, "the build waits here"))
+    engine = FakeEngine(events=flood, block_after=len(flood) - 1)
+    app = app_for(project_for(host_repo, workdir), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_build(pilot, app)
+        await pilot.press("b")
+        assert engine.blocked.wait(10)
+        await pilot.pause(0.5)
+        log = screen.query_one("#build-log", Log)
+        assert screen.lines_shown == 30_000
+        assert list(log.lines) == [f"line {i}" for i in range(30_000 - MAX_LOG_LINES, 30_000)]
+        screen.cancel_event.set()
+        await settle(pilot)

@@ -18,6 +18,7 @@ from plugwiz.core.model import (
     check_name,
     effective_bundled,
     effective_main_package,
+    plugin_clashes,
 )
 
 
@@ -67,3 +68,30 @@ def test_relative_sources_are_relative_to_the_project_file() -> None:
     project = Project(base_dir=Path("/work/p"))
     assert project.source_path("plugins/x.go") == Path("/work/p/plugins/x.go")
     assert project.source_path("/abs/x.go") == Path("/abs/x.go")
+
+
+def test_plugin_clashes_name_the_later_plugin_in_one_wording() -> None:
+    project = Project(
+        plugins=(
+            PluginSource("x/a.go"),
+            PluginSource("b/hello.go"),
+            PluginSource("c/hello.go"),
+            PluginSource("d/ok.go"),
+        ),
+        facts=FACTS,
+    )
+    clashes = plugin_clashes(project)
+    assert [(c.custom_index, c.message) for c in clashes] == [
+        (
+            0,
+            "two plugins would be written to a.so: 'a' collides with a bundled plugin; "
+            "rename one (plugins: name: ...)",
+        ),
+        (
+            2,
+            "two plugins would be written to hello.so: 'hello' collides with another plugin; "
+            "rename one (plugins: name: ...)",
+        ),
+    ]
+    # Leaving the bundled plugin out, or renaming, removes the clash.
+    assert plugin_clashes(Project(plugins=(PluginSource("x/a.go"),), bundled=(), facts=FACTS)) == ()

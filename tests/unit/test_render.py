@@ -103,8 +103,9 @@ def test_cmd_and_copy_come_from_one_plugin_list(name: str) -> None:
     text = render_dockerfile(project)
     plan = plan_build(project)
     runtime = text.split("# Runtime:")[1]
-    copy_line = next((line for line in runtime.splitlines() if "/out/plugins/" in line), "")
-    copied = re.findall(r"/out/plugins/(\S+)", copy_line)
+    # Bundled and custom plugins are copied by separate lines (the cache), in plan order.
+    copy_lines = [line for line in runtime.splitlines() if "/out/plugins/" in line]
+    copied = [name for line in copy_lines for name in re.findall(r"/out/plugins/(\S+)", line)]
     assert copied == [p.file_name for p in plan.plugins]
     cmd = plan.cmd(project)
     if project.loading.flag:
@@ -194,3 +195,18 @@ def test_libc_mismatch_is_warned_about() -> None:
 def test_unbuildable_projects_are_refused_with_a_reason(project: Project, message: str) -> None:
     with pytest.raises(ProjectError, match=re.escape(message)):
         render_dockerfile(project)
+
+
+def test_a_plugin_edit_changes_only_the_layers_after_its_own() -> None:
+    # The classic builder's cache: everything before the first changed layer is reused.
+    text = render_dockerfile(PROJECTS["single-file"])
+    host_stage = text.split("FROM host AS plugin-1")[0]
+    assert host_stage.count("\nRUN ") == 1  # host and bundled plugins: one container, one commit
+    runtime = text.split("# Runtime:")[1].splitlines()
+    first_copy = next(i for i, line in enumerate(runtime) if line.startswith("COPY "))
+    assert any(line.startswith("CMD ") for line in runtime[:first_copy])
+    copies = [line for line in runtime if line.startswith("COPY --from=check /out/plugins/")]
+    assert copies == [
+        "COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/",
+        "COPY --from=check /out/plugins/hello.so /app/plugins/",
+    ]

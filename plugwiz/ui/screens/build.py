@@ -38,6 +38,8 @@ from plugwiz.ui.widgets.message import MessageArea
 MAX_LOG_LINES = 5000  # the whole log is on disk; the widget keeps the tail
 DRAIN_INTERVAL = 0.05  # seconds between batches of output reaching the screen
 MAX_EVENTS_PER_DRAIN = 20_000  # keep one tick short even when docker floods us
+# ...and bounded in time too, so a key pressed during a flood waits at most about this long.
+DRAIN_BUDGET_S = 0.02
 SHOWN_LAST_LINES = 12
 
 
@@ -95,6 +97,8 @@ class BuildScreen(WizardScreen):
         self._clock: Timer | None = None
         self._worker: Worker[None] | None = None
         self._pinged = False
+        # Output lines of this build that reached the screen, counting those the cap let go.
+        self.lines_shown = 0
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="build-body", classes="step-body"):
@@ -168,6 +172,7 @@ class BuildScreen(WizardScreen):
         self._show_failure(None)
         log = self.query_one("#build-log", Log)
         log.clear()
+        self.lines_shown = 0
         self.events = queue.SimpleQueue()
         self.cancel_event = threading.Event()
         self.log_path = new_log_path()
@@ -245,24 +250,34 @@ class BuildScreen(WizardScreen):
         # when batches arrive faster than the screen refreshes.
         follow = log.scroll_y >= log.max_scroll_y - 1
         wrote = False
-        for _ in range(MAX_EVENTS_PER_DRAIN):
+        deadline = time.perf_counter() + DRAIN_BUDGET_S
+        get = self.events.get_nowait
+        for count in range(1, MAX_EVENTS_PER_DRAIN + 1):
             try:
-                event = self.events.get_nowait()
+                event = get()
             except queue.Empty:
                 break
-            if isinstance(event, OutputLine):
+            if type(event) is OutputLine:
                 lines.append(event.text)
+                if count % 1024 == 0 and time.perf_counter() > deadline:
+                    break  # the rest waits for the next tick; keys and repaints go first
                 continue
             if lines:
-                log.write_lines(lines, scroll_end=False)
+                self._write_lines(log, lines)
                 lines = []
             wrote = True
             self._handle(event)
         if lines:
-            log.write_lines(lines, scroll_end=False)
+            self._write_lines(log, lines)
             wrote = True
         if wrote and follow:
             log.scroll_end(animate=False, x_axis=False)
+
+    def _write_lines(self, log: Log, lines: list[str]) -> None:
+        # Lines the cap would drop at once are not written: measuring and storing them was
+        # most of the cost of a flood. They are in the log file like every other line.
+        self.lines_shown += len(lines)
+        log.write_lines(lines[-MAX_LOG_LINES:], scroll_end=False)
 
     def _handle(self, event: object) -> None:
         progress = self.query_one("#build-progress", ProgressBar)
@@ -333,9 +348,10 @@ class BuildScreen(WizardScreen):
         panel.display = failed is not None
         if failed is None:
             return
-        panel.border_title = f"Step {failed.step} failed"
+        panel.border_title = f"Step {failed.step} failed" if failed.step else "The build failed"
         text = Text()
-        text.append(failed.title + "\n", style="bold")
+        if failed.title:
+            text.append(failed.title + "\n", style="bold")
         if failed.plugin:
             text.append("Plugin: ", style="bold")
             text.append(f"{failed.plugin}\n")
@@ -350,11 +366,14 @@ class BuildScreen(WizardScreen):
             text.append("\nLast lines:\n", style="bold")
             for line in failed.last_lines[-SHOWN_LAST_LINES:]:
                 text.append(f"  {line}\n", style="dim")
-        text.append(
+        # No failing instruction (lost daemon, no image): nothing in the project to fix.
+        hint = (
             "\nFix it on the Plugins step (ctrl+p twice, or F2), then come back and press b: "
-            "the project keeps everything.",
-            style="italic",
+            "the project keeps everything."
+            if failed.title
+            else "\nPress b to build again: the project keeps everything."
         )
+        text.append(hint, style="italic")
         self.query_one("#failure", Static).update(text)
 
     # -- cancel ------------------------------------------------------------------------------

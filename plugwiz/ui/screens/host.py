@@ -11,13 +11,21 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, OptionList, SelectionList, Static
+from textual.widgets import Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from plugwiz.core.detect import DetectError
-from plugwiz.core.model import BundledPlugin, Project, effective_bundled, effective_main_package
+from plugwiz.core.model import (
+    BundledPlugin,
+    Project,
+    dot_path,
+    effective_bundled,
+    effective_main_package,
+    obvious_main_package,
+)
 from plugwiz.core.ports import CommitInfo, GitRef, HostRepoError, HostRepository, RefNotFoundError
+from plugwiz.core.redact import REDACTED, url_secrets
 from plugwiz.service import resolve_project, with_host_ref
 from plugwiz.ui.recent import load_recent, remember_recent
 from plugwiz.ui.screens.base import WizardScreen
@@ -58,6 +66,7 @@ class HostScreen(WizardScreen):
         super().__init__()
         self.refs: list[GitRef] = []
         self._bundled_signature: object = None
+        self._main_signature: object = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="host-body", classes="step-body"):
@@ -76,6 +85,8 @@ class HostScreen(WizardScreen):
             with VerticalScroll(id="host-right", classes="column"):
                 yield MessageArea(id="host-message")
                 yield Static("", id="commit-info")
+                yield Label("", classes="field-label", id="main-label")
+                yield Select[str]([], prompt="Choose the host's main package", id="main-package")
                 yield Label(
                     "Bundled plugins (uncheck to leave one out)",
                     classes="field-label",
@@ -86,7 +97,7 @@ class HostScreen(WizardScreen):
     def on_mount(self) -> None:
         super().on_mount()
         repo_input = self.query_one("#repo", Input)
-        repo_input.value = self.project.host.repo
+        repo_input.value = masked_repo(self.project.host.repo)
         self.query_one("#refs", OptionList).border_title = "refs"
         if self.project.host.repo:
             self.load_refs(self.project.host.repo, resolve_after=True)
@@ -103,6 +114,10 @@ class HostScreen(WizardScreen):
             self._message("Type a local path or a git URL first.", "error")
             return
         project = self.project
+        if text == masked_repo(project.host.repo):
+            text = project.host.repo  # the same URL, credentials kept in memory only
+        # From here on the screen shows the URL without its password or token.
+        event.input.value = masked_repo(text)
         if text != project.host.repo:
             host = replace(project.host, repo=text, ref="", commit="", main_package="")
             self.wizard.repo = None
@@ -148,6 +163,21 @@ class HostScreen(WizardScreen):
         )
         self.wizard.update_project(replace(project, bundled=bundled))
 
+    @on(Select.Changed, "#main-package")
+    def main_package_changed(self, event: Select.Changed) -> None:
+        value = event.value
+        project = self.project
+        facts = project.facts
+        if not isinstance(value, str) or facts is None:
+            return
+        if project.host.main_package and dot_path(project.host.main_package) == value:
+            return
+        obvious = obvious_main_package(facts.main_packages, facts.gomod.module)
+        if not project.host.main_package and obvious is not None and dot_path(obvious) == value:
+            return  # the prefilled choice: the project already builds this one
+        self.wizard.update_project(replace(project, host=replace(project.host, main_package=value)))
+        self._message("", "info")
+
     def pick_ref(self, ref: str) -> None:
         """Resolve `ref` in the open repository and inspect the host tree there."""
         if self.wizard.repo is None:
@@ -163,7 +193,7 @@ class HostScreen(WizardScreen):
     @work(thread=True, exclusive=True, group="host", exit_on_error=False)
     def load_refs(self, repo_text: str, resolve_after: bool = False) -> None:
         """Open the repository and list its refs (git runs here, off the UI thread)."""
-        self.app.call_from_thread(self._message, f"Opening {repo_text} ...", "info")
+        self.app.call_from_thread(self._message, f"Opening {masked_repo(repo_text)} ...", "info")
         worker = get_current_worker()
         try:
             repo = self.wizard.repo_opener(
@@ -228,7 +258,16 @@ class HostScreen(WizardScreen):
     def on_host_screen_host_resolved(self, message: HostResolved) -> None:
         self.wizard.commit = message.commit
         self.wizard.update_project(message.project)
-        self._message("", "info")
+        if _main_choice_needed(self.project):
+            facts = self.project.facts
+            assert facts is not None
+            self._message(
+                f"The host has {len(facts.main_packages)} main packages and none is obviously "
+                "the host: choose the one to build under Main package.",
+                "warning",
+            )
+        else:
+            self._message("", "info")
         self._fill_refs()
 
     def on_host_screen_host_failed(self, message: HostFailed) -> None:
@@ -281,15 +320,51 @@ class HostScreen(WizardScreen):
             if facts.gomod.toolchain:
                 go += f" (toolchain {facts.gomod.toolchain})"
             grid.add_row("Go", go)
-            grid.add_row("Main package", effective_main_package(project) or "(none found)")
+            if _main_choice_needed(project):
+                main = Text("(several: choose one below)", style="bold")
+            else:
+                main = Text(effective_main_package(project) or "(none found)")
+            grid.add_row("Main package", main)
             info.update(grid)
+        self._fill_main_choice(project)
         self._fill_bundled(project)
+
+    def _fill_main_choice(self, project: Project) -> None:
+        """The main-package choice, shown when the host has several (core refuses to guess
+        when none is obviously the host; see `plan_build`)."""
+        facts = project.facts
+        candidates = facts.main_packages if facts and not project.host.build_command else ()
+        label = self.query_one("#main-label", Label)
+        select = self.query_one("#main-package", Select)
+        shown = len(candidates) > 1
+        label.display = select.display = shown
+        if not shown or facts is None:
+            self._main_signature = None
+            return
+        obvious = obvious_main_package(candidates, facts.gomod.module)
+        chosen = project.host.main_package or obvious or ""
+        value = dot_path(chosen) if chosen else ""
+        signature = (candidates, value)
+        if signature == self._main_signature:
+            return
+        self._main_signature = signature
+        options = [(dot_path(c), dot_path(c)) for c in candidates]
+        if chosen and value not in {v for _, v in options}:
+            options.append((value, value))  # set in plugwiz.yaml but not detected at this ref
+        select.set_options(options)
+        if value:
+            select.value = value
+        if value:
+            label.update(f"Main package ({len(candidates)} found)")
+        else:
+            label.update(f"Main package ({len(candidates)} found, none obvious): choose one")
+        label.set_class(not value, "-needs-choice")
 
     def _fill_bundled(self, project: Project) -> None:
         facts = project.facts
         detected = facts.plugin_packages if facts else ()
         chosen = {b.path for b in effective_bundled(project)}
-        signature = (detected, frozenset(chosen))
+        signature = (facts is None, detected, frozenset(chosen))
         if signature == self._bundled_signature:
             return
         self._bundled_signature = signature
@@ -305,3 +380,23 @@ class HostScreen(WizardScreen):
         else:
             total = len(detected) + len(extra)
             label.update(f"Bundled plugins: {len(chosen)} of {total} built (uncheck to leave out)")
+
+
+def masked_repo(repo: str) -> str:
+    """`repo` as the screen shows it: a URL's password or token replaced by `***`, so the
+    user still sees that credentials are in use (they stay in memory, never on screen)."""
+    for secret in url_secrets(repo):
+        repo = repo.replace(secret, REDACTED)
+    return repo
+
+
+def _main_choice_needed(project: Project) -> bool:
+    """True when the host has several main packages, none obvious, and none chosen yet."""
+    facts = project.facts
+    return (
+        facts is not None
+        and not project.host.main_package
+        and not project.host.build_command
+        and len(facts.main_packages) > 1
+        and obvious_main_package(facts.main_packages, facts.gomod.module) is None
+    )

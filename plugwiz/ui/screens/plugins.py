@@ -23,6 +23,7 @@ from plugwiz.core.model import (
     check_name,
     effective_bundled,
     name_from_source,
+    plugin_clashes,
 )
 from plugwiz.core.render import plan_build
 from plugwiz.ui.dialogs.file_picker import FilePickerDialog
@@ -33,8 +34,10 @@ from plugwiz.ui.widgets.message import MessageArea
 from plugwiz.ui.widgets.path_suggester import PathSuggester
 
 
-def plugin_status(project: Project, plugin: PluginSource) -> tuple[bool, str]:
-    """(ok, text) for the status column: the source check, then name collisions."""
+def plugin_status(project: Project, index: int) -> tuple[bool, str]:
+    """(ok, text) for the status column of `project.plugins[index]`: the source check, then
+    name clashes, in the words `plan_build` (and so the CLI) uses."""
+    plugin = project.plugins[index]
     try:
         check_name(plugin.output_name)
         plugin_files(project, plugin)
@@ -43,12 +46,9 @@ def plugin_status(project: Project, plugin: PluginSource) -> tuple[bool, str]:
         return False, str(exc).replace(f"{project.base_dir}{os.sep}", "")
     except OSError as exc:
         return False, f"cannot read {plugin.source}: {exc.strerror or exc}"
-    bundled = {b.output_name for b in effective_bundled(project)}
-    if plugin.output_name in bundled:
-        return False, f"name collides with the bundled plugin {plugin.output_name!r}: rename it (r)"
-    same = [p for p in project.plugins if p.output_name == plugin.output_name]
-    if len(same) > 1:
-        return False, f"two plugins are named {plugin.output_name!r}: rename one (r)"
+    for clash in plugin_clashes(project):
+        if clash.custom_index == index:
+            return False, clash.message
     return True, "✓"
 
 
@@ -102,7 +102,7 @@ class PluginsScreen(WizardScreen):
         table.clear()
         ext = project.loading.extension
         for index, plugin in enumerate(project.plugins, start=1):
-            ok, status = plugin_status(project, plugin)
+            ok, status = plugin_status(project, index - 1)
             table.add_row(
                 str(index),
                 plugin.output_name,
@@ -178,7 +178,7 @@ class PluginsScreen(WizardScreen):
         self.wizard.update_project(replace(project, plugins=(*project.plugins, plugin)))
         table = self.query_one("#plugins-table", DataTable)
         table.move_cursor(row=len(self.project.plugins) - 1)
-        ok, status = plugin_status(self.project, plugin)
+        ok, status = plugin_status(self.project, len(self.project.plugins) - 1)
         if not ok:
             self.notify(status, title="Plugin added with a problem", severity="warning")
 

@@ -10,9 +10,9 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN make build 'VERSION=1.0 $(x)' && mkdir -p /out/plugins && cp bin/demo-host /out/demo-host
-RUN go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse
-RUN go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
+RUN make build 'VERSION=1.0 $(x)' && mkdir -p /out/plugins && cp bin/demo-host /out/demo-host && \
+    go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse && \
+    go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
 
 # Custom plugin hello (file): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
@@ -35,8 +35,9 @@ LABEL org.opencontainers.image.source="/src/demo" \
       dev.plugwiz.go-version="1.19" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
+CMD ["/app/demo-host", "--config", "/etc/demo/config.toml", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/hello.so"]
 COPY --from=check /out/demo-host /app/demo-host
-COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /out/plugins/hello.so /app/plugins/
+COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/
+COPY --from=check /out/plugins/hello.so /app/plugins/
 COPY files/1/demo.toml /etc/demo/config.toml
 COPY --from=host /src/static /app/static
-CMD ["/app/demo-host", "--config", "/etc/demo/config.toml", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/hello.so"]

@@ -10,9 +10,9 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host
-RUN go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse
-RUN go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
+RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host && \
+    go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse && \
+    go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
 
 # Custom plugin multi (directory): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
@@ -35,6 +35,7 @@ LABEL org.opencontainers.image.source="https://example.com/demo.git" \
       dev.plugwiz.go-version="1.19" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
-COPY --from=check /out/demo-host /app/demo-host
-COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /out/plugins/multi.so /app/plugins/
 CMD ["/app/demo-host", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/multi.so"]
+COPY --from=check /out/demo-host /app/demo-host
+COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/
+COPY --from=check /out/plugins/multi.so /app/plugins/

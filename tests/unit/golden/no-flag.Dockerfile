@@ -10,8 +10,8 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host
-RUN go build -buildmode=plugin -o /out/plugins/caps.prov ./plugins/upper
+RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host && \
+    go build -buildmode=plugin -o /out/plugins/caps.prov ./plugins/upper
 
 # Custom plugin hello (file): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
@@ -34,6 +34,7 @@ LABEL org.opencontainers.image.source="https://example.com/demo.git" \
       dev.plugwiz.go-version="1.19" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
-COPY --from=check /out/demo-host /app/demo-host
-COPY --from=check /out/plugins/caps.prov /out/plugins/hello.prov /usr/lib/demo/plugins/
 CMD ["/app/demo-host"]
+COPY --from=check /out/demo-host /app/demo-host
+COPY --from=check /out/plugins/caps.prov /usr/lib/demo/plugins/
+COPY --from=check /out/plugins/hello.prov /usr/lib/demo/plugins/

@@ -12,8 +12,8 @@ WORKDIR /src
 COPY host/go.mod ./
 COPY host/vendor/ ./vendor/
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/realhost ./cmd/realhost
-RUN go build -buildmode=plugin -o /out/plugins/audit.so ./plugins/audit
+RUN mkdir -p /out/plugins && go build -o /out/realhost ./cmd/realhost && \
+    go build -buildmode=plugin -o /out/plugins/audit.so ./plugins/audit
 
 # Custom plugin multi (directory): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
@@ -36,6 +36,7 @@ LABEL org.opencontainers.image.source="file:///repos/realhost.git" \
       dev.plugwiz.go-version="1.12" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
-COPY --from=check /out/realhost /app/realhost
-COPY --from=check /out/plugins/audit.so /out/plugins/multi.so /app/plugins/
 CMD ["/app/realhost", "--config", "/etc/realhost/config.json", "--plugin", "/app/plugins/audit.so", "--plugin", "/app/plugins/multi.so"]
+COPY --from=check /out/realhost /app/realhost
+COPY --from=check /out/plugins/audit.so /app/plugins/
+COPY --from=check /out/plugins/multi.so /app/plugins/

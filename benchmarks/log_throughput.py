@@ -1,0 +1,301 @@
+"""Log throughput: a flood of build output through the real Build screen, headless, no daemon.
+
+A fake engine yields N realistic build lines (Go compiler chatter, module downloads, long
+paths) as fast as it can, through the real `BuildScreen` of the real app (`App.run_test`).
+Measured:
+
+- time from pressing `b` until every line has reached the Log (the screen's `lines_shown`:
+  lines written, counting those the 5000-line cap drops at once; the Log's own writes are
+  counted too);
+- memory growth of the process (RSS, and tracemalloc's peak of Python allocations in --trace
+  mode) from before the build to when all lines are shown;
+- a key pressed mid-stream (`c`, which opens the cancel dialog): time until it is on screen.
+
+Usage: python benchmarks/log_throughput.py [--lines N] [--runs N] [--quick] [--trace] [--tree DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import median, say  # noqa: E402
+
+TARGET_SHOWN_S = 2.0
+TARGET_MEMORY_MB = 50.0
+TARGET_KEY_MS = 100.0
+SIZE = (120, 40)
+
+_TEMPLATES = (
+    "go: downloading github.com/example/module{n} v1.{m}.{k}",
+    "example.com/heavyhost/internal/pkg{n}",
+    "# example.com/heavyhost/plugwiz_plugins/stamp{n}",
+    "/src/internal/render/render_{n}.go:{m}:{k}: warning: result of fmt.Sprintf call not used",
+    "net/http/internal/chunked{n}",
+    "crypto/tls: compiling handshake_client_tls13.go ({n}/{m}) — {k} objects",
+    "vendor/golang.org/x/net/http2/hpack{n}",
+    "   ---> Running in 3f1c{n:08x}",
+    "text/template/parse{n} [cached {m} kB, {k} deps]",
+    "encoding/json: decode.go:{m}:{k}: inlining call to (*decodeState).value{n}",
+)
+
+
+def realistic_lines(count: int) -> Iterator[str]:
+    """`count` build-output-like lines of 20 to 100 characters, all different."""
+    for index in range(count):
+        template = _TEMPLATES[index % len(_TEMPLATES)]
+        yield template.format(n=index, m=index % 977, k=index % 31)
+
+
+class FloodEngine:
+    """A build engine whose build yields `lines` OutputLines (in steps) as fast as it can."""
+
+    def __init__(self, lines: int) -> None:
+        """`lines` lines of output in 10 steps, then a finished build."""
+        self.lines = lines
+        self.last_line = ""
+        self.produced = threading.Event()
+        self.produced_at = 0.0
+
+    def ping(self) -> None:
+        """Always reachable."""
+
+    def build(
+        self, project: Any, repo: Any, *, tag: str, log_path: Path, cancel: threading.Event
+    ) -> Iterator[Any]:
+        """StepStarted, OutputLine... (10 steps), then BuildFinished."""
+        from plugwiz.core.events import BuildFinished, OutputLine, StepStarted
+
+        steps = 10
+        per_step = max(1, self.lines // steps)
+        step = 0
+        for index, text in enumerate(realistic_lines(self.lines)):
+            if index % per_step == 0 and step < steps:
+                step += 1
+                yield StepStarted(step, steps, f"RUN go build step {step}")
+            if cancel.is_set():
+                return
+            self.last_line = text
+            yield OutputLine(text, step)
+        self.produced_at = time.perf_counter()
+        self.produced.set()
+        yield BuildFinished("sha256:" + "ab" * 32, tag)
+
+    def inspect(self, image: str) -> Any:
+        """Not part of this benchmark: the screen shows the error and stays."""
+        raise RuntimeError("inspect is not measured here")
+
+    def run_once(self, image: str, timeout: float = 30.0) -> Any:
+        """Never called."""
+        raise RuntimeError("not used")
+
+
+def send_key(app: Any, key: str) -> None:
+    """Send a key as the terminal would, without waiting for the app to be idle (Pilot.press
+    waits, and during a flood the app is never idle)."""
+    from textual import events
+
+    event = events.Key(key, key if len(key) == 1 else None)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+def rss_bytes() -> int:
+    """The process's resident set size now."""
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        pages = int(handle.read().split()[1])
+    import resource
+
+    return pages * resource.getpagesize()
+
+
+async def run(lines: int, trace: bool) -> dict[str, float]:
+    """Drive the app; return the figures."""
+    from textual.widgets import Log
+
+    from plugwiz.service import demo_project, open_repo
+    from plugwiz.ui.app import make_app
+    from plugwiz.ui.screens.build import BuildScreen
+
+    engine = FloodEngine(lines)
+    project = demo_project()
+    app = make_app(project, None, engine_factory=lambda: engine, repo_opener=open_repo)
+    figures: dict[str, float] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(4):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        app.action_go("build")
+        for _ in range(4):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        current = app.screen
+        assert isinstance(current, BuildScreen), current
+        screen: BuildScreen = current
+        log = screen.query_one("#build-log", Log)
+        written = 0
+        real_write_lines = log.write_lines
+
+        def counting_write_lines(batch: Any, scroll_end: bool | None = None) -> Log:
+            nonlocal written
+            batch = list(batch)
+            written += len(batch)
+            return real_write_lines(batch, scroll_end=scroll_end)
+
+        log.write_lines = counting_write_lines  # type: ignore[method-assign,assignment]
+        action_at: list[float] = []
+        real_cancel = screen.action_cancel_build
+
+        def timed_cancel() -> None:
+            action_at.append(time.perf_counter())
+            real_cancel()
+
+        screen.action_cancel_build = timed_cancel  # type: ignore[method-assign]
+        gc.collect()
+        if trace:
+            tracemalloc.start()
+        rss_before = rss_bytes()
+        rss_peak = rss_before
+        started = time.perf_counter()
+        send_key(app, "b")
+        presses = [0.1, 0.2, 0.3, 0.4, 0.5]  # fractions of the stream at which a key is pressed
+        key_lines: list[int] = []
+        key_ms: list[float] = []
+        action_ms: list[float] = []
+
+        def shown_count() -> int:
+            # An older BuildScreen (--tree) has no lines_shown: it wrote every line.
+            return int(getattr(screen, "lines_shown", written))
+
+        while shown_count() < lines:
+            await asyncio.sleep(0.005)
+            rss_peak = max(rss_peak, rss_bytes())
+            if presses and screen.running and shown_count() >= presses[0] * lines:
+                # Press `c`: its action runs (handled), then the cancel dialog is up; close it
+                # with escape (keep building). A press the build outlived opens no dialog.
+                presses.pop(0)
+                key_lines.append(shown_count())
+                seen = len(action_at)
+                pressed = time.perf_counter()
+                send_key(app, "c")
+                while (
+                    len(action_at) == seen
+                    and (screen.running or time.perf_counter() - pressed < 0.5)
+                    and time.perf_counter() - pressed < 10
+                ):
+                    await asyncio.sleep(0.001)
+                if len(action_at) == seen:
+                    continue  # the build ended first, so `c` was no longer bound: no measure
+                action_ms.append((action_at[-1] - pressed) * 1000)
+                if not screen.running:
+                    continue
+                while app.screen is screen and time.perf_counter() - pressed < 10:
+                    await asyncio.sleep(0.001)
+                key_ms.append((time.perf_counter() - pressed) * 1000)
+                send_key(app, "escape")
+                closing = time.perf_counter()
+                while app.screen is not screen and time.perf_counter() - closing < 10:
+                    await asyncio.sleep(0.001)
+            if time.perf_counter() - started > 120:
+                raise RuntimeError(f"only {shown_count()} of {lines} lines after 120 s")
+        shown = time.perf_counter() - started
+        await pilot.pause()
+        rss_peak = max(rss_peak, rss_bytes())
+        figures["shown_s"] = shown
+        figures["produced_s"] = engine.produced_at - started
+        figures["written"] = written
+        figures["shown"] = shown_count()
+        figures["kept"] = log.line_count
+        figures["last_ok"] = float(log.lines[-1] == engine.last_line)
+        figures["rss_growth_mb"] = (rss_peak - rss_before) / 1024 / 1024
+        figures["key_ms"] = max(key_ms, default=0.0)
+        figures["action_ms"] = max(action_ms, default=0.0)
+        figures["action_median_ms"] = median(action_ms) if action_ms else 0.0
+        figures["key_presses"] = len(action_ms)
+        if trace:
+            _current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            figures["traced_peak_mb"] = peak / 1024 / 1024
+        for _ in range(4):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures; 0 when every target is met."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3, help="fresh apps; medians are reported")
+    parser.add_argument("--quick", action="store_true", help="CI smoke: 1 run of 20,000 lines")
+    parser.add_argument("--trace", action="store_true", help="also tracemalloc (slower)")
+    parser.add_argument("--tree", type=Path, help="measure this plugwiz tree instead")
+    args = parser.parse_args(argv)
+    if args.tree:
+        sys.path.insert(0, str(args.tree.resolve()))
+    lines = 20_000 if args.quick else args.lines
+    runs = 1 if args.quick else max(1, args.runs)
+    import os
+    import tempfile
+
+    # The demo repository and build logs go to a throwaway cache, not the user's.
+    with tempfile.TemporaryDirectory(prefix="plugwiz-bench-cache-") as cache:
+        os.environ.setdefault("PLUGWIZ_CACHE_DIR", cache)
+        all_runs = [asyncio.run(run(lines, args.trace)) for _ in range(runs)]
+
+    def med(key: str) -> float:
+        return median(figures[key] for figures in all_runs)
+
+    shown_s, growth = med("shown_s"), med("rss_growth_mb")
+    action_med, action_worst = med("action_median_ms"), max(f["action_ms"] for f in all_runs)
+    dialog_worst = max(f["key_ms"] for f in all_runs)
+    ok_shown = shown_s <= TARGET_SHOWN_S
+    ok_memory = growth <= TARGET_MEMORY_MB
+    presses = sum(int(f["key_presses"]) for f in all_runs)
+    ok_key = 0 <= action_med <= TARGET_KEY_MS or not presses
+    last_ok = all(f["last_ok"] for f in all_runs)
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    say(
+        f"log throughput: {lines:,} lines through the Build screen, headless {SIZE[0]}x{SIZE[1]}, "
+        f"median of {runs} run(s)"
+    )
+    say(
+        f"  all shown after        {shown_s:.2f} s (engine done producing after "
+        f"{med('produced_s'):.2f} s)  target <= {TARGET_SHOWN_S} s: {met(ok_shown)}"
+    )
+    say(
+        f"  lines shown            {int(med('shown')):,} ({int(med('written')):,} written to the "
+        f"Log, {int(med('kept')):,} kept; last line {'correct' if last_ok else 'WRONG'})"
+    )
+    say(
+        f"  memory growth (RSS)    {growth:.1f} MB  target <= {TARGET_MEMORY_MB:.0f} MB: "
+        f"{met(ok_memory)}"
+    )
+    if args.trace:
+        say(f"  tracemalloc peak       {med('traced_peak_mb'):.1f} MB")
+    if presses:
+        say(
+            f"  key mid-stream ({presses} presses of `c`): handled after {action_med:.0f} ms "
+            f"median, {action_worst:.0f} ms worst; dialog up after {dialog_worst:.0f} ms worst  "
+            f"target <= {TARGET_KEY_MS:.0f} ms: {met(ok_key)}"
+        )
+    else:
+        say("  key mid-stream         no press landed before the build ended (too few lines)")
+    return 0 if ok_shown and ok_memory and ok_key and last_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
