@@ -34,7 +34,8 @@ INSTRUCTIONS = {
     "SHELL",
 }
 nasty = st.text(
-    alphabet=st.sampled_from(list("ab/._-$(){}`'\"\\ \n\r\t;&|<>#=:@*?~!é漢\x00\x7f\x85\u2028")), max_size=24
+    alphabet=st.sampled_from(list("ab/._-$(){}`'\"\\ \n\r\t;&|<>#=:@*?~!é漢\x00\x7f\x85\u2028")),
+    max_size=24,
 )
 anything = st.one_of(nasty, st.text(max_size=24))
 
