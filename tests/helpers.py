@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
+from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -39,3 +43,43 @@ def make_git_repo(source: Path, dest: Path, *, branch: str = "main") -> str:
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", "fixture")
     return git(dest, "rev-parse", "HEAD")
+
+
+# Image ids the classic builder prints for each step ("---> abc123", "Successfully built ...").
+_IMAGE_ID_RE = re.compile(r"(?:---> |Successfully built )([0-9a-f]{12})\b")
+
+
+class ImageTracker:
+    """Tags and image ids a test module made; `cleanup` removes them (base images never)."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.tags: list[str] = []
+        self.images: list[str] = []
+
+    def tag(self, what: str = "") -> str:
+        """A fresh unique tag, removed at cleanup."""
+        middle = f"{what}-" if what else ""
+        tag = f"{self.prefix}-{middle}{uuid.uuid4().hex[:12]}:latest"
+        self.tags.append(tag)
+        return tag
+
+    def from_log(self, log: Path) -> None:
+        """Remember the intermediate images a build log names."""
+        if log.exists():
+            self.images.extend(_IMAGE_ID_RE.findall(log.read_text(errors="replace")))
+
+    def cleanup(self) -> None:
+        """Remove the tags, then the untagged images, children first."""
+        api = self.client.api
+        for tag in self.tags:
+            with contextlib.suppress(Exception):  # never built, or already gone
+                api.remove_image(tag)
+        # An image that still has a tag (the base images!) or children stays. Two passes:
+        # several builds share layers, so one order cannot suit them all.
+        for _ in range(2):
+            for image in reversed(list(dict.fromkeys(self.images))):
+                with contextlib.suppress(Exception):  # gone already, or shared and in use
+                    if not api.inspect_image(image).get("RepoTags"):
+                        api.remove_image(image)

@@ -6,7 +6,6 @@ removed at the end (tagged base images are never touched).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import tarfile
@@ -33,44 +32,16 @@ from plugwiz.core.events import (
 )
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
 from plugwiz.service import demo_project, open_repo, resolve_project
-from tests.helpers import FIXTURES, make_git_repo
+from tests.helpers import FIXTURES, ImageTracker, make_git_repo
 
 pytestmark = pytest.mark.docker
 
 BUILDER = "golang:1.19-bookworm"
 
 
-class Tracker:
-    """Remembers what the tests created, and removes it at the end."""
-
-    def __init__(self, engine: DockerEngine) -> None:
-        self.engine = engine
-        self.tags: list[str] = []
-        self.images: list[str] = []
-
-    def tag(self) -> str:
-        tag = f"plugwiz-test-{uuid.uuid4().hex[:12]}:latest"
-        self.tags.append(tag)
-        return tag
-
-    def cleanup(self) -> None:
-        api = self.engine.client.api
-        for tag in self.tags:
-            # Absent (a failed build never tagged it) is fine.
-            with contextlib.suppress(Exception):
-                api.remove_image(tag)
-        # Children first; an image that still has a tag (the base images!) or children stays.
-        # Two passes: several builds share layers, so one order cannot suit them all.
-        for _ in range(2):
-            for image in reversed(list(dict.fromkeys(self.images))):
-                with contextlib.suppress(Exception):  # gone already, or shared and in use
-                    if not api.inspect_image(image).get("RepoTags"):
-                        api.remove_image(image)
-
-
 @pytest.fixture(scope="module")
-def tracker(docker_engine: DockerEngine) -> Iterator[Tracker]:
-    tracker = Tracker(docker_engine)
+def tracker(docker_engine: DockerEngine) -> Iterator[ImageTracker]:
+    tracker = ImageTracker(docker_engine.client, "plugwiz-test")
     yield tracker
     tracker.cleanup()
 
@@ -85,7 +56,7 @@ def module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def build(
     engine: DockerEngine,
-    tracker: Tracker,
+    tracker: ImageTracker,
     project: Project,
     tag: str,
     log: Path,
@@ -107,7 +78,9 @@ def build(
 
 
 @pytest.fixture(scope="module")
-def demo_image(docker_engine: DockerEngine, tracker: Tracker, module_cache: Path) -> dict[str, Any]:
+def demo_image(
+    docker_engine: DockerEngine, tracker: ImageTracker, module_cache: Path
+) -> dict[str, Any]:
     """The demo project built once: its tag, image ID, project and cold build time."""
     project = demo_project(base_dir=module_cache)
     tag = tracker.tag()
@@ -158,7 +131,7 @@ def test_demo_builds_runs_and_inspects(
 
 def test_one_line_plugin_edit_rebuilds_fast(
     docker_engine: DockerEngine,
-    tracker: Tracker,
+    tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -187,7 +160,7 @@ def test_one_line_plugin_edit_rebuilds_fast(
 
 
 def test_realistic_host(
-    docker_engine: DockerEngine, tracker: Tracker, module_cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, module_cache: Path, tmp_path: Path
 ) -> None:
     repo = tmp_path / "realistic"
     make_git_repo(FIXTURES / "hosts" / "realistic", repo)
@@ -233,7 +206,7 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def build_drifted_plugin(engine: DockerEngine, tracker: Tracker, dest: Path) -> Path:
+def build_drifted_plugin(engine: DockerEngine, tracker: ImageTracker, dest: Path) -> Path:
     """A plugin built like plugwiz would, but against a changed provider package."""
     host = demo_host_files()
     provider = host["provider/provider.go"].decode()
@@ -280,7 +253,7 @@ def build_drifted_plugin(engine: DockerEngine, tracker: Tracker, dest: Path) -> 
 
 def test_drifted_prebuilt_plugin_fails_the_load_check(
     docker_engine: DockerEngine,
-    tracker: Tracker,
+    tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -300,7 +273,7 @@ def test_drifted_prebuilt_plugin_fails_the_load_check(
 
 def test_compile_error_points_at_the_users_file(
     docker_engine: DockerEngine,
-    tracker: Tracker,
+    tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -334,7 +307,7 @@ def test_compile_error_points_at_the_users_file(
 
 def test_cancel_stops_promptly_and_leaves_nothing(
     docker_engine: DockerEngine,
-    tracker: Tracker,
+    tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:

@@ -8,7 +8,6 @@ test makes is removed at the end (the tagged base images are never touched).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -27,48 +26,18 @@ import pytest
 from plugwiz.adapters.demo import demo_host_files
 from plugwiz.adapters.docker_engine import DockerEngine
 from tests.gitserver import serve_git
-from tests.helpers import make_git_repo
+from tests.helpers import ImageTracker, make_git_repo
 
 pytestmark = pytest.mark.docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILDER = "golang:1.19-bookworm"
 RUNTIME = "debian:bookworm-slim"
-_IMAGE_ID_RE = re.compile(r"(?:---> |Successfully built )([0-9a-f]{12})\b")
-
-
-class Tracker:
-    """Tags and image IDs the tests made; removed at the end (base images never)."""
-
-    def __init__(self, engine: DockerEngine) -> None:
-        self.engine = engine
-        self.tags: list[str] = []
-        self.images: list[str] = []
-
-    def tag(self, what: str = "t") -> str:
-        tag = f"plugwiz-fault-{what}-{uuid.uuid4().hex[:10]}:latest"
-        self.tags.append(tag)
-        return tag
-
-    def from_log(self, log: Path) -> None:
-        if log.exists():
-            self.images.extend(_IMAGE_ID_RE.findall(log.read_text(errors="replace")))
-
-    def cleanup(self) -> None:
-        api = self.engine.client.api
-        for tag in self.tags:
-            with contextlib.suppress(Exception):  # never built, or already gone
-                api.remove_image(tag)
-        for _ in range(2):  # children first; shared layers may need a second pass
-            for image in reversed(list(dict.fromkeys(self.images))):
-                with contextlib.suppress(Exception):
-                    if not api.inspect_image(image).get("RepoTags"):
-                        api.remove_image(image)
 
 
 @pytest.fixture(scope="module")
-def tracker(docker_engine: DockerEngine) -> Iterator[Tracker]:
-    tracker = Tracker(docker_engine)
+def tracker(docker_engine: DockerEngine) -> Iterator[ImageTracker]:
+    tracker = ImageTracker(docker_engine.client, "plugwiz-fault")
     yield tracker
     tracker.cleanup()
 
@@ -206,7 +175,7 @@ def demo_plugin(path: Path, name: str) -> Path:
 
 
 def test_builder_image_missing(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     absent = f"plugwiz-absent-{uuid.uuid4().hex[:10]}:1.0"
     tag = tracker.tag("missing")
@@ -222,7 +191,7 @@ def test_builder_image_missing(
 
 
 def test_host_go_newer_than_builder(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     tree = tmp_path / "tree"
     for rel, data in demo_host_files().items():
@@ -309,7 +278,7 @@ def _daemon_socket() -> str:
 
 
 def test_daemon_lost_mid_build(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     proxy_path = tmp_path / "docker-proxy.sock"
     proxy = subprocess.Popen(
@@ -354,7 +323,7 @@ def test_daemon_lost_mid_build(
 
 
 def test_ctrl_c_cancels_cleanly(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     tag = tracker.tag("sigint")
     before = previous_image(docker_engine, tag)
@@ -387,7 +356,7 @@ def test_ctrl_c_cancels_cleanly(
 
 
 def test_token_in_url_and_environment_leaks_nowhere(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     url_token = f"glpat-URL{uuid.uuid4().hex}"
     env_token = f"ghp_ENV{uuid.uuid4().hex}"
@@ -460,7 +429,7 @@ ODD_DIR = "we ird $(touch PWNED) `touch PWNED` 'q' \"dq\" é .. \nnl"
 
 
 def test_four_builds_at_once_with_odd_plugin_paths(
-    docker_engine: DockerEngine, tracker: Tracker, cache: Path, tmp_path: Path
+    docker_engine: DockerEngine, tracker: ImageTracker, cache: Path, tmp_path: Path
 ) -> None:
     """Four different projects built at once on one daemon; one has a plugin in a directory
     whose name has spaces, quotes, a newline, `$()`, backticks, `..` and non-ASCII."""
