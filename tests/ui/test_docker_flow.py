@@ -17,8 +17,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Log
 
 from plugwiz.core.model import Project
+from plugwiz.core.paths import cache_dir
 from plugwiz.ui.app import make_app
 from plugwiz.ui.screens.build import BuildScreen
+from tests.helpers import ImageTracker
 
 from .conftest import SIZE, settle
 from .helpers import screen_text, table_rows, text_of
@@ -79,10 +81,12 @@ async def test_demo_host_builds_loads_every_plugin_and_runs(workdir: Path) -> No
             assert "loaded plugin hello" in output
             assert "demo-host: 3 plugins loaded" in output
     finally:
-        import docker
-
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker.from_env().images.remove(tag, force=True)
+        # The tag and the stage images the build left (named in its log), base images never.
+        tracker = ImageTracker(engine.client, "plugwiz-uitest")
+        tracker.tags.append(tag)
+        for log in (cache_dir() / "logs").glob("*.log"):
+            tracker.from_log(log)
+        tracker.cleanup()
 
 
 def _tmp_tags(client: Any) -> set[str]:
