@@ -10,34 +10,9 @@ from pathlib import Path
 import pytest
 
 from plugwiz.cli import main
+from tests.helpers import FIXTURES, git, make_git_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
-}
-
-
-def git_repo_of(tree: Path, dest: Path) -> Path:
-    """A real git repo with `tree`'s files in one commit on `main`, tagged v1.0.0."""
-    import os
-    import shutil
-
-    shutil.copytree(tree, dest)
-    env = {**os.environ, **GIT_ENV}
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "host"],
-        ["tag", "v1.0.0"],
-    ):
-        subprocess.run(["git", *args], cwd=dest, env=env, check=True)
-    return dest
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +22,11 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture()
 def realhost(tmp_path: Path) -> Path:
-    return git_repo_of(FIXTURES / "hosts" / "realistic", tmp_path / "realhost")
+    """The realistic fixture host as a real git repo, its commit tagged v1.0.0."""
+    repo = tmp_path / "realhost"
+    make_git_repo(FIXTURES / "hosts" / "realistic", repo)
+    git(repo, "tag", "v1.0.0")
+    return repo
 
 
 def test_help_everywhere() -> None:
@@ -116,21 +95,18 @@ def test_init_then_render_the_realistic_host(
 
 
 def test_context_holds_exactly_the_host_tree_and_plugins(realhost: Path, tmp_path: Path) -> None:
+    args = [
+        "context",
+        "--host",
+        str(realhost),
+        "--plugin",
+        str(FIXTURES / "plugins" / "multi"),
+        "--file",
+        f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
+        "-o",
+    ]
     out = tmp_path / "ctx.tar"
-    code = main(
-        [
-            "context",
-            "--host",
-            str(realhost),
-            "--plugin",
-            str(FIXTURES / "plugins" / "multi"),
-            "--file",
-            f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
-            "-o",
-            str(out),
-        ]
-    )
-    assert code == 0
+    assert main([*args, str(out)]) == 0
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
         assert all(m.mtime == 0 and m.uid == 0 for m in tar.getmembers())
@@ -148,19 +124,7 @@ def test_context_holds_exactly_the_host_tree_and_plugins(realhost: Path, tmp_pat
     assert not any(".git/" in n for n in names)
     # Deterministic: the same project gives the same bytes.
     again = tmp_path / "again.tar"
-    main(
-        [
-            "context",
-            "--host",
-            str(realhost),
-            "--plugin",
-            str(FIXTURES / "plugins" / "multi"),
-            "--file",
-            f"{FIXTURES / 'realistic-config.json'}:/etc/realhost/config.json",
-            "-o",
-            str(again),
-        ]
-    )
+    assert main([*args, str(again)]) == 0
     assert again.read_bytes() == out.read_bytes()
 
 
