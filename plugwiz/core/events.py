@@ -262,11 +262,31 @@ class BuildStreamParser:
             return name
         if self._stage in self._by_stage:
             return self._by_stage[self._stage]
+        # The compiler's locations first: the host stage's one RUN builds the host and every
+        # bundled plugin, so its title names them all and says nothing about which failed.
+        for line in self._lines:
+            match = _LOCATION_RE.match(line.strip())
+            name = self._plugin_of_path(match.group("path")) if match else None
+            if name:
+                return name
+        if self._stage == "host":
+            return None  # the host itself (or its build command) failed
         for build_path, name in self._by_build_path.items():
             if re.search(re.escape(build_path) + r"(?:\s|$)", self._title):
                 return name
         custom = _CUSTOM_BUILD_RE.search(self._title)
         return custom.group(1) if custom else None
+
+    def _plugin_of_path(self, path: str) -> str | None:
+        """The plugin whose build directory holds compiler path `path`, if any."""
+        clean = path.strip().removeprefix("./").removeprefix(f"{SRC_DIR}/")
+        facts = self._project.facts
+        if facts is not None:
+            clean = clean.removeprefix(f"{facts.gomod.module}/")
+        for build_path, name in self._by_build_path.items():
+            if clean.startswith(build_path.removeprefix("./") + "/"):
+                return name
+        return None
 
     def _locations(self) -> tuple[SourceLocation, ...]:
         found: list[SourceLocation] = []

@@ -2,12 +2,14 @@
 
 Stage layout, chosen for the classic builder's layer cache:
 
-1. `host`: module files and downloads, then the host tree at the pinned SHA, the host build and
-   the bundled plugins. It changes only when the host commit, images or flags change.
+1. `host`: module files and downloads, then the host tree at the pinned SHA, and one RUN that
+   builds the host, the load-check binary (the host's main package linked again with one extra
+   init file) and the bundled plugins, the host side in parallel with the first plugin. It
+   changes only when the host commit, images or flags change.
 2. one `plugin-N` stage per custom plugin, each `FROM host`, so editing one plugin rebuilds
    only that plugin (on top of the Go build cache the host stage left in its layers).
-3. `check`: a second build of the host's own main package with one extra init file that
-   opens every plugin and exits; a plugin that would not load fails the build here.
+3. `check`: from the last plugin stage, the other plugins copied next to its own, then the
+   load-check binary opens every plugin and exits; a plugin that would not load fails here.
 4. the runtime stage: the host binary, the checked plugins and the extra files, nothing else.
    Its CMD comes from the same plugin list as its COPY lines.
 """
@@ -47,6 +49,8 @@ SRC_DIR = "/src"
 OUT_DIR = "/out"
 CUSTOM_PLUGIN_DIR = "plugwiz_plugins"  # inside the host module, so plugins share its go.mod
 LOADCHECK_FILE = "zz_plugwiz_loadcheck.go"
+LOADCHECK_SOURCE = "/plugwiz/loadcheck.go"  # in the builder, out of the host tree
+LOADCHECK_BINARY = "/plugwiz/loadcheck"  # not under OUT_DIR: it never reaches the image
 LOADCHECK_ENV = "PLUGWIZ_LOADCHECK"
 LOADCHECK_SYMBOL_ENV = "PLUGWIZ_LOADCHECK_SYMBOL"
 
@@ -249,6 +253,47 @@ def extra_file_context_path(index: int, source: str) -> str:
     return f"{CTX_FILES}/{index}/{name}"
 
 
+def _host_run(project: Project, plan: BuildPlan) -> str:
+    """The host stage's one RUN: the host, the load-check binary and the bundled plugins.
+
+    One RUN, because they change together (with the commit) and each RUN costs a container
+    and a commit of the Go build cache. The load-check binary is the host's main package
+    linked again with `loadcheck.go` put in for that build only, so it holds exactly the
+    host's packages. When there are bundled plugins, the host and the load check build in
+    the background while the plugins build: the first plugin compiles the standard library
+    again (plugins need position-independent code), so the two share nothing and the links,
+    which use one core, overlap with compiling. `wait $!` makes a failed host build fail
+    the RUN.
+    """
+    host = project.host
+    if host.build_command:
+        build = shell_words(host.build_command, "build command")
+        host_steps = [f"{build}", f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"]
+    else:
+        host_steps = [f"go build -o {OUT_DIR}/{plan.host_binary} {plan.main_package}"]
+    if plan.check_package:
+        check_dir = plan.check_package.removeprefix("./")
+        target = LOADCHECK_FILE if check_dir == "." else f"{check_dir}/{LOADCHECK_FILE}"
+        host_steps += [
+            f"cp {LOADCHECK_SOURCE} {target}",
+            f"go build -o {LOADCHECK_BINARY} {plan.check_package}",
+            f"rm {target}",
+        ]
+    bundled = [
+        f"go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}"
+        for plugin in plan.plugins
+        if plugin.kind == "bundled"
+    ]
+    joint = " && \\\n    "
+    prepare = f"RUN mkdir -p {OUT_DIR}/plugins"
+    # A custom build command may build more than the host (plugins too): it runs alone.
+    if not bundled or host.build_command:
+        return joint.join([prepare, *host_steps, *bundled])
+    background = " && \\\n        ".join(host_steps)
+    rest = joint.join([*bundled, "wait $!"])
+    return f"{prepare} && {{ \\\n    {{ {background}; }} & \\\n    {rest}; }}"
+
+
 def render_dockerfile(project: Project) -> str:
     """The Dockerfile for `project`; byte-for-byte the same for the same project and SHA."""
     plan = plan_build(project)
@@ -286,29 +331,14 @@ def render_dockerfile(project: Project) -> str:
         else:
             add("RUN go mod download")
     add(f"COPY {CTX_HOST}/ ./")
-    if host.build_command:
-        build = shell_words(host.build_command, "build command")
-        host_build = (
-            f"RUN {build} && mkdir -p {OUT_DIR}/plugins && "
-            f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"
-        )
-    else:
-        host_build = (
-            f"RUN mkdir -p {OUT_DIR}/plugins && "
-            f"go build -o {OUT_DIR}/{plan.host_binary} {plan.main_package}"
-        )
-    # One RUN for the host and its bundled plugins: they change together (with the commit),
-    # and each extra RUN costs a container and a commit of the whole Go build cache.
-    add(
-        " && \\\n    ".join(
-            [host_build]
-            + [
-                f"go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}"
-                for plugin in plan.plugins
-                if plugin.kind == "bundled"
-            ]
-        )
-    )
+    if plan.check_package:
+        add(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
+    run = _host_run(project, plan)
+    if "wait $!" in run:
+        # Short lines: the wizard's preview shows about 68 columns.
+        add("# Host and load-check binary build in the background, beside")
+        add("# the bundled plugins; `wait $!` fails the RUN if they failed.")
+    add(run)
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
     for plugin in custom_built:
@@ -322,18 +352,15 @@ def render_dockerfile(project: Project) -> str:
         add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
 
     add("")
+    # The last plugin stage already holds its own plugin: one COPY fewer.
+    base = custom_built[-1].stage if custom_built else "host"
     if plan.check_package:
-        add("# Load check: the host's own main package, plus an init that opens every plugin.")
+        add("# Load check: the host's own packages open every plugin.")
     else:
         add("# Collect the plugins (no load check: the host's main package is unknown).")
-    add("FROM host AS check")
-    if plan.check_package:
-        check_dir = plan.check_package.removeprefix("./")
-        target = LOADCHECK_FILE if check_dir == "." else f"{check_dir}/{LOADCHECK_FILE}"
-        add(f"COPY {CTX_LOADCHECK} ./{target}")
-        add(f"RUN go build -o {OUT_DIR}/loadcheck {plan.check_package}")
+    add(f"FROM {base} AS check")
     for plugin in plan.plugins:
-        if plugin.kind == "bundled":
+        if plugin.kind == "bundled" or plugin.stage == base:
             continue
         if plugin.build_path:
             add(f"COPY --from={plugin.stage} {plugin.out_path} {plugin.out_path}")
@@ -343,7 +370,7 @@ def render_dockerfile(project: Project) -> str:
         check_env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
         if project.loading.symbol:
             check_env.append(f"{LOADCHECK_SYMBOL_ENV}={project.loading.symbol}")
-        add(f"RUN {' '.join(check_env)} {OUT_DIR}/loadcheck")
+        add(f"RUN {' '.join(check_env)} {LOADCHECK_BINARY}")
 
     add("")
     add("# Runtime: the host, its plugins and extra files; no toolchain.")

@@ -191,6 +191,43 @@ def test_bundled_plugin_failure_is_named_from_its_build_path() -> None:
     assert failed.message == "boom"
 
 
+def _host_run_failure(output: str) -> BuildFailed:
+    """The host stage's RUN (host, load check and bundled plugins) failing with `output`."""
+    events = feed_all(
+        BuildStreamParser(demo_like()),
+        [
+            {"stream": "Step 1/20 : FROM golang:1.19-bookworm AS host\n"},
+            {
+                "stream": "Step 6/20 : RUN mkdir -p /out/plugins && {     { go build -o "
+                "/out/demo-host ./cmd/demo-host; } &     go build -buildmode=plugin -o "
+                "/out/plugins/upper.so ./plugins/upper && wait $!; }\n"
+            },
+            {"stream": output},
+            {"error": "The command returned a non-zero code: 1"},
+        ],
+    )
+    failed = events[-1]
+    assert isinstance(failed, BuildFailed)
+    return failed
+
+
+def test_host_failure_in_the_host_stage_names_no_plugin() -> None:
+    # The title lists the bundled plugins' build paths, but the error is in the host.
+    failed = _host_run_failure("cmd/demo-host/main.go:12:3: undefined: nope\n")
+    assert failed.plugin is None
+    assert failed.locations[0].path == "cmd/demo-host/main.go"
+
+
+def test_bundled_failure_in_the_host_stage_is_named_from_its_location() -> None:
+    for path in (
+        "plugins/upper/upper.go",
+        "./plugins/upper/upper.go",
+        "/src/plugins/upper/upper.go",
+        "example.com/plugwiz-demo/plugins/upper/upper.go",
+    ):
+        assert _host_run_failure(f"{path}:3:2: syntax error\n").plugin == "upper", path
+
+
 def test_error_before_any_step() -> None:
     events = feed_all(BuildStreamParser(demo_like()), [{"error": "dockerfile parse error"}])
     assert events == [BuildFailed("dockerfile parse error", 0, "", (), (), None)]

@@ -133,10 +133,35 @@ def test_layers_are_ordered_for_the_cache() -> None:
         text.index("go build -o /out/realhost ./cmd/realhost"),
         text.index("./plugins/audit"),
         text.index("FROM host AS plugin-1"),
-        text.index("FROM host AS check"),
+        text.index(" AS check"),
     ]
     assert order == sorted(order)
     assert 'GOFLAGS="-trimpath -tags=netgo -mod=vendor"' in text
+
+
+def test_host_and_load_check_build_beside_the_first_bundled_plugin() -> None:
+    text = render_dockerfile(PROJECTS["vendored"])
+    run = text[text.index("RUN mkdir -p /out/plugins") :].split("\n\n")[0]
+    background = run.index("} &")
+    # The host, then the load check from the host's own main package, in the background...
+    assert run.index("go build -o /out/realhost ./cmd/realhost") < background
+    assert run.index("go build -o /plugwiz/loadcheck ./cmd/realhost") < background
+    # ...while the bundled plugins build; a failed host build fails the RUN.
+    assert background < run.index("./plugins/audit") < run.index("wait $!")
+    assert run.rstrip().endswith("wait $!; }")
+    # The check file is only in the tree for the check's build, never in the host's.
+    assert run.index("go build -o /out/realhost") < run.index("cp /plugwiz/loadcheck.go")
+    assert run.index("go build -o /plugwiz/loadcheck") < run.index("rm cmd/realhost/zz_plugwiz")
+
+
+def test_load_check_stage_starts_from_the_last_plugin_stage() -> None:
+    project = demo(plugins=(PluginSource("a.go"), PluginSource("b.go")))
+    text = render_dockerfile(project)
+    check = text[text.index(" AS check") :].split("\n\n")[0]
+    assert "FROM plugin-2 AS check" in text
+    assert "COPY --from=plugin-1 /out/plugins/a.so /out/plugins/a.so" in check
+    assert "--from=plugin-2" not in check
+    assert "/plugwiz/loadcheck" in check.splitlines()[-1]
 
 
 def test_each_custom_plugin_has_its_own_stage_from_host() -> None:

@@ -68,10 +68,10 @@ def _assert_contained(project: Project) -> None:
     assert words[1 : 1 + len(project.loading.extra_args)] == list(project.loading.extra_args)
     # RUN lines with the build command parse back to the exact words given.
     if project.host.build_command:
-        run = next(
-            line for line in text.splitlines() if line.startswith("RUN ") and " && mkdir" in line
-        )
-        parsed = shlex.split(run[4:].split(" && mkdir")[0])
+        # It runs alone, right after the output directory is made.
+        start = "RUN mkdir -p /out/plugins && \\\n    "
+        build = text[text.index(start) + len(start) :].split(" && \\\n")[0]
+        parsed = shlex.split(build)
         assert parsed == list(project.host.build_command)
     # Double-quoted LABEL/ENV values never expand variables: every `$` is escaped.
     for match in re.finditer(r'="((?:[^"\\]|\\.)*)"', text):

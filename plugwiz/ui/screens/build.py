@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Label, Log, ProgressBar, Static
+from textual.widgets import Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from plugwiz.core.events import (
@@ -33,13 +33,21 @@ from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.ui.dialogs.choice import confirm_dialog
 from plugwiz.ui.screens.base import WizardScreen
+from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.message import MessageArea
 
 MAX_LOG_LINES = 5000  # the whole log is on disk; the widget keeps the tail
-DRAIN_INTERVAL = 0.05  # seconds between batches of output reaching the screen
-MAX_EVENTS_PER_DRAIN = 20_000  # keep one tick short even when docker floods us
-# ...and bounded in time too, so a key pressed during a flood waits at most about this long.
+DRAIN_INTERVAL = 0.1  # seconds between batches of output reaching the screen
+# One drain takes what is queued (lines beyond the Log's cap are counted, not written) but
+# stops after this long, so a key pressed during a flood of output waits at most about this.
 DRAIN_BUDGET_S = 0.02
+# The build worker shares the GIL with the UI thread. A worker that never blocks (a flood of
+# output) would hold it while the UI thread waits up to the interpreter's switch interval
+# (5 ms) every time it comes back from waiting for input, dozens of times per key; handing
+# the GIL over at least this often keeps keys at a few ms. It checks (cancel, time) once
+# every CHECK_EVERY output lines, to keep the common case cheap.
+YIELD_EVERY_S = 0.004
+CHECK_EVERY = 64
 SHOWN_LAST_LINES = 12
 
 
@@ -110,12 +118,12 @@ class BuildScreen(WizardScreen):
             yield MessageArea(id="build-message")
             with VerticalScroll(id="failure-panel"):
                 yield Static("", id="failure")
-            yield Log(max_lines=MAX_LOG_LINES, id="build-log", auto_scroll=True)
+            yield BuildLog(max_lines=MAX_LOG_LINES, id="build-log", auto_scroll=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.wizard.build_screen = self
-        self.query_one("#build-log", Log).border_title = "Build output"
+        self.query_one("#build-log", BuildLog).border_title = "Build output"
         # Shown from the first build on: an idle indeterminate bar would animate for nothing.
         self.query_one("#build-progress", ProgressBar).display = False
         self._set_state("idle", f"Ready to build {self.project.tag}. Press b to start.")
@@ -170,7 +178,7 @@ class BuildScreen(WizardScreen):
             return
         message.clear()
         self._show_failure(None)
-        log = self.query_one("#build-log", Log)
+        log = self.query_one("#build-log", BuildLog)
         log.clear()
         self.lines_shown = 0
         self.events = queue.SimpleQueue()
@@ -182,7 +190,7 @@ class BuildScreen(WizardScreen):
         progress = self.query_one("#build-progress", ProgressBar)
         progress.update(total=None, progress=0)
         progress.display = True
-        self.query_one("#step-title", Label).update("")
+        self.query_one("#step-title", Label).update("", layout=False)
         self._set_state("running", f"Building {project.tag} ...")
         log.border_title = f"Build output (full log: {_home_short(self.log_path)})"
         self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
@@ -216,14 +224,21 @@ class BuildScreen(WizardScreen):
                 return
             log_path.parent.mkdir(parents=True, exist_ok=True)
             finished: BuildFinished | None = None
-            for event in engine.build(
-                project, repo, tag=project.tag, log_path=log_path, cancel=cancel
-            ):
-                events.put(event)
+            put = events.put
+            next_yield = 0.0
+            stream = engine.build(project, repo, tag=project.tag, log_path=log_path, cancel=cancel)
+            for count, event in enumerate(stream):
+                put(event)
+                if type(event) is OutputLine and count % CHECK_EVERY:
+                    continue  # the common case, kept cheap: this thread shares the GIL
                 if worker.is_cancelled:
                     cancel.set()
                 if isinstance(event, BuildFinished):
                     finished = event
+                now = time.perf_counter()
+                if now >= next_yield:
+                    time.sleep(0)  # hand the GIL to the UI thread if it is waiting for it
+                    next_yield = now + YIELD_EVERY_S
             if finished is not None:
                 try:
                     events.put(ImageInspected(engine.inspect(finished.tag)))
@@ -244,7 +259,7 @@ class BuildScreen(WizardScreen):
     def _drain(self) -> None:
         """Move what the worker queued onto the screen: one Log write per batch."""
         lines: list[str] = []
-        log = self.query_one("#build-log", Log)
+        log = self.query_one("#build-log", BuildLog)
         # Follow the output unless the user scrolled up. Decided here, on a settled layout:
         # Log's own auto-scroll checks before the new lines are laid out and stops following
         # when batches arrive faster than the screen refreshes.
@@ -252,11 +267,13 @@ class BuildScreen(WizardScreen):
         wrote = False
         deadline = time.perf_counter() + DRAIN_BUDGET_S
         get = self.events.get_nowait
-        for count in range(1, MAX_EVENTS_PER_DRAIN + 1):
+        count = 0
+        while True:
             try:
                 event = get()
             except queue.Empty:
                 break
+            count += 1
             if type(event) is OutputLine:
                 lines.append(event.text)
                 if count % 1024 == 0 and time.perf_counter() > deadline:
@@ -273,7 +290,7 @@ class BuildScreen(WizardScreen):
         if wrote and follow:
             log.scroll_end(animate=False, x_axis=False)
 
-    def _write_lines(self, log: Log, lines: list[str]) -> None:
+    def _write_lines(self, log: BuildLog, lines: list[str]) -> None:
         # Lines the cap would drop at once are not written: measuring and storing them was
         # most of the cost of a flood. They are in the log file like every other line.
         self.lines_shown += len(lines)
@@ -282,12 +299,14 @@ class BuildScreen(WizardScreen):
     def _handle(self, event: object) -> None:
         progress = self.query_one("#build-progress", ProgressBar)
         title = self.query_one("#step-title", Label)
-        log = self.query_one("#build-log", Log)
+        log = self.query_one("#build-log", BuildLog)
         message = self.query_one("#build-message", MessageArea)
         if isinstance(event, StepStarted):
             progress.update(total=event.total, progress=event.number - 1)
+            # Fixed size in the CSS, so no layout of the screen for each step (20 ms in a flood).
             title.update(
-                Text.assemble((f"Step {event.number} of {event.total}  ", "bold"), event.title)
+                Text.assemble((f"Step {event.number} of {event.total}  ", "bold"), event.title),
+                layout=False,
             )
             log.write_line(f"── Step {event.number}/{event.total}: {event.title}", scroll_end=False)
         elif isinstance(event, BuildWarning):
@@ -334,7 +353,9 @@ class BuildScreen(WizardScreen):
 
     def _tick(self) -> None:
         seconds = int(time.monotonic() - self.started_at) if self.started_at else 0
-        self.query_one("#elapsed", Static).update(f"{seconds // 60:d}:{seconds % 60:02d} elapsed")
+        self.query_one("#elapsed", Static).update(
+            f"{seconds // 60:d}:{seconds % 60:02d} elapsed", layout=False
+        )
 
     def _set_state(self, state: str, text: str) -> None:
         self.state = state

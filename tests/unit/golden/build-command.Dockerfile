@@ -10,7 +10,13 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN make build 'VERSION=1.0 $(x)' && mkdir -p /out/plugins && cp bin/demo-host /out/demo-host && \
+COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
+RUN mkdir -p /out/plugins && \
+    make build 'VERSION=1.0 $(x)' && \
+    cp bin/demo-host /out/demo-host && \
+    cp /plugwiz/loadcheck.go cmd/demo-host/zz_plugwiz_loadcheck.go && \
+    go build -o /plugwiz/loadcheck ./cmd/demo-host && \
+    rm cmd/demo-host/zz_plugwiz_loadcheck.go && \
     go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse && \
     go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
 
@@ -19,12 +25,9 @@ FROM host AS plugin-1
 COPY plugins/hello/ ./plugwiz_plugins/hello/
 RUN go build -buildmode=plugin -o /out/plugins/hello.so ./plugwiz_plugins/hello
 
-# Load check: the host's own main package, plus an init that opens every plugin.
-FROM host AS check
-COPY plugwiz/loadcheck.go ./cmd/demo-host/zz_plugwiz_loadcheck.go
-RUN go build -o /out/loadcheck ./cmd/demo-host
-COPY --from=plugin-1 /out/plugins/hello.so /out/plugins/hello.so
-RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New /out/loadcheck
+# Load check: the host's own packages open every plugin.
+FROM plugin-1 AS check
+RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim

@@ -10,20 +10,25 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host && \
-    go build -buildmode=plugin -o /out/plugins/caps.prov ./plugins/upper
+COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
+# Host and load-check binary build in the background, beside
+# the bundled plugins; `wait $!` fails the RUN if they failed.
+RUN mkdir -p /out/plugins && { \
+    { go build -o /out/demo-host ./cmd/demo-host && \
+        cp /plugwiz/loadcheck.go cmd/demo-host/zz_plugwiz_loadcheck.go && \
+        go build -o /plugwiz/loadcheck ./cmd/demo-host && \
+        rm cmd/demo-host/zz_plugwiz_loadcheck.go; } & \
+    go build -buildmode=plugin -o /out/plugins/caps.prov ./plugins/upper && \
+    wait $!; }
 
 # Custom plugin hello (file): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
 COPY plugins/hello/ ./plugwiz_plugins/hello/
 RUN go build -buildmode=plugin -o /out/plugins/hello.prov ./plugwiz_plugins/hello
 
-# Load check: the host's own main package, plus an init that opens every plugin.
-FROM host AS check
-COPY plugwiz/loadcheck.go ./cmd/demo-host/zz_plugwiz_loadcheck.go
-RUN go build -o /out/loadcheck ./cmd/demo-host
-COPY --from=plugin-1 /out/plugins/hello.prov /out/plugins/hello.prov
-RUN PLUGWIZ_LOADCHECK=/out/plugins/caps.prov:/out/plugins/hello.prov /out/loadcheck
+# Load check: the host's own packages open every plugin.
+FROM plugin-1 AS check
+RUN PLUGWIZ_LOADCHECK=/out/plugins/caps.prov:/out/plugins/hello.prov /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim

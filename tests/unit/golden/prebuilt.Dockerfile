@@ -10,22 +10,27 @@ ENV CGO_ENABLED="1" \
     GOWORK="off"
 WORKDIR /src
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host && \
+COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
+# Host and load-check binary build in the background, beside
+# the bundled plugins; `wait $!` fails the RUN if they failed.
+RUN mkdir -p /out/plugins && { \
+    { go build -o /out/demo-host ./cmd/demo-host && \
+        cp /plugwiz/loadcheck.go cmd/demo-host/zz_plugwiz_loadcheck.go && \
+        go build -o /plugwiz/loadcheck ./cmd/demo-host && \
+        rm cmd/demo-host/zz_plugwiz_loadcheck.go; } & \
     go build -buildmode=plugin -o /out/plugins/reverse.so ./plugins/reverse && \
-    go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper
+    go build -buildmode=plugin -o /out/plugins/upper.so ./plugins/upper && \
+    wait $!; }
 
 # Custom plugin hello (file): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-2
 COPY plugins/hello/ ./plugwiz_plugins/hello/
 RUN go build -buildmode=plugin -o /out/plugins/hello.so ./plugwiz_plugins/hello
 
-# Load check: the host's own main package, plus an init that opens every plugin.
-FROM host AS check
-COPY plugwiz/loadcheck.go ./cmd/demo-host/zz_plugwiz_loadcheck.go
-RUN go build -o /out/loadcheck ./cmd/demo-host
+# Load check: the host's own packages open every plugin.
+FROM plugin-2 AS check
 COPY prebuilt/legacy.so /out/plugins/legacy.so
-COPY --from=plugin-2 /out/plugins/hello.so /out/plugins/hello.so
-RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/legacy.so:/out/plugins/hello.so /out/loadcheck
+RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/legacy.so:/out/plugins/hello.so /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim

@@ -12,20 +12,25 @@ WORKDIR /src
 COPY host/go.mod ./
 COPY host/vendor/ ./vendor/
 COPY host/ ./
-RUN mkdir -p /out/plugins && go build -o /out/realhost ./cmd/realhost && \
-    go build -buildmode=plugin -o /out/plugins/audit.so ./plugins/audit
+COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
+# Host and load-check binary build in the background, beside
+# the bundled plugins; `wait $!` fails the RUN if they failed.
+RUN mkdir -p /out/plugins && { \
+    { go build -o /out/realhost ./cmd/realhost && \
+        cp /plugwiz/loadcheck.go cmd/realhost/zz_plugwiz_loadcheck.go && \
+        go build -o /plugwiz/loadcheck ./cmd/realhost && \
+        rm cmd/realhost/zz_plugwiz_loadcheck.go; } & \
+    go build -buildmode=plugin -o /out/plugins/audit.so ./plugins/audit && \
+    wait $!; }
 
 # Custom plugin multi (directory): its own stage, rebuilt alone when it changes.
 FROM host AS plugin-1
 COPY plugins/multi/ ./plugwiz_plugins/multi/
 RUN go build -buildmode=plugin -o /out/plugins/multi.so ./plugwiz_plugins/multi
 
-# Load check: the host's own main package, plus an init that opens every plugin.
-FROM host AS check
-COPY plugwiz/loadcheck.go ./cmd/realhost/zz_plugwiz_loadcheck.go
-RUN go build -o /out/loadcheck ./cmd/realhost
-COPY --from=plugin-1 /out/plugins/multi.so /out/plugins/multi.so
-RUN PLUGWIZ_LOADCHECK=/out/plugins/audit.so:/out/plugins/multi.so /out/loadcheck
+# Load check: the host's own packages open every plugin.
+FROM plugin-1 AS check
+RUN PLUGWIZ_LOADCHECK=/out/plugins/audit.so:/out/plugins/multi.so /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim
