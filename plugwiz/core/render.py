@@ -337,7 +337,7 @@ def render_dockerfile(project: Project) -> str:
     if "wait $!" in run:
         # Short lines: the wizard's preview shows about 68 columns.
         add("# Host and load-check binary build in the background, beside")
-        add("# the bundled plugins; `wait $!` fails the RUN if they failed.")
+        add("# the bundled plugins; the final wait fails the RUN if they did.")
     add(run)
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
@@ -387,15 +387,22 @@ def render_dockerfile(project: Project) -> str:
     add(f"WORKDIR {APP_DIR}")
     # Metadata before the files, so a plugin edit does not redo it (the image is the same).
     add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
-    add(f"COPY --from=check {OUT_DIR}/{plan.host_binary} {APP_DIR}/{plan.host_binary}")
-    # Bundled plugins apart from custom ones: a plugin edit copies only the custom ones again.
-    for group in (
-        [p for p in plan.plugins if p.kind == "bundled"],
-        [p for p in plan.plugins if p.kind != "bundled"],
-    ):
-        if group:
-            sources = " ".join(p.out_path for p in group)
-            add(f"COPY --from=check {sources} {plan.plugin_dir}/")
+    bundled = [p for p in plan.plugins if p.kind == "bundled"]
+    custom = [p for p in plan.plugins if p.kind != "bundled"]
+    # The check stage must feed the image: BuildKit builds only the stages the last one uses.
+    first = "host" if custom else "check"
+    if plan.plugin_dir == f"{APP_DIR}/plugins":
+        # /out holds the host and its bundled plugins laid out as under /app: one layer.
+        add(f"COPY --from={first} {OUT_DIR}/ {APP_DIR}/")
+    else:
+        add(f"COPY --from={first} {OUT_DIR}/{plan.host_binary} {APP_DIR}/{plan.host_binary}")
+        if bundled:
+            sources = " ".join(p.out_path for p in bundled)
+            add(f"COPY --from={first} {sources} {plan.plugin_dir}/")
+    # Custom plugins apart from the rest: a plugin edit copies only them again.
+    if custom:
+        sources = " ".join(p.out_path for p in custom)
+        add(f"COPY --from=check {sources} {plan.plugin_dir}/")
     for index, extra in enumerate(project.files, start=1):
         if extra.from_host:
             add(f"COPY --from=host {SRC_DIR}/{extra.host_path} {extra.target}")

@@ -106,6 +106,10 @@ def test_cmd_and_copy_come_from_one_plugin_list(name: str) -> None:
     # Bundled and custom plugins are copied by separate lines (the cache), in plan order.
     copy_lines = [line for line in runtime.splitlines() if "/out/plugins/" in line]
     copied = [name for line in copy_lines for name in re.findall(r"/out/plugins/(\S+)", line)]
+    if re.search(r"^COPY --from=\S+ /out/ /app/$", runtime, re.MULTILINE):
+        # The host stage's whole /out: what its RUN built into /out/plugins comes first.
+        host_stage = text.split("\nFROM ")[1]
+        copied = re.findall(r"-buildmode=plugin -o /out/plugins/(\S+)", host_stage) + copied
     assert copied == [p.file_name for p in plan.plugins]
     cmd = plan.cmd(project)
     if project.loading.flag:
@@ -230,8 +234,24 @@ def test_a_plugin_edit_changes_only_the_layers_after_its_own() -> None:
     runtime = text.split("# Runtime:")[1].splitlines()
     first_copy = next(i for i, line in enumerate(runtime) if line.startswith("COPY "))
     assert any(line.startswith("CMD ") for line in runtime[:first_copy])
-    copies = [line for line in runtime if line.startswith("COPY --from=check /out/plugins/")]
+    copies = [line for line in runtime if line.startswith("COPY --from=")]
     assert copies == [
-        "COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/",
+        "COPY --from=host /out/ /app/",  # the host and its bundled plugins
         "COPY --from=check /out/plugins/hello.so /app/plugins/",
     ]
+
+
+def test_runtime_copies_for_another_plugin_dir_or_no_custom_plugin() -> None:
+    project = PROJECTS["single-file"]
+    elsewhere = replace(project, loading=replace(project.loading, directory="/opt/plugins"))
+    runtime = render_dockerfile(elsewhere).split("# Runtime:")[1].splitlines()
+    assert [line for line in runtime if line.startswith("COPY --from=")] == [
+        "COPY --from=host /out/demo-host /app/demo-host",
+        "COPY --from=host /out/plugins/reverse.so /out/plugins/upper.so /opt/plugins/",
+        "COPY --from=check /out/plugins/hello.so /opt/plugins/",
+    ]
+    # Without custom plugins the files come from the check stage, so that BuildKit, which
+    # builds only the stages the image uses, still runs the load check.
+    runtime = render_dockerfile(replace(project, plugins=())).split("# Runtime:")[1]
+    assert "COPY --from=check /out/ /app/" in runtime
+    assert "--from=host" not in runtime

@@ -39,8 +39,7 @@ LABEL org.opencontainers.image.source="/src/demo" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
 CMD ["/app/demo-host", "--config", "/etc/demo/config.toml", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/hello.so"]
-COPY --from=check /out/demo-host /app/demo-host
-COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/
+COPY --from=host /out/ /app/
 COPY --from=check /out/plugins/hello.so /app/plugins/
 COPY files/1/demo.toml /etc/demo/config.toml
 COPY --from=host /src/static /app/static

@@ -12,7 +12,7 @@ WORKDIR /src
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
 # Host and load-check binary build in the background, beside
-# the bundled plugins; `wait $!` fails the RUN if they failed.
+# the bundled plugins; the final wait fails the RUN if they did.
 RUN mkdir -p /out/plugins && { \
     { go build -o /out/demo-host ./cmd/demo-host && \
         cp /plugwiz/loadcheck.go cmd/demo-host/zz_plugwiz_loadcheck.go && \
@@ -41,6 +41,5 @@ LABEL org.opencontainers.image.source="https://example.com/demo.git" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
 CMD ["/app/demo-host", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/hello.so"]
-COPY --from=check /out/demo-host /app/demo-host
-COPY --from=check /out/plugins/reverse.so /out/plugins/upper.so /app/plugins/
+COPY --from=host /out/ /app/
 COPY --from=check /out/plugins/hello.so /app/plugins/

@@ -14,7 +14,7 @@ COPY host/vendor/ ./vendor/
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
 # Host and load-check binary build in the background, beside
-# the bundled plugins; `wait $!` fails the RUN if they failed.
+# the bundled plugins; the final wait fails the RUN if they did.
 RUN mkdir -p /out/plugins && { \
     { go build -o /out/realhost ./cmd/realhost && \
         cp /plugwiz/loadcheck.go cmd/realhost/zz_plugwiz_loadcheck.go && \
@@ -42,6 +42,5 @@ LABEL org.opencontainers.image.source="file:///repos/realhost.git" \
       dev.plugwiz.builder="golang:1.19-bookworm"
 WORKDIR /app
 CMD ["/app/realhost", "--config", "/etc/realhost/config.json", "--plugin", "/app/plugins/audit.so", "--plugin", "/app/plugins/multi.so"]
-COPY --from=check /out/realhost /app/realhost
-COPY --from=check /out/plugins/audit.so /app/plugins/
+COPY --from=host /out/ /app/
 COPY --from=check /out/plugins/multi.so /app/plugins/
