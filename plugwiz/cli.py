@@ -311,7 +311,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     for warning in plan_build(project).warnings:
         print(f"plugwiz: warning: {warning}", file=sys.stderr)
     if args.output:
-        from plugwiz.core.project_file import atomic_write
+        from plugwiz.core.atomic import atomic_write
 
         atomic_write(Path(args.output), text)
     else:

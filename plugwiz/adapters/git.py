@@ -241,6 +241,9 @@ class GitHostRepository:
         self._url = url
         self._clone_dir = clone_dir
         self._repo: git.Repo | None = None
+        # Commits by full SHA: one names the same commit forever, so it is looked up once
+        # (a render reads several files at one SHA; each lookup was a `git rev-parse`).
+        self._commits: dict[str, git.Commit] = {}
         if path is not None:
             self._repo = self._open_local(path)
 
@@ -336,6 +339,7 @@ class GitHostRepository:
 
     def close(self) -> None:
         """Stop the git helper processes GitPython keeps running for the repository."""
+        self._commits.clear()
         if self._repo is not None:
             self._repo.close()
             if self._url is not None:
@@ -569,6 +573,9 @@ class GitHostRepository:
         """The commit object for `sha`, fetching a URL's clone once if it is missing."""
         if not sha or _BAD_REF_RE.search(sha):
             raise RefNotFoundError(sha, [])
+        known = self._commits.get(sha)
+        if known is not None:
+            return known
         if self._url is None:
             repo = self._local_repo()
             found = self._rev_parse(repo, sha)
@@ -580,7 +587,10 @@ class GitHostRepository:
                 found = self._rev_parse(repo, sha)
         if found is None:
             raise RefNotFoundError(sha, [])
-        return repo.commit(found)
+        commit = repo.commit(found)
+        if found == sha:  # a full SHA, not a prefix or a name
+            self._commits[sha] = commit
+        return commit
 
 
 def _pin_git_dir(repo: git.Repo) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import os
 import shlex
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from plugwiz.core.atomic import atomic_write
 from plugwiz.core.model import (
     BundledPlugin,
     ExtraFile,
@@ -331,26 +330,6 @@ def dump_project(project: Project) -> str:
         "# plugwiz project file: `plugwiz build` builds it, `plugwiz` opens it in the wizard.\n"
         + body
     )
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so a crash leaves either the old file or the new one, whole."""
-    path = Path(path)
-    directory = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_project(project: Project, path: Path) -> None:

@@ -7,9 +7,11 @@ quitting mid-way loses nothing, and reopening the file continues where the user 
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -17,17 +19,28 @@ from textual.reactive import reactive
 
 from plugwiz.core.model import Project
 from plugwiz.core.ports import CommitInfo, HostRepository
-from plugwiz.core.project_file import save_project
 from plugwiz.ui.dialogs.choice import ChoiceDialog, confirm_dialog
 from plugwiz.ui.engine import BuildEngine, EngineFactory, RepoOpener, default_engine_factory
-from plugwiz.ui.screens.build import BuildScreen
 from plugwiz.ui.screens.host import HostScreen
-from plugwiz.ui.screens.plugins import PluginsScreen
-from plugwiz.ui.screens.preview import PreviewScreen
-from plugwiz.ui.screens.result import ResultScreen
 from plugwiz.ui.widgets.steps import STEP_NAMES
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from plugwiz.ui.screens.build import BuildScreen
+
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+
+
+def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen, imported when the step is first shown: the first paint waits only
+    for the Host step's code (the others, and yaml, are a tenth of a second)."""
+
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
+        return screen
+
+    return make
 
 
 class PlugwizApp(App[int]):
@@ -38,10 +51,10 @@ class PlugwizApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     MODES: ClassVar[dict[str, Any]] = {
         "host": HostScreen,
-        "plugins": PluginsScreen,
-        "preview": PreviewScreen,
-        "build": BuildScreen,
-        "result": ResultScreen,
+        "plugins": _later("plugwiz.ui.screens.plugins", "PluginsScreen"),
+        "preview": _later("plugwiz.ui.screens.preview", "PreviewScreen"),
+        "build": _later("plugwiz.ui.screens.build", "BuildScreen"),
+        "result": _later("plugwiz.ui.screens.result", "ResultScreen"),
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -104,6 +117,8 @@ class PlugwizApp(App[int]):
             self._show_save_status()
 
     def _save(self, path: Path, *, quiet: bool) -> bool:
+        from plugwiz.core.project_file import save_project  # yaml: only once there is a file
+
         try:
             save_project(self.project, path)
         except OSError as exc:

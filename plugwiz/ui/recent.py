@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from plugwiz.core.atomic import atomic_write
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.project_file import atomic_write
 from plugwiz.core.redact import redact_url
 
 MAX_RECENT = 10

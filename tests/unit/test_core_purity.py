@@ -22,3 +22,20 @@ def test_core_imports_no_ui_docker_or_git() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_wizard_start_imports_only_the_first_step() -> None:
+    # The first paint waits for what plugwiz.ui.app imports: the other steps' screens, yaml
+    # (until a project file is saved), docker and git come later.
+    code = (
+        "import sys\n"
+        "import plugwiz.ui.app\n"
+        "later = ('yaml', 'docker', 'git', 'plugwiz.ui.screens.build',\n"
+        "         'plugwiz.ui.screens.plugins', 'plugwiz.ui.screens.preview',\n"
+        "         'plugwiz.ui.screens.result')\n"
+        "print(','.join(sorted(m for m in later if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

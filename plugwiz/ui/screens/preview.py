@@ -17,10 +17,10 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import get_current_worker
 
+from plugwiz.core.atomic import atomic_write
 from plugwiz.core.context import ContextEntry, context_listing
 from plugwiz.core.model import Images, Project, ProjectError
 from plugwiz.core.ports import HostRepoError
-from plugwiz.core.project_file import atomic_write
 from plugwiz.core.render import plan_build, render_dockerfile
 from plugwiz.ui.screens.base import WizardScreen
 from plugwiz.ui.widgets.message import MessageArea
