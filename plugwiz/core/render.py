@@ -4,7 +4,7 @@ Stage layout, chosen for the classic builder's layer cache:
 
 1. `host`: module files and downloads, then the host tree at the pinned SHA, and one RUN that
    builds the host, the load-check binary (the host's main package linked again with one extra
-   init file) and the bundled plugins, the host side in parallel with the first plugin. It
+   init file) and the bundled plugins, the host side in parallel with the plugins. It
    changes only when the host commit, images or flags change.
 2. one `plugin-N` stage per custom plugin, each `FROM host`, so editing one plugin rebuilds
    only that plugin (on top of the Go build cache the host stage left in its layers).
