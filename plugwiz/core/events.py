@@ -264,9 +264,8 @@ class BuildStreamParser:
             return self._by_stage[self._stage]
         # The compiler's locations first: the host stage's one RUN builds the host and every
         # bundled plugin, so its title names them all and says nothing about which failed.
-        for line in self._lines:
-            match = _LOCATION_RE.match(line.strip())
-            name = self._plugin_of_path(match.group("path")) if match else None
+        for match in self._location_matches():
+            name = self._plugin_of_path(match.group("path"))
             if name:
                 return name
         if self._stage == "host":
@@ -288,22 +287,23 @@ class BuildStreamParser:
                 return name
         return None
 
-    def _locations(self) -> tuple[SourceLocation, ...]:
-        found: list[SourceLocation] = []
+    def _location_matches(self) -> Iterator[re.Match[str]]:
+        """The step's output lines that are compiler locations (`path:line:col: msg`)."""
         for line in self._lines:
             match = _LOCATION_RE.match(line.strip())
-            if not match:
-                continue
-            raw = match.group("path")
-            found.append(
-                SourceLocation(
-                    path=map_compiler_path(self._project, raw) or raw,
-                    line=int(match.group("line")),
-                    column=int(match.group("col") or 0),
-                    message=match.group("msg").strip(),
-                )
+            if match:
+                yield match
+
+    def _locations(self) -> tuple[SourceLocation, ...]:
+        return tuple(
+            SourceLocation(
+                path=map_compiler_path(self._project, match.group("path")) or match.group("path"),
+                line=int(match.group("line")),
+                column=int(match.group("col") or 0),
+                message=match.group("msg").strip(),
             )
-        return tuple(found)
+            for match in self._location_matches()
+        )
 
     def _failure(self, chunk: Mapping[str, Any]) -> BuildFailed:
         self._failed = True

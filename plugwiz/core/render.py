@@ -253,8 +253,9 @@ def extra_file_context_path(index: int, source: str) -> str:
     return f"{CTX_FILES}/{index}/{name}"
 
 
-def _host_run(project: Project, plan: BuildPlan) -> str:
-    """The host stage's one RUN: the host, the load-check binary and the bundled plugins.
+def _host_run(project: Project, plan: BuildPlan) -> list[str]:
+    """The host stage's one RUN (and its comment): the host, the load-check binary and the
+    bundled plugins.
 
     One RUN, because they change together (with the commit) and each RUN costs a container
     and a commit of the Go build cache. The load-check binary is the host's main package
@@ -268,7 +269,7 @@ def _host_run(project: Project, plan: BuildPlan) -> str:
     host = project.host
     if host.build_command:
         build = shell_words(host.build_command, "build command")
-        host_steps = [f"{build}", f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"]
+        host_steps = [build, f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"]
     else:
         host_steps = [f"go build -o {OUT_DIR}/{plan.host_binary} {plan.main_package}"]
     if plan.check_package:
@@ -288,10 +289,15 @@ def _host_run(project: Project, plan: BuildPlan) -> str:
     prepare = f"RUN mkdir -p {OUT_DIR}/plugins"
     # A custom build command may build more than the host (plugins too): it runs alone.
     if not bundled or host.build_command:
-        return joint.join([prepare, *host_steps, *bundled])
+        return [joint.join([prepare, *host_steps, *bundled])]
     background = " && \\\n        ".join(host_steps)
     rest = joint.join([*bundled, "wait $!"])
-    return f"{prepare} && {{ \\\n    {{ {background}; }} & \\\n    {rest}; }}"
+    return [
+        # Short lines: the wizard's preview shows about 68 columns.
+        "# Host and load-check binary build in the background, beside",
+        "# the bundled plugins; the final wait fails the RUN if they did.",
+        f"{prepare} && {{ \\\n    {{ {background}; }} & \\\n    {rest}; }}",
+    ]
 
 
 def render_dockerfile(project: Project) -> str:
@@ -333,12 +339,7 @@ def render_dockerfile(project: Project) -> str:
     add(f"COPY {CTX_HOST}/ ./")
     if plan.check_package:
         add(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
-    run = _host_run(project, plan)
-    if "wait $!" in run:
-        # Short lines: the wizard's preview shows about 68 columns.
-        add("# Host and load-check binary build in the background, beside")
-        add("# the bundled plugins; the final wait fails the RUN if they did.")
-    add(run)
+    lines.extend(_host_run(project, plan))
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
     for plugin in custom_built:

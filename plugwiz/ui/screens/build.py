@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import queue
 import threading
 import time
@@ -267,13 +268,11 @@ class BuildScreen(WizardScreen):
         wrote = False
         deadline = time.perf_counter() + DRAIN_BUDGET_S
         get = self.events.get_nowait
-        count = 0
-        while True:
+        for count in itertools.count(1):
             try:
                 event = get()
             except queue.Empty:
                 break
-            count += 1
             if type(event) is OutputLine:
                 lines.append(event.text)
                 if count % 1024 == 0 and time.perf_counter() > deadline:
