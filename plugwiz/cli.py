@@ -11,15 +11,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource, Project, ProjectError
+
+if TYPE_CHECKING:
+    from plugwiz.core.model import ResolvedProject
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
 EXIT_USER_ERROR = 2
 
-COMMANDS = ("init", "render", "context", "build", "inspect")
+COMMANDS = ("init", "render", "context", "build", "inspect", "prune")
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
 
 
@@ -132,13 +135,19 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
     init = _Parser(
         prog="plugwiz init",
-        description="Write a project file (the host ref is resolved and pinned).",
+        description="Write a project file (the host ref is checked; the project follows it "
+        "unless --pin is given).",
     )
     _add_project_options(init, with_project_file=False)
     init.add_argument(
         "-o", "--output", metavar="FILE", default=DEFAULT_PROJECT_FILE, help="default: plugwiz.yaml"
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the commit the ref names now (host.commit), instead of following the ref",
+    )
     parsers["init"] = init
 
     render = _Parser(prog="plugwiz render", description="Print the Dockerfile for a project.")
@@ -171,6 +180,13 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     inspect.add_argument("image", metavar="IMAGE")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     parsers["inspect"] = inspect
+
+    prune = _Parser(
+        prog="plugwiz prune",
+        description="Remove the images earlier plugwiz builds left behind (superseded results "
+        "and step images no tag or build cache needs) and say how much space that freed.",
+    )
+    parsers["prune"] = prune
     return parsers
 
 
@@ -258,21 +274,20 @@ def load_base_project(args: argparse.Namespace) -> Project:
 
         return load_project(Path(project_arg))
     if args.host is None:
-        from plugwiz.service import demo_project
+        from plugwiz.core.resolve import demo_project
 
         return demo_project()
     return Project(base_dir=Path.cwd())
 
 
-def resolved_project(args: argparse.Namespace) -> Project:
+def resolved_project(args: argparse.Namespace) -> ResolvedProject:
     """Load, apply options, resolve the host ref and detect; errors become UserError text."""
-    from plugwiz.service import resolve_project
+    from plugwiz.service import resolve
 
     project = apply_options(load_base_project(args), args)
     if not project.host.repo:
         raise UserError("no host repository: give --host PATH|URL or a project file with host.repo")
-    resolved, _commit = resolve_project(project)
-    return resolved
+    return resolve(project)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -287,28 +302,37 @@ def _cmd_init(args: argparse.Namespace) -> int:
         apply_options(Project(base_dir=output.resolve().parent), args),
         base_dir=output.resolve().parent,
     )
-    from plugwiz.core.render import plan_build
-    from plugwiz.service import resolve_project
-
-    resolved, commit = resolve_project(project)
-    plan_build(resolved)  # refuse to write a project that cannot be built
     from plugwiz.core.context import local_context_files
+    from plugwiz.core.plan import plan_build
+    from plugwiz.service import resolve
 
-    local_context_files(resolved)  # ...or whose plugin sources are missing or unusable
-    save_project(resolved, output)
+    resolved = resolve(project)
+    plan_build(resolved)  # refuse to write a project that cannot be built
+    local_context_files(resolved)  # ...or whose extra files are missing or unusable
+    commit = resolved.host.commit
+    if args.pin:
+        project = replace(project, host=replace(project.host, commit=commit.sha))
+    save_project(project, output)
+    follows = "pinned" if args.pin else f"following {project.host.ref or 'HEAD'}"
     print(
-        f"wrote {output}: host {commit.short_sha} ({commit.subject}), "
-        f"{len(resolved.plugins)} custom plugin(s)"
+        f"wrote {output}: host {commit.short_sha} ({commit.subject}), {follows}, "
+        f"{len(project.plugins)} custom plugin(s)"
     )
     return EXIT_OK
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from plugwiz.core.render import plan_build, render_dockerfile
+    from plugwiz.core.context import local_context_files
+    from plugwiz.core.plan import plan_build
+    from plugwiz.core.render import emit_dockerfile
 
     project = resolved_project(args)
-    text = render_dockerfile(project)
-    for warning in plan_build(project).warnings:
+    plan = plan_build(project)
+    # The same checks `context` and `build` make: a Dockerfile for sources that cannot be
+    # sent is no use, and the two commands must not disagree about a project.
+    local_context_files(project)
+    text = emit_dockerfile(project, plan)
+    for warning in plan.warnings:
         print(f"plugwiz: warning: {warning}", file=sys.stderr)
     if args.output:
         from plugwiz.core.atomic import atomic_write
@@ -331,7 +355,7 @@ def _cmd_context(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            entries = write_context(project, open_repo(project), handle)
+            entries = write_context(project, open_repo(project.project), handle)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -345,7 +369,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     project = resolved_project(args)
     log = Path(args.log) if args.log else None
-    return build_command(project, tag=project.tag, log_path=log)
+    return build_command(project, tag=project.project.tag, log_path=log)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -354,17 +378,35 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return inspect_command(args.image, as_json=args.json, out=sys.stdout)
 
 
+def _cmd_prune(args: argparse.Namespace) -> int:
+    from plugwiz.commands import prune_command
+
+    return prune_command(out=sys.stdout)
+
+
 def _cmd_wizard(args: argparse.Namespace) -> int:
+    from plugwiz.commands import default_engine
+    from plugwiz.core.project_file import ProjectDocument
+    from plugwiz.service import open_repo
     from plugwiz.ui.app import run_wizard
 
-    project = apply_options(load_base_project(args), args)
-    if args.output:
-        path: Path | None = Path(args.output)
-    elif args.project:
-        path = Path(args.project)
-    else:
-        path = None
-    return run_wizard(project, path)
+    document = ProjectDocument.load(Path(args.project)) if args.project else None
+    base = document.project if document is not None else load_base_project(args)
+    project = apply_options(base, args)
+    path: Path | None = Path(args.output) if args.output else None
+    if document is not None and path is not None and path != document.path:
+        # Opened one file, saving to another: the first save writes the new file (with its
+        # paths rebased); the opened one is never written.
+        document = replace(document, path=path, text=None)
+    elif path is None and document is not None:
+        path = document.path
+    return run_wizard(
+        project,
+        path,
+        engine_factory=default_engine,
+        repo_opener=open_repo,
+        document=document,
+    )
 
 
 _HANDLERS = {
@@ -374,6 +416,7 @@ _HANDLERS = {
     "context": _cmd_context,
     "build": _cmd_build,
     "inspect": _cmd_inspect,
+    "prune": _cmd_prune,
 }
 
 

@@ -1,4 +1,5 @@
-"""`plugwiz build` and `plugwiz inspect`: stream a build to a terminal, summarise an image.
+"""`plugwiz build`, `inspect` and `prune`: stream a build to a terminal, summarise an image,
+clean up after builds.
 
 The CLI parses options and resolves the project; these functions do the rest and return the
 process exit code, printing only messages meant for a person (never a traceback).
@@ -11,8 +12,9 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from plugwiz.core.engine import BuildEngine, EngineError
 from plugwiz.core.events import (
     BuildCancelled,
     BuildFailed,
@@ -21,13 +23,10 @@ from plugwiz.core.events import (
     OutputLine,
     StepStarted,
 )
-from plugwiz.core.model import Project, ProjectError
+from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError
-from plugwiz.core.report import format_report
-
-if TYPE_CHECKING:
-    from plugwiz.adapters.docker_engine import DockerEngine
+from plugwiz.core.report import format_report, human_size
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,37 +60,42 @@ def _print_failure(event: BuildFailed, total: int, log_path: Path, out: TextIO) 
     print(f"full log: {log_path}", file=out)
 
 
+def default_engine() -> BuildEngine:
+    """The real Docker engine (imported late: the docker SDK is slow to import)."""
+    from plugwiz.adapters.docker_engine import DockerEngine
+
+    return DockerEngine()
+
+
 def build_command(
-    project: Project,
+    resolved: ResolvedProject,
     *,
     tag: str | None = None,
     log_path: Path | None = None,
     out: TextIO | None = None,
-    engine: DockerEngine | None = None,
+    engine: BuildEngine | None = None,
 ) -> int:
-    """Build a resolved `project` as `tag` (default: the project's), streaming progress to `out`.
+    """Build `resolved` as `tag` (default: the project's), streaming progress to `out`.
 
     Returns 0 on success (after printing the image summary), 1 if the build failed (or lost its
     daemon), 2 if the project cannot be built as given or Docker or an image it needs is
     unavailable, 130 if interrupted.
     """
-    # Imported here so that `plugwiz --help` and the wizard start without the docker SDK.
-    from plugwiz.adapters.docker_engine import DockerEngine, DockerError
     from plugwiz.service import open_repo
 
     # Looked up per call, not bound at import: a caller (or test) may have replaced sys.stdout.
     out = out or sys.stdout
-    docker_engine = engine or DockerEngine()
-    tag = tag or project.tag
+    docker_engine = engine or default_engine()
+    tag = tag or resolved.project.tag
     log_path = log_path or default_log_path()
     cancel = threading.Event()
     try:
-        repo = open_repo(project)
+        repo = open_repo(resolved.project)
     except HostRepoError as error:
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     total = 0
-    events = docker_engine.build(project, repo, tag=tag, log_path=log_path, cancel=cancel)
+    events = iter(docker_engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel))
     try:
         for event in events:
             if isinstance(event, StepStarted):
@@ -119,10 +123,10 @@ def build_command(
     except KeyboardInterrupt:
         # Closing the generator stops the build and removes its containers before we return.
         cancel.set()
-        events.close()
+        _close(events)
         print("build cancelled", file=out)
         return EXIT_CANCELLED
-    except DockerError as error:
+    except EngineError as error:
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     except ProjectError as error:
@@ -130,9 +134,15 @@ def build_command(
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     finally:
-        events.close()
+        _close(events)
     print(f"error: the build ended without a result; see {log_path}", file=out)
     return EXIT_FAILED
+
+
+def _close(events: object) -> None:
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
 
 
 def inspect_command(
@@ -140,15 +150,13 @@ def inspect_command(
     *,
     as_json: bool = False,
     out: TextIO = sys.stdout,
-    engine: DockerEngine | None = None,
+    engine: BuildEngine | None = None,
 ) -> int:
     """Print what `image` holds; 0 if consistent, 1 if CMD and plugins disagree, 2 if no image."""
-    from plugwiz.adapters.docker_engine import DockerEngine, DockerError
-
-    docker_engine = engine or DockerEngine()
+    docker_engine = engine or default_engine()
     try:
         report = docker_engine.inspect(image)
-    except DockerError as error:
+    except EngineError as error:
         if as_json:
             print(json.dumps({"error": str(error)}), file=out)
         else:
@@ -159,3 +167,22 @@ def inspect_command(
     else:
         print(format_report(report), file=out)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def prune_command(*, out: TextIO | None = None, engine: BuildEngine | None = None) -> int:
+    """Remove what earlier builds left behind and say how much that freed; 2 without Docker."""
+    out = out or sys.stdout
+    try:
+        result = (engine or default_engine()).prune()
+    except EngineError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    if not result.images:
+        print("nothing to remove: no image left behind by earlier builds", file=out)
+    else:
+        print(
+            f"removed {result.images} image(s) left behind by earlier builds, "
+            f"freed {human_size(result.freed_bytes)}",
+            file=out,
+        )
+    return EXIT_OK

@@ -1,31 +1,36 @@
-"""Turning a project as the user wrote it into a resolved one: the glue between core and git.
+"""Opening a project's host repository: the one place that picks the git adapter.
 
-The CLI and the wizard both go through here, so they resolve refs and detect the same way.
+The CLI (and through it the wizard) calls `open_repo`; everything after that goes through the
+`HostRepository` port (`plugwiz.core.resolve`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-from plugwiz.core.detect import detect_host
-from plugwiz.core.model import Host, PluginSource, Project
-from plugwiz.core.ports import CommitInfo, HostRepository
+from plugwiz.core.model import DEMO_REPO, Project, ResolvedProject
+from plugwiz.core.ports import HostRepository
+from plugwiz.core.resolve import demo_project, resolve_project, with_host_ref
+
+__all__ = ["demo_project", "open_repo", "resolve", "with_host_ref"]
 
 
 def open_repo(project: Project) -> HostRepository:
-    """The host repository of `project` (a relative local path is relative to its base dir)."""
+    """The host repository of `project` (a relative local path is relative to its base dir;
+    `demo` is the embedded demo host)."""
     repo = project.host.repo
-    if repo and "://" not in repo and not _is_scp_url(repo):
+    if repo == DEMO_REPO:
+        from plugwiz.adapters.demo import ensure_demo_repo, open_demo_repo
+
+        # The cached demo answers without GitPython: `plugwiz render` starts faster.
+        path = ensure_demo_repo()
+        demo = open_demo_repo(path)
+        if demo is not None:
+            return demo
+        repo = str(path)
+    elif repo and "://" not in repo and not _is_scp_url(repo):
         path = Path(repo).expanduser()
         repo = str(path if path.is_absolute() else project.base_dir / path)
-        if path.name.startswith("demo-host-"):
-            from plugwiz.adapters.demo import open_demo_repo
-
-            # The cached demo answers without GitPython: `plugwiz render` starts faster.
-            demo = open_demo_repo(Path(repo))
-            if demo is not None:
-                return demo
     from plugwiz.adapters.git import open_host_repo
 
     return open_host_repo(repo)
@@ -37,35 +42,6 @@ def _is_scp_url(repo: str) -> bool:
     return ":" in head and len(head.split(":", 1)[0]) > 1
 
 
-def resolve_commit(project: Project, repo: HostRepository) -> CommitInfo:
-    """The commit to build: the pinned one if the project has it, else the ref's."""
-    return repo.resolve(project.host.commit or project.host.ref or "HEAD")
-
-
-def resolve_project(
-    project: Project, repo: HostRepository | None = None
-) -> tuple[Project, CommitInfo]:
-    """Pin the host commit and detect the host's facts; raises HostRepoError or DetectError."""
-    repo = repo or open_repo(project)
-    commit = resolve_commit(project, repo)
-    sha = commit.sha
-    facts = detect_host(repo.files(sha), lambda path: repo.read(sha, path))
-    return project.with_facts(facts, sha), commit
-
-
-def demo_project(base_dir: Path | None = None) -> Project:
-    """The embedded demo host at its fixed commit, with the sample custom plugin."""
-    from plugwiz.adapters.demo import demo_plugin_path, ensure_demo_repo
-
-    repo = ensure_demo_repo()
-    return Project(
-        host=Host(repo=str(repo), ref="main"),
-        plugins=(PluginSource(source=str(demo_plugin_path())),),
-        tag="plugwiz-demo:latest",
-        base_dir=base_dir or Path.cwd(),
-    )
-
-
-def with_host_ref(project: Project, ref: str) -> Project:
-    """The project with a new ref; the pinned commit is dropped so the ref is resolved again."""
-    return replace(project, host=replace(project.host, ref=ref, commit=""))
+def resolve(project: Project) -> ResolvedProject:
+    """Open the project's host repository and resolve the project against it."""
+    return resolve_project(project, open_repo(project))

@@ -83,3 +83,28 @@ class ImageTracker:
                 with contextlib.suppress(Exception):  # gone already, or shared and in use
                     if not api.inspect_image(image).get("RepoTags"):
                         api.remove_image(image)
+
+
+TEST_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def resolved_for(
+    project: Any,
+    facts: Any,
+    *,
+    sha: str = TEST_SHA,
+    kinds: Any = None,
+) -> Any:
+    """`project` as resolved against a host with `facts` at `sha`, each plugin's kind guessed
+    from its name (or `kinds`), without touching git or the disk."""
+    from plugwiz.core.model import PluginFacts, ResolvedHost, ResolvedProject, guess_plugin_kind
+    from plugwiz.core.ports import CommitInfo
+
+    host = ResolvedHost(
+        repo=project.host.repo,
+        ref=project.host.commit or project.host.ref or "HEAD",
+        commit=CommitInfo(sha, "fixture", "plugwiz tests", "2024-01-01T00:00:00+00:00"),
+        facts=facts,
+    )
+    plugin_kinds = kinds or [guess_plugin_kind(p.source) for p in project.plugins]
+    return ResolvedProject(project, host, tuple(PluginFacts(k) for k in plugin_kinds))

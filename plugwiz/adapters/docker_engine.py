@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import posixpath
 import queue
@@ -19,17 +20,19 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
-from plugwiz.core.context import write_context
+from plugwiz.core.context import HashingWriter, write_context
+from plugwiz.core.engine import EngineError as DockerError
+from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
+from plugwiz.core.engine import ImageMissingError, ImageNotFoundError, PruneResult, RunResult
 from plugwiz.core.events import (
     BuildCancelled,
     BuildEvent,
@@ -44,10 +47,12 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import DEFAULT_PLUGIN_EXT, Project
+from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ResolvedProject
+from plugwiz.core.paths import cache_dir
+from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepository
-from plugwiz.core.render import plan_build
 from plugwiz.core.report import (
+    LABEL_CONTEXT,
     LABEL_MODULE,
     LABEL_PLUGINS,
     LABEL_REVISION,
@@ -66,29 +71,15 @@ _MAX_BINARY_BYTES = 512 * 1024 * 1024
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-class DockerError(Exception):
-    """A docker problem; the message is for a person."""
-
-
-class DockerUnavailableError(DockerError):
-    """The Docker daemon cannot be reached (not running, wrong DOCKER_HOST, no permission)."""
-
-
-class ImageMissingError(DockerError):
-    """A builder or runtime image the build needs is not present locally."""
-
-
-class ImageNotFoundError(DockerError):
-    """The image to inspect or run does not exist locally."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of running an image's CMD once."""
-
-    exit_code: int | None
-    output: str
-    timed_out: bool
+__all__ = [
+    "DockerEngine",
+    "DockerError",
+    "DockerUnavailableError",
+    "ImageMissingError",
+    "ImageNotFoundError",
+    "PruneResult",
+    "RunResult",
+]
 
 
 def _unavailable(error: BaseException) -> DockerUnavailableError:
@@ -150,6 +141,7 @@ class DockerEngine:
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
         self._go_versions: dict[str, str | None] = {}
+        self._ledger = ImageLedger(cache_dir() / "images.json")
 
     @property
     def client(self) -> docker.DockerClient:
@@ -223,26 +215,28 @@ class DockerEngine:
 
     def build(
         self,
-        project: Project,
+        resolved: ResolvedProject,
         repo: HostRepository,
         *,
         tag: str,
         log_path: Path,
         cancel: threading.Event | None = None,
     ) -> Generator[BuildEvent, None, None]:
-        """Build `project` and tag the image `tag`, yielding events as the builder reports.
+        """Build `resolved` and tag the image `tag`, yielding events as the builder reports.
 
         The image is built under a temporary tag and only retagged to `tag` on success, so a
         failed or cancelled build leaves an existing `tag` alone. Setting `cancel` (or closing
         the generator) stops the build within about a second and removes its containers.
-        Raises DockerUnavailableError, ImageMissingError, or ProjectError before building.
+        After a successful build, the images an earlier build of `tag` left and this one no
+        longer uses are removed. Raises DockerUnavailableError, ImageMissingError, or
+        ProjectError before building.
         """
         cancel = cancel or threading.Event()
-        plan = plan_build(project)
+        plan = plan_build(resolved)
         self.ping()
         self._require_image(plan.builder_image, "builder image")
         self._require_image(plan.runtime_image, "runtime image")
-        go_line = project.facts.gomod.go if project.facts else ""
+        go_line = resolved.facts.gomod.go
         if go_line:
             builder_version = self.builder_go_version(plan.builder_image)
             if builder_version:
@@ -256,27 +250,37 @@ class DockerEngine:
             tempfile.TemporaryFile(prefix="plugwiz-context-") as context,
             log_path.open("w", encoding="utf-8") as log,
         ):
-            write_context(project, repo, context)
+            hashing = HashingWriter(context)
+            write_context(resolved, repo, cast(BinaryIO, hashing))
             context.seek(0)
             log.write(
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
             )
             log.flush()
-            yield from self._build_stream(project, context, tag, tmp_tag, log, cancel)
+            labels = {LABEL_CONTEXT: hashing.digest}
+            yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
 
     def _build_stream(
         self,
-        project: Project,
+        resolved: ResolvedProject,
         context: BinaryIO,
         tag: str,
         tmp_tag: str,
+        labels: dict[str, str],
         log: Any,
         cancel: threading.Event,
     ) -> Generator[BuildEvent, None, None]:
         api = self.client.api
-        parser = BuildStreamParser(project)
+        parser = BuildStreamParser(resolved)
         started = time.time()
-        params = {"t": tmp_tag, "rm": True, "forcerm": True, "pull": False, "q": False}
+        params = {
+            "t": tmp_tag,
+            "rm": True,
+            "forcerm": True,
+            "pull": False,
+            "q": False,
+            "labels": json.dumps(labels),
+        }
         # The SDK's api.build() hides the HTTP response, and a cancel needs to close it: the
         # daemon stops a classic build when its client goes away. Same request, our handle.
         with _docker_errors():
@@ -362,15 +366,20 @@ class DockerEngine:
                         plugin=None,
                     )
                 else:
+                    previous = self._tagged_id(tag)
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
                     outcome = "finished"
+                    self._forget_superseded(tag, previous, parser)
                     yield BuildFinished(image_id=parser.image_id, tag=tag)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)
             thread.join(timeout=5)
             self.last_build_images = [*parser.stage_image_ids, *parser.layers]
+            if outcome != "finished":
+                # Kept as cache for the next build; removed once a build of `tag` supersedes it.
+                self._ledger.add(tag, [*parser.layers, *parser.stage_image_ids])
             if outcome in ("running", "cancelled", "lost"):
                 log.write("# build cancelled\n")
                 log.flush()
@@ -390,6 +399,76 @@ class DockerEngine:
         # Removing a name only untags while another tag (the real one) holds the image.
         with contextlib.suppress(DockerException, requests.exceptions.RequestException):
             self.client.api.remove_image(tmp_tag, noprune=True)
+
+    def _tagged_id(self, tag: str) -> str | None:
+        with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+            image_id: str = self.client.api.inspect_image(tag)["Id"]
+            return image_id
+        return None
+
+    def _forget_superseded(self, tag: str, previous: str | None, parser: BuildStreamParser) -> None:
+        """Remove what earlier builds of `tag` left and this build does not use: the image the
+        tag pointed at before, and the step images of stages that changed since. Images this
+        build used (its cache) and images anything else holds (a tag, a child) stay."""
+        keep = {i.removeprefix("sha256:")[:12] for i in (*parser.layers, *parser.stage_image_ids)}
+        candidates = self._ledger.take(tag)
+        if previous:
+            candidates.append(previous)
+        self._ledger.add(tag, sorted(keep))
+        self._remove_untagged([c for c in candidates if c.removeprefix("sha256:")[:12] not in keep])
+
+    def _remove_untagged(self, image_ids: list[str]) -> int:
+        """Remove the images among `image_ids` that no tag or child image holds (newest
+        first, so a chain goes from its leaf); returns how many went."""
+        api = self.client.api
+        removed = 0
+        for image_id in reversed(list(dict.fromkeys(image_ids))):
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                if api.inspect_image(image_id).get("RepoTags"):
+                    continue
+                # noprune=False: the untagged parents this image alone held go with it.
+                api.remove_image(image_id)
+                removed += 1
+        return removed
+
+    def prune(self) -> PruneResult:
+        """Remove what earlier plugwiz builds left behind: superseded step images of every tag
+        plugwiz built (none that a tag's current image or its build cache needs), and the
+        temporary tags of interrupted builds."""
+        api = self.client.api
+        with _docker_errors():
+            before = int(api.df().get("LayersSize") or 0)
+            candidates: list[str] = []
+            for info in api.images(all=True):
+                for repo_tag in info.get("RepoTags") or []:
+                    if repo_tag.startswith("plugwiz-tmp-"):
+                        with contextlib.suppress(DockerException):
+                            api.remove_image(repo_tag, noprune=True)
+                        candidates.append(info["Id"])
+            keep: set[str] = set()
+            for tag, ids in self._ledger.entries().items():
+                current = self._tagged_id(tag)
+                if current is None:
+                    candidates.extend(ids)  # the tag is gone: its cache is litter
+                    self._ledger.take(tag)
+                    continue
+                keep.update(i.removeprefix("sha256:")[:12] for i in self._chain(current))
+                keep.update(i.removeprefix("sha256:")[:12] for i in ids)
+            removed = self._remove_untagged(
+                [c for c in candidates if c.removeprefix("sha256:")[:12] not in keep]
+            )
+            after = int(api.df().get("LayersSize") or 0)
+        return PruneResult(images=removed, freed_bytes=max(0, before - after))
+
+    def _chain(self, image_id: str) -> list[str]:
+        """`image_id` and its parents (classic-builder images have them)."""
+        chain: list[str] = []
+        current = image_id
+        with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+            while current and len(chain) < 500:
+                chain.append(current)
+                current = self.client.api.inspect_image(current).get("Parent") or ""
+        return chain
 
     def _build_containers(self, parser: BuildStreamParser, started: float) -> list[str]:
         """IDs of containers this build created that still exist."""
@@ -571,3 +650,48 @@ def _log_chunk(log: Any, chunk: dict[str, Any]) -> None:
     elif isinstance(chunk.get("status"), str):
         log.write(f"{chunk['status']}\n")
     log.flush()
+
+
+class ImageLedger:
+    """The step images each tag's builds produced, on disk, so a later build of the same tag
+    (or `plugwiz prune`) can remove what it superseded. Best effort: a ledger that cannot be
+    read or written only means less is cleaned up."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def entries(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(tag): [str(i) for i in ids if isinstance(i, str)]
+            for tag, ids in data.items()
+            if isinstance(ids, list)
+        }
+
+    def _write(self, data: dict[str, list[str]]) -> None:
+        with contextlib.suppress(OSError):
+            from plugwiz.core.atomic import atomic_write
+
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+    def add(self, tag: str, image_ids: list[str]) -> None:
+        with self._lock:
+            data = self.entries()
+            known = data.get(tag, [])
+            data[tag] = list(dict.fromkeys([*known, *image_ids]))
+            self._write(data)
+
+    def take(self, tag: str) -> list[str]:
+        """The images recorded for `tag`, forgotten from the ledger."""
+        with self._lock:
+            data = self.entries()
+            ids = data.pop(tag, [])
+            self._write(data)
+            return ids

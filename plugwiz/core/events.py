@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugwiz.core.model import PluginKind, Project, ProjectError
-from plugwiz.core.render import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
+from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
+from plugwiz.core.plan import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
 
 # How many output lines of the failing step a BuildFailed keeps.
 LAST_LINES = 30
@@ -45,11 +45,13 @@ _NOISE_PREFIXES = (" ---> ", "Removing intermediate container ", "Successfully b
 
 @dataclass(frozen=True)
 class StepStarted:
-    """A Dockerfile instruction starts (`Step number/total : title`)."""
+    """A Dockerfile instruction starts (`Step number/total : title`) in stage `stage` (its
+    `AS` name, "" for an unnamed one such as the runtime stage)."""
 
     number: int
     total: int
     title: str
+    stage: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def strip_ansi(text: str) -> str:
     return _ANSI_RE.sub("", text)
 
 
-def map_compiler_path(project: Project, path: str) -> str | None:
+def map_compiler_path(resolved: ResolvedProject, path: str) -> str | None:
     """The user's file for a compiler path like `plugwiz_plugins/NAME/FILE.go`, else None.
 
     Accepts the forms Go prints with and without -trimpath (`./x`, `/src/x`, `module/x`).
@@ -131,14 +133,16 @@ def map_compiler_path(project: Project, path: str) -> str | None:
     name, _, rel = rest.partition("/")
     if not rel:
         return None
-    for plugin in project.plugins:
+    project = resolved.project
+    for index, plugin in enumerate(project.plugins):
         if plugin.output_name != name:
             continue
         source = project.source_path(plugin.source)
-        if plugin.kind is PluginKind.FILE:
+        kind = resolved.plugin_kind(index)
+        if kind is PluginKind.FILE:
             # The context holds the file under its own name; anything else is not theirs.
             return str(source) if rel == source.name else None
-        if plugin.kind is PluginKind.DIRECTORY:
+        if kind is PluginKind.DIRECTORY:
             return str(source / rel)
         return None
     return None
@@ -147,8 +151,8 @@ def map_compiler_path(project: Project, path: str) -> str | None:
 class BuildStreamParser:
     """Turns classic-builder stream chunks into BuildEvents; feed chunks, then call `close`."""
 
-    def __init__(self, project: Project) -> None:
-        self._project = project
+    def __init__(self, resolved: ResolvedProject) -> None:
+        self._resolved = resolved
         self._partial = ""
         self._step = 0
         self._total = 0
@@ -162,7 +166,7 @@ class BuildStreamParser:
         self.layer_ids: set[str] = set()  # short IDs of every layer the build produced or used
         self.layers: list[str] = []  # the same, in stream order
         self.container_ids: list[str] = []  # intermediate containers the builder started
-        self._by_stage, self._by_build_path, self._by_out_path = self._plugin_maps(project)
+        self._by_stage, self._by_build_path, self._by_out_path = self._plugin_maps(resolved)
 
     @property
     def failed(self) -> bool:
@@ -176,11 +180,11 @@ class BuildStreamParser:
 
     @staticmethod
     def _plugin_maps(
-        project: Project,
+        resolved: ResolvedProject,
     ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         # The same plan render_dockerfile used, so stage and file names match the stream.
         try:
-            plan = plan_build(project)
+            plan = plan_build(resolved)
         except ProjectError:
             return {}, {}, {}
         by_stage = {p.stage: p.name for p in plan.plugins if p.index}
@@ -225,7 +229,7 @@ class BuildStreamParser:
             stage = _STAGE_RE.match(self._title)
             if stage:
                 self._stage = stage.group(1) or ""
-            yield StepStarted(self._step, self._total, self._title)
+            yield StepStarted(self._step, self._total, self._title, self._stage)
             return
         running = _RUNNING_RE.match(line)
         if running:
@@ -279,9 +283,7 @@ class BuildStreamParser:
     def _plugin_of_path(self, path: str) -> str | None:
         """The plugin whose build directory holds compiler path `path`, if any."""
         clean = path.strip().removeprefix("./").removeprefix(f"{SRC_DIR}/")
-        facts = self._project.facts
-        if facts is not None:
-            clean = clean.removeprefix(f"{facts.gomod.module}/")
+        clean = clean.removeprefix(f"{self._resolved.facts.gomod.module}/")
         for build_path, name in self._by_build_path.items():
             if clean.startswith(build_path.removeprefix("./") + "/"):
                 return name
@@ -297,7 +299,7 @@ class BuildStreamParser:
     def _locations(self) -> tuple[SourceLocation, ...]:
         return tuple(
             SourceLocation(
-                path=map_compiler_path(self._project, match.group("path")) or match.group("path"),
+                path=map_compiler_path(self._resolved, match.group("path")) or match.group("path"),
                 line=int(match.group("line")),
                 column=int(match.group("col") or 0),
                 message=match.group("msg").strip(),

@@ -1,15 +1,21 @@
-"""The project model: one immutable value that holds everything a build needs.
+"""The project model: what the user chose (`Project`) and what plugwiz found (`ResolvedProject`).
 
-Fields the user may leave empty ("" or None) are filled from what plugwiz detects in the host
-tree (`HostFacts`); the `effective_*` helpers give the value a build will really use.
+`Project` holds only the user's choices, exactly what plugwiz.yaml says. What plugwiz resolves
+and detects (the host commit, go.mod facts, main and plugin packages, what each plugin source
+is on disk) is a separate value, `ResolvedProject`, so resolving never changes the user's
+project (and never makes it look edited). Fields the user may leave empty ("" or None) are
+filled from those facts; the `effective_*` helpers give the value a build will really use.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from plugwiz.core.paths import demo_plugins_dir
+from plugwiz.core.ports import CommitInfo
 
 DEFAULT_PLUGIN_FLAG = "--prov"
 DEFAULT_PLUGIN_EXT = ".so"
@@ -17,10 +23,16 @@ DEFAULT_PLUGIN_DIR = "/app/plugins"
 DEFAULT_TAG = "plugwiz-host:latest"
 APP_DIR = "/app"
 HOST_BINARY_NAME = "host"
+# `repo: demo` is the host repository embedded in plugwiz; `demo:FILE` a plugin shipped with it.
+DEMO_REPO = "demo"
+DEMO_SOURCE_PREFIX = "demo:"
 
 # An output name becomes a file name, a Dockerfile path and a CMD argument: keep it boring.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+# A file extension that is not part of a plugin's name: `.go`, `.so`, `.prov`, `.plugin`...
+# (not `.2` of `v1.2`).
+_EXTENSION_RE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
 
 
 class ProjectError(ValueError):
@@ -35,8 +47,9 @@ class PluginKind(enum.Enum):
     PREBUILT = "prebuilt"
 
 
-def plugin_kind(source: str) -> PluginKind:
-    """Classify a plugin source by its path (no filesystem access)."""
+def guess_plugin_kind(source: str) -> PluginKind:
+    """What a plugin source probably is, from its name alone (before it is looked at on disk:
+    `PluginFacts.kind` is the answer that counts, a prebuilt plugin is known by its content)."""
     lower = source.lower().rstrip("/")
     if lower.endswith(".so"):
         return PluginKind.PREBUILT
@@ -46,11 +59,13 @@ def plugin_kind(source: str) -> PluginKind:
 
 
 def name_from_source(source: str) -> str:
-    """A plugin output name derived from its source path: `x/hello.go` -> `hello`."""
+    """A plugin output name derived from its source path: `x/hello.go` -> `hello`,
+    `drift.prov` -> `drift`."""
     base = PurePosixPath(source.replace("\\", "/").rstrip("/")).name
-    for suffix in (".go", ".so"):
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
+    base = base.removeprefix(DEMO_SOURCE_PREFIX)
+    stem = _EXTENSION_RE.sub("", base)
+    if stem:
+        base = stem
     cleaned = re.sub(r"-{2,}", "-", _BAD_NAME_CHARS.sub("-", base)).strip("-._")
     return cleaned[:63] or "plugin"
 
@@ -93,14 +108,11 @@ class BundledPlugin:
 
 @dataclass(frozen=True)
 class PluginSource:
-    """A custom plugin: a `.go` file, a directory of `package main` files, or a prebuilt `.so`."""
+    """A custom plugin: a `.go` file, a directory of `package main` files, or a prebuilt
+    plugin (an ELF shared object, whatever its file name)."""
 
     source: str
     name: str = ""
-
-    @property
-    def kind(self) -> PluginKind:
-        return plugin_kind(self.source)
 
     @property
     def output_name(self) -> str:
@@ -165,7 +177,8 @@ class HostFacts:
 
 @dataclass(frozen=True)
 class Project:
-    """Everything a build needs. `bundled` None means: use the detected bundled plugins."""
+    """What the user chose: everything plugwiz.yaml says. `bundled` None means: use the
+    detected bundled plugins. `host.commit` is a pin the user chose, never one plugwiz added."""
 
     host: Host = field(default_factory=Host)
     bundled: tuple[BundledPlugin, ...] | None = None
@@ -174,38 +187,105 @@ class Project:
     loading: PluginLoading = field(default_factory=PluginLoading)
     files: tuple[ExtraFile, ...] = ()
     tag: str = DEFAULT_TAG
-    facts: HostFacts | None = field(default=None, compare=False)
     # Relative plugin and file sources are relative to this directory (the project file's).
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 
-    def with_facts(self, facts: HostFacts, commit: str) -> Project:
-        return replace(self, facts=facts, host=replace(self.host, commit=commit))
-
     def source_path(self, source: str) -> Path:
-        """The local path of a plugin or extra-file source."""
+        """The local path of a plugin or extra-file source (`demo:FILE`: the demo's plugin)."""
+        if source.startswith(DEMO_SOURCE_PREFIX):
+            return demo_plugins_dir() / source[len(DEMO_SOURCE_PREFIX) :]
         path = Path(source).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 
 
-def effective_main_package(project: Project) -> str:
+@dataclass(frozen=True)
+class ResolvedHost:
+    """The host as plugwiz found it: the commit a repository and ref named, and its facts."""
+
+    repo: str  # the `Host.repo` it was resolved for
+    ref: str  # what was resolved: the pinned commit, else the ref, else HEAD
+    commit: CommitInfo
+    facts: HostFacts
+
+    def matches(self, host: Host) -> bool:
+        """True if this is still the answer for `host` (same repository and ref or pin)."""
+        return self.repo == host.repo and self.ref == host_revision(host)
+
+
+def host_revision(host: Host) -> str:
+    """What a build of `host` resolves: the pinned commit, else the ref, else HEAD."""
+    return host.commit or host.ref or "HEAD"
+
+
+@dataclass(frozen=True)
+class PluginFacts:
+    """What a custom plugin source is on disk: its kind (None when it cannot be told, e.g. a
+    missing path) and the problem that stops it being built, in words for a person."""
+
+    kind: PluginKind | None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is not None and not self.problem
+
+
+@dataclass(frozen=True)
+class ResolvedProject:
+    """A project with everything plugwiz found for it: what a plan and a build start from.
+    `plugins` holds one `PluginFacts` per `project.plugins` entry, in the same order."""
+
+    project: Project
+    host: ResolvedHost
+    plugins: tuple[PluginFacts, ...]
+
+    @property
+    def facts(self) -> HostFacts:
+        return self.host.facts
+
+    @property
+    def sha(self) -> str:
+        """The host commit to build."""
+        return self.host.commit.sha
+
+    def plugin_kind(self, index: int) -> PluginKind:
+        """The kind of `project.plugins[index]` (its guessed kind while it is unusable)."""
+        facts = self.plugins[index] if index < len(self.plugins) else None
+        if facts is not None and facts.kind is not None:
+            return facts.kind
+        return guess_plugin_kind(self.project.plugins[index].source)
+
+
+def effective_main_package(project: Project, facts: HostFacts | None) -> str:
     """The host's main package as `./dir` (or `.`), or "" when a build command is used."""
     if project.host.main_package:
         return dot_path(project.host.main_package)
     if project.host.build_command:
         return ""
-    facts = project.facts
     if facts is None or not facts.main_packages:
         return ""
     return dot_path(pick_main_package(facts.main_packages, facts.gomod.module))
 
 
-def effective_bundled(project: Project) -> tuple[BundledPlugin, ...]:
+def main_choice_needed(project: Project, facts: HostFacts | None) -> bool:
+    """True when the host has several main packages, none obviously the host, and the user
+    has not chosen one (plugwiz refuses to guess)."""
+    return (
+        facts is not None
+        and not project.host.main_package
+        and not project.host.build_command
+        and len(facts.main_packages) > 1
+        and obvious_main_package(facts.main_packages, facts.gomod.module) is None
+    )
+
+
+def effective_bundled(project: Project, facts: HostFacts | None) -> tuple[BundledPlugin, ...]:
     """Listed bundled plugins, or the detected ones."""
     if project.bundled is not None:
         return project.bundled
-    if project.facts is None:
+    if facts is None:
         return ()
-    return tuple(BundledPlugin(path=p) for p in project.facts.plugin_packages)
+    return tuple(BundledPlugin(path=p) for p in facts.plugin_packages)
 
 
 @dataclass(frozen=True)
@@ -219,11 +299,11 @@ class PluginClash:
     message: str
 
 
-def plugin_clashes(project: Project) -> tuple[PluginClash, ...]:
+def plugin_clashes(project: Project, facts: HostFacts | None) -> tuple[PluginClash, ...]:
     """Every plugin that would overwrite another's output file, in build-plan order."""
     ext = project.loading.extension
     owners: list[tuple[str, int | None]] = [
-        (b.output_name, None) for b in effective_bundled(project)
+        (b.output_name, None) for b in effective_bundled(project, facts)
     ]
     owners += [(p.output_name, index) for index, p in enumerate(project.plugins)]
     first_owner: dict[str, int | None] = {}

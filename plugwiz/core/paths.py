@@ -14,3 +14,8 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "plugwiz"
+
+
+def demo_plugins_dir() -> Path:
+    """Where the embedded demo's sample plugins are (`plugwiz/demo/plugins`)."""
+    return Path(__file__).resolve().parent.parent / "demo" / "plugins"

@@ -335,3 +335,38 @@ def dump_project(project: Project) -> str:
 def save_project(project: Project, path: Path) -> None:
     """Save `project` to `path` atomically."""
     atomic_write(path, dump_project(project))
+
+
+# -- TEMPORARY shim until the round-trip ProjectDocument lands (replaced at merge) ----------
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+
+@_dataclass(frozen=True)
+class ProjectDocument:
+    """A project file as loaded (shim)."""
+
+    path: Path | None
+    text: str | None
+    project: Project
+
+    @classmethod
+    def load(cls, path: Path) -> ProjectDocument:
+        project = load_project(path)
+        return cls(path, path.read_text(encoding="utf-8"), project)
+
+    @classmethod
+    def new(cls, project: Project) -> ProjectDocument:
+        return cls(None, None, project)
+
+    def render(self, project: Project, path: Path | None = None) -> str:
+        return dump_project(project)
+
+    def save(self, project: Project, path: Path | None = None) -> ProjectDocument:
+        target = path or self.path
+        assert target is not None
+        text = self.render(project, target)
+        atomic_write(target, text)
+        return ProjectDocument(target, text, project)
+
+    def changed(self, project: Project) -> bool:
+        return project != self.project

@@ -1,4 +1,4 @@
-"""The Dockerfile, as a pure function of the project (with its detected host facts).
+"""The Dockerfile text, emitted from the build plan (`plugwiz.core.plan`): pure.
 
 Stage layout, chosen for the classic builder's layer cache:
 
@@ -16,244 +16,29 @@ Stage layout, chosen for the classic builder's layer cache:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import PurePosixPath
-
-from plugwiz.core.images import pick_builder_image, pick_runtime_image
-from plugwiz.core.model import (
-    APP_DIR,
-    PluginKind,
-    Project,
-    ProjectError,
-    check_name,
-    dot_path,
-    effective_bundled,
-    effective_main_package,
-    obvious_main_package,
-    pick_main_package,
-    plugin_clashes,
+from plugwiz.core.model import APP_DIR, ResolvedProject
+from plugwiz.core.plan import (
+    CTX_HOST,
+    CTX_LOADCHECK,
+    CTX_PLUGINS,
+    CTX_PREBUILT,
+    CUSTOM_PLUGIN_DIR,
+    LOADCHECK_BINARY,
+    LOADCHECK_ENV,
+    LOADCHECK_FILE,
+    LOADCHECK_SOURCE,
+    LOADCHECK_SYMBOL_ENV,
+    OUT_DIR,
+    SRC_DIR,
+    BuildPlan,
+    extra_file_context_path,
+    plan_build,
 )
-from plugwiz.core.quoting import (
-    UnsafeValueError,
-    dockerfile_string,
-    env_name,
-    goflag,
-    json_exec_form,
-    reject_control_chars,
-    safe_path,
-    shell_words,
-)
+from plugwiz.core.quoting import dockerfile_string, json_exec_form, shell_words
 from plugwiz.core.redact import redact_url
 
-SRC_DIR = "/src"
-OUT_DIR = "/out"
-CUSTOM_PLUGIN_DIR = "plugwiz_plugins"  # inside the host module, so plugins share its go.mod
-LOADCHECK_FILE = "zz_plugwiz_loadcheck.go"
-LOADCHECK_SOURCE = "/plugwiz/loadcheck.go"  # in the builder, out of the host tree
-LOADCHECK_BINARY = "/plugwiz/loadcheck"  # not under OUT_DIR: it never reaches the image
-LOADCHECK_ENV = "PLUGWIZ_LOADCHECK"
-LOADCHECK_SYMBOL_ENV = "PLUGWIZ_LOADCHECK_SYMBOL"
 
-# Context layout (see plugwiz.core.context): what the Dockerfile COPYs from.
-CTX_HOST = "host"
-CTX_PLUGINS = "plugins"
-CTX_PREBUILT = "prebuilt"
-CTX_FILES = "files"
-CTX_LOADCHECK = "plugwiz/loadcheck.go"
-
-
-@dataclass(frozen=True)
-class PlannedPlugin:
-    """One plugin of the image: where it comes from and where it ends up."""
-
-    name: str
-    kind: str  # "bundled", or a PluginKind value
-    file_name: str  # e.g. upper.so
-    build_path: str  # ./plugins/upper, ./plugwiz_plugins/hello, or "" for prebuilt
-    index: int  # position among custom plugins (1-based), 0 for bundled
-
-    @property
-    def out_path(self) -> str:
-        return f"{OUT_DIR}/plugins/{self.file_name}"
-
-    @property
-    def stage(self) -> str:
-        return f"plugin-{self.index}"
-
-
-@dataclass(frozen=True)
-class BuildPlan:
-    """Every derived value the Dockerfile and the build context share."""
-
-    builder_image: str
-    runtime_image: str
-    main_package: str  # "./cmd/x" or "" (custom build command)
-    check_package: str  # main package the load check builds, "" = no check
-    host_binary: str  # file name of the host in the runtime image
-    plugins: tuple[PlannedPlugin, ...]
-    goflags: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def runtime_plugin_paths(self) -> list[str]:
-        return [f"{self.plugin_dir}/{p.file_name}" for p in self.plugins]
-
-    plugin_dir: str = ""
-
-    def cmd(self, project: Project) -> list[str]:
-        """The runtime CMD in exec form."""
-        words = [f"{APP_DIR}/{self.host_binary}", *project.loading.extra_args]
-        flag = project.loading.flag
-        for path in self.runtime_plugin_paths:
-            if not flag:
-                continue
-            if flag.endswith("="):
-                words.append(f"{flag}{path}")
-            else:
-                words.extend([flag, path])
-        return words
-
-
-def plan_build(project: Project) -> BuildPlan:
-    """Validate the project and derive the build plan; raises ProjectError for a person."""
-    try:
-        return _plan(project)
-    except UnsafeValueError as exc:
-        raise ProjectError(str(exc)) from exc
-
-
-def _plan(project: Project) -> BuildPlan:
-    facts = project.facts
-    if facts is None:
-        raise ProjectError("the host has not been resolved yet (no go.mod facts)")
-    host = project.host
-    if (
-        not host.commit
-        or len(host.commit) != 40
-        or not all(c in "0123456789abcdef" for c in host.commit)
-    ):
-        raise ProjectError("the host ref has not been resolved to a commit SHA")
-    loading = project.loading
-    ext = loading.extension
-    if ext and (not ext.startswith(".") or not ext[1:].isalnum()):
-        raise ProjectError(f"plugin extension {ext!r} must look like .so or .prov")
-    if loading.flag:
-        reject_control_chars(loading.flag, "plugin flag")
-        if not loading.flag.startswith("-") or " " in loading.flag:
-            raise ProjectError(
-                f"plugin flag {loading.flag!r} must start with '-' and hold no spaces"
-            )
-    safe_path(loading.directory, "plugin directory", absolute=True)
-    for arg in loading.extra_args:
-        reject_control_chars(arg, "extra argument")
-    if loading.symbol and not loading.symbol.isidentifier():
-        raise ProjectError(f"symbol {loading.symbol!r} is not a Go identifier")
-
-    warnings: list[str] = []
-    builder = project.images.builder or pick_builder_image(facts.gomod)
-    runtime, image_warning = pick_runtime_image(builder, project.images.runtime)
-    if image_warning:
-        warnings.append(image_warning)
-    for image, what in ((builder, "builder image"), (runtime, "runtime image")):
-        reject_control_chars(image, what)
-        if not image or any(c in image for c in " \"'$\\`"):
-            raise ProjectError(f"{what} {image!r} is not a valid image reference")
-
-    if (
-        not host.main_package
-        and not host.build_command
-        and len(facts.main_packages) > 1
-        and obvious_main_package(facts.main_packages, facts.gomod.module) is None
-    ):
-        listed = ", ".join(dot_path(p) for p in facts.main_packages)
-        raise ProjectError(
-            f"the host has {len(facts.main_packages)} main packages ({listed}) and none is "
-            f"obviously the host: choose one with --main {dot_path(facts.main_packages[0])} "
-            "(or host.main in plugwiz.yaml)"
-        )
-    main_package = effective_main_package(project)
-    if host.build_command:
-        if not host.binary:
-            raise ProjectError("a custom build command needs `binary`: the file it produces")
-        safe_path(host.binary, "host binary", absolute=False)
-        check_package = main_package or (
-            "./" + pick_main_package(facts.main_packages, facts.gomod.module)
-            if facts.main_packages
-            else ""
-        )
-        binary_name = PurePosixPath(host.binary).name
-    else:
-        if not main_package:
-            raise ProjectError(
-                "no main package found in the host (no `package main` directory with "
-                "`func main()`): give one with --main ./cmd/myhost (host.main in plugwiz.yaml) "
-                "or a custom build command (--build-command with --binary)"
-            )
-        check_package = main_package
-        binary_name = (
-            PurePosixPath(main_package).name
-            if main_package != "."
-            else facts.gomod.module.rstrip("/").rsplit("/", 1)[-1]
-        )
-    if check_package:
-        check_package = (
-            "./" + check_package.removeprefix("./").strip("/")
-            if check_package not in (".", "./")
-            else "."
-        )
-        safe_path(check_package, "main package", absolute=False)
-    else:
-        warnings.append("no load check: the host's main package is unknown (set host.main)")
-    if main_package:
-        safe_path(main_package, "main package", absolute=False)
-    host_binary = check_name(binary_name.replace("_", "-") or "host", "host binary name")
-
-    planned: list[PlannedPlugin] = []
-    for bundled in effective_bundled(project):
-        safe_path(bundled.path, "bundled plugin path", absolute=False)
-        name = check_name(bundled.output_name, "bundled plugin name")
-        path = "./" + bundled.path.removeprefix("./").strip("/")
-        planned.append(PlannedPlugin(name, "bundled", name + ext, path, 0))
-    for index, source in enumerate(project.plugins, start=1):
-        name = check_name(source.output_name)
-        kind = source.kind
-        build_path = "" if kind is PluginKind.PREBUILT else f"./{CUSTOM_PLUGIN_DIR}/{name}"
-        planned.append(PlannedPlugin(name, kind.value, name + ext, build_path, index))
-    clashes = plugin_clashes(project)
-    if clashes:
-        raise ProjectError(clashes[0].message)
-
-    goflags = ["-trimpath", *(goflag(f) for f in host.build_flags if f != "-trimpath")]
-    if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
-        # go.mod files older than `go 1.14` ignore vendor/ unless asked.
-        goflags.append("-mod=vendor")
-    for name, value in host.build_env:
-        env_name(name)
-        reject_control_chars(value, f"build env {name}")
-    for extra in project.files:
-        safe_path(extra.target, "extra file target", absolute=True)
-        if extra.from_host:
-            safe_path(extra.host_path, "host file", absolute=False)
-    return BuildPlan(
-        builder_image=builder,
-        runtime_image=runtime,
-        main_package=main_package,
-        check_package=check_package,
-        host_binary=host_binary,
-        plugins=tuple(planned),
-        goflags=tuple(goflags),
-        warnings=tuple(warnings),
-        plugin_dir=loading.directory.rstrip("/") or "/",
-    )
-
-
-def extra_file_context_path(index: int, source: str) -> str:
-    """Where a local extra file sits in the build context."""
-    name = PurePosixPath(source.replace("\\", "/").rstrip("/")).name or "file"
-    return f"{CTX_FILES}/{index}/{name}"
-
-
-def _host_run(project: Project, plan: BuildPlan) -> list[str]:
+def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
     """The host stage's one RUN (and its comment): the host, the load-check binary and the
     bundled plugins.
 
@@ -266,7 +51,7 @@ def _host_run(project: Project, plan: BuildPlan) -> list[str]:
     which use one core, overlap with compiling. `wait $!` makes a failed host build fail
     the RUN.
     """
-    host = project.host
+    host = resolved.project.host
     if host.build_command:
         build = shell_words(host.build_command, "build command")
         host_steps = [build, f"cp {host.binary} {OUT_DIR}/{plan.host_binary}"]
@@ -300,17 +85,22 @@ def _host_run(project: Project, plan: BuildPlan) -> list[str]:
     ]
 
 
-def render_dockerfile(project: Project) -> str:
-    """The Dockerfile for `project`; byte-for-byte the same for the same project and SHA."""
-    plan = plan_build(project)
-    facts = project.facts
-    assert facts is not None  # plan_build checked
+def render_dockerfile(resolved: ResolvedProject) -> str:
+    """The Dockerfile for a resolved project; byte-for-byte the same for the same project and
+    SHA. Raises ProjectError (from planning) for a person."""
+    return emit_dockerfile(resolved, plan_build(resolved))
+
+
+def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
+    """The Dockerfile text for `plan` (made by `plan_build(resolved)`)."""
+    project = resolved.project
+    facts = resolved.facts
     host = project.host
     lines: list[str] = []
     add = lines.append
     plugin_names = " ".join(p.file_name for p in plan.plugins) or "(none)"
     add("# Generated by plugwiz: edit the project (plugwiz.yaml), not this file.")
-    add(f"# Host: {facts.gomod.module} at {host.commit}")
+    add(f"# Host: {facts.gomod.module} at {resolved.sha}")
     add(f"# Plugins: {plugin_names}")
     for warning in plan.warnings:
         add(f"# Warning: {warning}")
@@ -339,7 +129,7 @@ def render_dockerfile(project: Project) -> str:
     add(f"COPY {CTX_HOST}/ ./")
     if plan.check_package:
         add(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
-    lines.extend(_host_run(project, plan))
+    lines.extend(_host_run(resolved, plan))
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
     for plugin in custom_built:
@@ -378,7 +168,7 @@ def render_dockerfile(project: Project) -> str:
     add(f"FROM {plan.runtime_image}")
     labels = [
         ("org.opencontainers.image.source", redact_url(host.repo)),
-        ("org.opencontainers.image.revision", host.commit),
+        ("org.opencontainers.image.revision", resolved.sha),
         ("dev.plugwiz.host.module", facts.gomod.module),
         ("dev.plugwiz.plugins", ",".join(plan.runtime_plugin_paths)),
         ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),

@@ -6,6 +6,7 @@ out of a (never started) container; this module checks and formats it.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ LABEL_SOURCE = "org.opencontainers.image.source"
 LABEL_REVISION = "org.opencontainers.image.revision"
 LABEL_MODULE = "dev.plugwiz.host.module"
 LABEL_PLUGINS = "dev.plugwiz.plugins"
+# Set at build time (not in the Dockerfile): the digest of the build context, so plugwiz can
+# tell whether an image still matches its project.
+LABEL_CONTEXT = "dev.plugwiz.context"
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,34 @@ class ImageReport:
         }
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
+    """`84.5 MB`: decimal units, as `docker images` prints them (used everywhere plugwiz
+    shows a size, so the wizard and the CLI agree)."""
     value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
+        value /= 1000
     return f"{size} B"  # unreachable; keeps type checkers happy
+
+
+def load_order(report: ImageReport) -> list[PluginFile]:
+    """The image's plugin files in the order the CMD loads them, then the ones it never
+    loads (sorted)."""
+    position: dict[str, int] = {}
+    argv = report.entrypoint + report.cmd
+    for arg in argv[1:]:
+        value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+        for path in (value, _join(report.workdir, value)):
+            position.setdefault(path, len(position))
+    big = len(position) + 1
+    return sorted(report.plugins, key=lambda p: (position.get(p.file, big), p.file))
+
+
+def _join(workdir: str, path: str) -> str:
+    import posixpath
+
+    return posixpath.normpath(posixpath.join(workdir or "/", path))
 
 
 def _short_id(image_id: str) -> str:
@@ -98,7 +123,7 @@ def format_report(report: ImageReport) -> str:
     """The human summary `plugwiz inspect` and a successful `plugwiz build` print."""
     lines = [
         f"image    {report.tag or '(untagged)'}  {_short_id(report.image_id)}  "
-        f"{_human_size(report.size)}",
+        f"{human_size(report.size)}",
     ]
     if report.host_module or report.host_commit:
         commit = report.host_commit[:12] if report.host_commit else "unknown commit"
@@ -106,13 +131,14 @@ def format_report(report: ImageReport) -> str:
     if report.host_repo:
         lines.append(f"repo     {report.host_repo}")
     lines.append(f"go       {report.go_version or 'unknown (no Go build info in the host binary)'}")
-    lines.append(f"cmd      {' '.join(report.entrypoint + report.cmd) or '(none)'}")
-    lines.append(f"plugins  {len(report.plugins)}")
+    # Quoted as a shell would need it: `--text 'hi there'` reads as one argument.
+    lines.append(f"cmd      {shlex.join(report.entrypoint + report.cmd) or '(none)'}")
+    lines.append(f"plugins  {len(report.plugins)} (in load order)")
     width = max((len(p.file) for p in report.plugins), default=0)
-    for plugin in report.plugins:
+    for plugin in load_order(report):
         mark = "" if plugin.in_cmd else "  (not in CMD: never loaded)"
         lines.append(
-            f"  {plugin.file:<{width}}  {_human_size(plugin.size):>9}  "
+            f"  {plugin.file:<{width}}  {human_size(plugin.size):>9}  "
             f"sha256:{plugin.sha256[:16]}{mark}"
         )
     for path in report.missing:

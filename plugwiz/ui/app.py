@@ -1,35 +1,65 @@
 """The plugwiz wizard: Host > Plugins > Preview > Build > Result.
 
-The app holds the one `Project` value; screens read it, send intents (`app.update_project`)
-and watch `project` to redraw. Every change is saved at once when there is a project file, so
-quitting mid-way loses nothing, and reopening the file continues where the user left off.
+The app holds the state every step shares and is the only place it changes:
+
+- `project`: what the user chose (a `Project`); screens send intents (`update_project`), and
+  only a user's change makes it differ from the file (`dirty`);
+- `host`: the open repository, its refs and the resolved commit with its facts
+  (`HostState`), kept apart from the project so that resolving never edits it;
+- `plugin_checks`: what each custom plugin source is on disk, looked at in a worker;
+- `session`: the one `BuildSession`; the Build screen, the dialogs about a build, the Result
+  step and the Plugins table observe it, so a dialog about a build closes when it ends.
+
+Screens redraw only while they are shown (`WizardScreen`); blocking work (git, disk, Docker)
+runs in thread workers.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.app import App
+from textual import work
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.worker import get_current_worker
 
-from plugwiz.core.model import Project
-from plugwiz.core.ports import CommitInfo, HostRepository
-from plugwiz.ui.dialogs.choice import ChoiceDialog, confirm_dialog
-from plugwiz.ui.engine import BuildEngine, EngineFactory, RepoOpener, default_engine_factory
+from plugwiz.core.context import inspect_plugins
+from plugwiz.core.detect import DetectError
+from plugwiz.core.engine import BuildEngine
+from plugwiz.core.model import (
+    PluginFacts,
+    Project,
+    ResolvedHost,
+    ResolvedProject,
+    host_revision,
+)
+from plugwiz.core.paths import cache_dir
+from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoundError
+from plugwiz.core.resolve import resolve_host
+from plugwiz.core.session import BuildSession, BuildState, source_signature
+from plugwiz.ui.dialogs.choice import Answer, ChoiceDialog, confirm_dialog
 from plugwiz.ui.screens.host import HostScreen
-from plugwiz.ui.widgets.steps import STEP_NAMES
+from plugwiz.ui.widgets.steps import STEP_NAMES, STEPS
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from plugwiz.ui.screens.build import BuildScreen
+    from plugwiz.core.project_file import ProjectDocument
 
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+DRAIN_INTERVAL = 0.1  # seconds between batches of build output reaching the screen
+
+EngineFactory = Callable[[], BuildEngine]
+RepoOpener = Callable[[Project], HostRepository]
 
 
 def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
@@ -43,12 +73,43 @@ def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
     return make
 
 
+@dataclass(frozen=True)
+class HostState:
+    """The host repository as the wizard knows it right now."""
+
+    repo_text: str = ""  # the Host.repo the repository and refs below belong to
+    repo: HostRepository | None = None
+    refs: tuple[GitRef, ...] = ()
+    resolved: ResolvedHost | None = None
+    busy: str = ""  # what is being done ("Opening ...", "Resolving main ...")
+    error_title: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PluginChecks:
+    """What the custom plugin sources of `plugins` (relative to `base_dir`) are on disk, and
+    their files' signatures (to tell whether a build result is still about them)."""
+
+    plugins: tuple[Any, ...]
+    base_dir: Path
+    extension: str
+    facts: tuple[PluginFacts, ...]
+    signatures: tuple[tuple[tuple[str, int, int], ...], ...] = field(default=())
+
+    def matches(self, project: Project) -> bool:
+        return (
+            self.plugins == project.plugins
+            and self.base_dir == project.base_dir
+            and self.extension == project.loading.extension
+        )
+
+
 class PlugwizApp(App[int]):
     """The wizard. Create it with `make_app`."""
 
     CSS_PATH = "plugwiz.tcss"
     TITLE = "plugwiz"
-    ENABLE_COMMAND_PALETTE = False
     MODES: ClassVar[dict[str, Any]] = {
         "host": HostScreen,
         "plugins": _later("plugwiz.ui.screens.plugins", "PluginsScreen"),
@@ -57,45 +118,59 @@ class PlugwizApp(App[int]):
         "result": _later("plugwiz.ui.screens.result", "ResultScreen"),
     }
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The footer shows the step's own keys first; of the wizard's, those a newcomer needs
+        # (the rest are in the help, the command palette and the header's "^s").
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+s", "save", "Save"),
-        # Not pageup/ctrl+arrows: inputs, lists and logs use those for themselves.
-        Binding("ctrl+p", "previous_step", "Back"),
-        Binding("ctrl+n", "next_step", "Next"),
+        Binding("ctrl+s", "save", "Save", show=False),
+        # Two keys each: ctrl+n/ctrl+b where the terminal passes them, ctrl+arrows where a
+        # browser keeps ctrl+n for itself (text fields keep ctrl+arrows for word moves).
+        Binding("ctrl+b,ctrl+left", "previous_step", "Back", show=False),
+        Binding("ctrl+n,ctrl+right", "next_step", "Next"),
+        Binding("question_mark,f10", "help", "Help", key_display="?"),
         *(
-            Binding(f"f{i + 1}", f"go('{name}')", name.title(), show=False)
-            for i, name in enumerate(STEP_NAMES)
+            Binding(f"f{i + 1}", f"go('{name}')", title, show=False)
+            for i, (name, title) in enumerate(STEPS)
         ),
     ]
 
     project: reactive[Project] = reactive(Project, always_update=True)
+    host: reactive[HostState] = reactive(HostState, always_update=True)
+    plugin_checks: reactive[PluginChecks | None] = reactive(None, always_update=True)
+    # Bumped whenever the build session changes state (observers redraw from the session).
+    build_revision: reactive[int] = reactive(0)
     save_status: reactive[str] = reactive("")
 
     def __init__(
         self,
-        project: Project,
-        project_path: Path | None,
+        document: ProjectDocument,
+        project: Project | None = None,
         *,
-        engine_factory: EngineFactory | None = None,
-        repo_opener: RepoOpener | None = None,
+        engine_factory: EngineFactory,
+        repo_opener: RepoOpener,
     ) -> None:
+        """`document` is the project file as opened (or a new one); `project` what to start
+        from when it differs (options given on the command line)."""
         super().__init__()
-        self.set_reactive(PlugwizApp.project, project)
-        self.project_path = project_path
-        self.engine_factory: EngineFactory = engine_factory or default_engine_factory
-        self.repo_opener: RepoOpener = repo_opener or _open_repo
-        self.repo: HostRepository | None = None
-        self.commit: CommitInfo | None = None
-        self.report: Any = None  # ImageReport of the last successful build
-        self.dirty = False
+        self.document = document
+        self.set_reactive(PlugwizApp.project, project or document.project)
+        self.engine_factory = engine_factory
+        self.repo_opener = repo_opener
         self._engine: BuildEngine | None = None
-        self.build_screen: BuildScreen | None = None  # set once the Build step is shown
+        self.session = BuildSession(lambda: self.engine)
+        self.session.add_listener(self._session_changed)
+        self._drain_timer: Timer | None = None
+        self._build_dialogs: list[ModalScreen[Any]] = []
+        # Output arrived while the Build screen was not shown: it redraws from the tail.
+        self._build_screen_stale = False
 
-    # -- state -------------------------------------------------------------------------------
+    # -- start-up ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._show_save_status()
+        self.check_plugins()
+        if self.project.host.repo:
+            self.open_host(self.project.host.repo, resolve_after=True)
         self.switch_mode("host")
 
     @property
@@ -105,49 +180,302 @@ class PlugwizApp(App[int]):
             self._engine = self.engine_factory()
         return self._engine
 
+    # -- the project and its file ------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        """True when the user changed something since the file was opened or saved."""
+        return self.document.changed(self.project)
+
+    @property
+    def project_path(self) -> Path | None:
+        return self.document.path
+
     def update_project(self, project: Project) -> None:
-        """Replace the project and save it (when it has a file); every screen redraws."""
-        if project == self.project and project.facts == self.project.facts:
+        """Replace the project with the user's change; saved at once when the project has a
+        file on disk already (autosave), else shown as unsaved."""
+        if project == self.project and project.base_dir == self.project.base_dir:
             return
+        previous = self.project
         self.project = project
-        self.dirty = True
-        if self.project_path is not None:
-            self._save(self.project_path, quiet=True)
+        if (
+            project.plugins != previous.plugins
+            or project.base_dir != previous.base_dir
+            or project.loading.extension != previous.loading.extension
+        ):
+            self.check_plugins()
+        if self.document.text is not None and self.document.path is not None and self.dirty:
+            self._save(self.document.path, quiet=True)
         else:
             self._show_save_status()
 
     def _save(self, path: Path, *, quiet: bool) -> bool:
-        from plugwiz.core.project_file import save_project  # yaml: only once there is a file
-
         try:
-            save_project(self.project, path)
+            self.document = self.document.save(self.project, path)
         except OSError as exc:
             self.notify(f"could not save {path}: {exc.strerror or exc}", severity="error")
             return False
-        self.project_path = path
-        self.dirty = False
+        if self.document.project.base_dir != self.project.base_dir:
+            # Saved to another directory: relative paths were rebased to still name the same
+            # files; the project follows them.
+            self.project = self.document.project
         self._show_save_status()
         if not quiet:
-            self.notify(f"saved {path}", title="Project saved")
+            self.notify(f"saved {_display_path(path)}", title="Project saved")
         return True
 
     def _show_save_status(self) -> None:
-        if self.project_path is not None:
-            self.save_status = f"saved to {_display_path(self.project_path)}"
+        path = self.document.path
+        target = _display_path(path) if path else f"./{DEFAULT_PROJECT_FILE}"
+        if self.document.text is not None and path is not None:
+            self.save_status = (
+                f"unsaved: ctrl+s saves {target}" if self.dirty else f"saved to {target}"
+            )
         elif self.dirty:
-            self.save_status = f"not saved: ctrl+s saves ./{DEFAULT_PROJECT_FILE}"
+            self.save_status = f"not saved: ctrl+s saves {target}"
         else:
-            self.save_status = f"ctrl+s saves ./{DEFAULT_PROJECT_FILE}"
+            self.save_status = f"ctrl+s saves {target}"
+
+    def save_to(self, path: Path) -> bool:
+        """Save the project to `path` (Save as); relative paths are rebased."""
+        return self._save(path, quiet=False)
+
+    # -- the host ----------------------------------------------------------------------------
 
     @property
-    def build_running(self) -> bool:
-        return self.build_screen is not None and self.build_screen.running
+    def resolved(self) -> ResolvedProject | None:
+        """The project with everything found for it, when that is known and current."""
+        project = self.project
+        resolved_host = self.host.resolved
+        checks = self.plugin_checks
+        if resolved_host is None or not resolved_host.matches(project.host):
+            return None
+        if checks is None or not checks.matches(project):
+            return None
+        return ResolvedProject(project, resolved_host, checks.facts)
 
-    # -- actions -----------------------------------------------------------------------------
+    def open_host(self, repo_text: str, *, resolve_after: bool = False) -> None:
+        """Open a host repository and list its refs; then resolve the project's ref."""
+        same = repo_text == self.host.repo_text and self.host.repo is not None
+        self.host = HostState(
+            repo_text=repo_text,
+            repo=self.host.repo if same else None,
+            refs=self.host.refs if same else (),
+            resolved=self.host.resolved if same else None,
+            busy=f"Opening {repo_text} ...",
+        )
+        self._open_host_worker(repo_text, resolve_after)
 
-    def action_save(self) -> None:
-        """Save the project to its file, or ./plugwiz.yaml."""
-        self._save(self.project_path or Path.cwd() / DEFAULT_PROJECT_FILE, quiet=False)
+    @work(thread=True, exclusive=True, group="host", exit_on_error=False)
+    def _open_host_worker(self, repo_text: str, resolve_after: bool) -> None:
+        worker = get_current_worker()
+        project = self.project
+        try:
+            repo = self.repo_opener(replace(project, host=replace(project.host, repo=repo_text)))
+            refs = tuple(repo.list_refs())
+        except HostRepoError as exc:
+            if not worker.is_cancelled:
+                self.call_from_thread(
+                    self._host_failed, repo_text, "Cannot open the host repository", str(exc), True
+                )
+            return
+        if worker.is_cancelled:
+            return
+        self.call_from_thread(self._host_opened, repo_text, repo, refs)
+        if resolve_after:
+            self._resolve_now(repo, repo_text)
+
+    def resolve_ref(self) -> None:
+        """Resolve the project's ref (or pin) in the open repository."""
+        repo = self.host.repo
+        if repo is None:
+            return
+        revision = host_revision(self.project.host)
+        self.host = replace(self.host, busy=f"Resolving {revision} ...", error="", error_title="")
+        self._resolve_worker(repo, self.host.repo_text)
+
+    @work(thread=True, exclusive=True, group="host", exit_on_error=False)
+    def _resolve_worker(self, repo: HostRepository, repo_text: str) -> None:
+        self._resolve_now(repo, repo_text)
+
+    def _resolve_now(self, repo: HostRepository, repo_text: str) -> None:
+        worker = get_current_worker()
+        host = self.project.host
+        try:
+            resolved = resolve_host(replace(host, repo=repo_text), repo)
+        except RefNotFoundError as exc:
+            message = f"The ref {exc.ref!r} does not exist in this repository."
+            if exc.suggestions:
+                message += "\nClose matches: " + ", ".join(exc.suggestions)
+            failure = ("Ref not found", message)
+        except DetectError as exc:
+            failure = ("Not a Go module plugwiz can build", str(exc))
+        except HostRepoError as exc:
+            failure = ("Cannot read the host repository", str(exc))
+        else:
+            if not worker.is_cancelled:
+                self.call_from_thread(self._host_resolved, resolved)
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._host_failed, repo_text, *failure, False)
+
+    def _host_opened(self, repo_text: str, repo: HostRepository, refs: tuple[GitRef, ...]) -> None:
+        if repo_text != self.project.host.repo:
+            return  # the user moved on to another repository meanwhile
+        from plugwiz.ui.recent import remember_recent
+
+        remember_recent(repo_text)
+        self.host = replace(
+            self.host, repo_text=repo_text, repo=repo, refs=refs, busy="", error="", error_title=""
+        )
+
+    def _host_resolved(self, resolved: ResolvedHost) -> None:
+        if resolved.repo != self.project.host.repo:
+            return
+        self.host = replace(self.host, resolved=resolved, busy="", error="", error_title="")
+
+    def _host_failed(self, repo_text: str, title: str, text: str, opening: bool) -> None:
+        if repo_text != self.project.host.repo:
+            return
+        if opening:
+            # Nothing of an earlier repository may stay on screen as if it were this one's.
+            self.host = HostState(repo_text=repo_text, error_title=title, error=text)
+        else:
+            self.host = replace(self.host, resolved=None, busy="", error_title=title, error=text)
+
+    # -- plugin sources ----------------------------------------------------------------------
+
+    def check_plugins(self) -> None:
+        """Look at every custom plugin source on disk (off the UI thread)."""
+        self._check_plugins_worker(self.project)
+
+    @work(thread=True, exclusive=True, group="plugins", exit_on_error=False)
+    def _check_plugins_worker(self, project: Project) -> None:
+        facts = inspect_plugins(project)
+        signatures = tuple(source_signature(project.source_path(p.source)) for p in project.plugins)
+        checks = PluginChecks(
+            project.plugins, project.base_dir, project.loading.extension, facts, signatures
+        )
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._plugins_checked, checks)
+
+    def _plugins_checked(self, checks: PluginChecks) -> None:
+        if checks.matches(self.project):
+            self.plugin_checks = checks
+
+    # -- the build session -------------------------------------------------------------------
+
+    def start_build(self) -> str | None:
+        """Start a build of the current project; the reason it cannot start, or None."""
+        if self.session.active:
+            return "a build is already running"
+        resolved = self.resolved
+        repo = self.host.repo
+        if resolved is None or repo is None:
+            if self.host.resolved is None:
+                return "The host is not resolved yet: pick a ref on the Host step first."
+            return "The plugin sources are still being checked: try again in a moment."
+        log_path = cache_dir() / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
+        self.session.start(resolved, repo, tag=resolved.project.tag, log_path=log_path)
+        if self._drain_timer is None:
+            self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
+        else:
+            self._drain_timer.resume()
+        return None
+
+    def _drain(self) -> None:
+        """Move what the build queued onto the Build screen (or keep it for later)."""
+        from plugwiz.ui.screens.build import BuildScreen
+
+        # The screen shown before the poll gets its lines, even if the poll ends the build
+        # and the wizard moves on to the Result step.
+        screen = self.screen
+        result = self.session.poll()
+        if isinstance(screen, BuildScreen):
+            screen.show_poll(result)
+        elif result:
+            self._build_screen_stale = True
+        if not self.session.active and self._drain_timer is not None:
+            self._drain_timer.pause()
+
+    def take_build_screen_stale(self) -> bool:
+        """True once after output arrived while the Build screen was not shown."""
+        stale, self._build_screen_stale = self._build_screen_stale, False
+        return stale
+
+    def ask_cancel_build(self) -> None:
+        """Ask before cancelling the running build."""
+        if not self.session.active:
+            return
+        self.push_build_dialog(
+            confirm_dialog(
+                "Cancel the build?",
+                "The build stops and nothing is tagged.",
+                yes="Cancel build",
+                no="Keep building",
+            ),
+            self._cancel_answered,
+        )
+
+    def _cancel_answered(self, answer: Answer | None) -> None:
+        if answer is Answer.YES:
+            self.session.cancel()
+
+    def push_build_dialog(
+        self, dialog: ModalScreen[Any], callback: Callable[[Any], object]
+    ) -> None:
+        """Show a dialog about the running build; it closes by itself when the build ends."""
+
+        async def answered(value: Any) -> None:
+            if dialog in self._build_dialogs:
+                self._build_dialogs.remove(dialog)
+            result = callback(value)
+            if inspect.isawaitable(result):
+                await result
+
+        self._build_dialogs.append(dialog)
+        self.push_screen(dialog, answered)
+
+    def _session_changed(self, session: BuildSession) -> None:
+        self.build_revision += 1
+        if session.active:
+            return
+        closed = self._close_build_dialogs()
+        outcome = {
+            BuildState.SUCCEEDED: "The build succeeded",
+            BuildState.FAILED: "The build failed",
+            BuildState.CANCELLED: "The build was cancelled",
+        }.get(session.state, "The build stopped")
+        if closed:
+            self.notify(
+                f"{outcome} before you answered, so there is nothing left to cancel.",
+                title="Build ended",
+            )
+        if session.state is BuildState.SUCCEEDED:
+            if self.current_mode == "build":
+                self.switch_mode("result")
+            else:
+                self.notify(f"Built {session.tag}: see the Result step (F5).", title="Built")
+        elif session.state is BuildState.FAILED and self.current_mode != "build":
+            self.notify("The build failed: see the Build step (F4).", severity="error")
+
+    def _close_build_dialogs(self) -> bool:
+        """Close the dialogs about the build that has just ended (they are on top: steps
+        cannot change while a dialog is open)."""
+        closed = False
+        while self._build_dialogs and self.screen is self._build_dialogs[-1]:
+            dialog = self._build_dialogs.pop()
+            dialog.dismiss(None)
+            closed = True
+        self._build_dialogs = [d for d in self._build_dialogs if d.is_attached]
+        return closed
+
+    # -- steps and keys ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A dialog wants an answer: the steps do not change behind it.
+        blocked = action in ("go", "previous_step", "next_step", "save", "help")
+        return not (blocked and isinstance(self.screen, ModalScreen))
 
     def action_go(self, step: str) -> None:
         if step in STEP_NAMES and self.current_mode != step:
@@ -163,44 +491,94 @@ class PlugwizApp(App[int]):
         if index < len(STEP_NAMES) - 1:
             self.switch_mode(STEP_NAMES[index + 1])
 
+    def action_save(self) -> None:
+        """Save the project to its file, or ./plugwiz.yaml."""
+        self._save(self.document.path or Path.cwd() / DEFAULT_PROJECT_FILE, quiet=False)
+
+    def action_save_as(self) -> None:
+        """Ask where to save the project, then save it there."""
+        from plugwiz.ui.dialogs.save_path import SavePathDialog
+
+        current = self.document.path or Path.cwd() / DEFAULT_PROJECT_FILE
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.save_to(path)
+
+        self.push_screen(
+            SavePathDialog("Save the project as", current, what="project file"), chosen
+        )
+
+    def action_help(self) -> None:
+        """Show every key of the current step."""
+        from plugwiz.ui.dialogs.help import HelpDialog
+
+        self.push_screen(HelpDialog(self.screen))
+
     async def action_quit(self) -> None:
         """Quit; asks first while a build runs (and cancels it) or when changes are unsaved."""
-        if self.build_running:
-            dialog = confirm_dialog(
-                "Quit during the build?",
-                "The build is still running. Cancel it and quit?",
-                yes="Cancel build and quit",
+        if self.session.active:
+            self.push_build_dialog(
+                confirm_dialog(
+                    "Quit during the build?",
+                    "The build is still running. Cancel it and quit?",
+                    yes="Cancel build and quit",
+                ),
+                self._quit_after_build_dialog,
             )
-            self.push_screen(dialog, self._quit_after_build_dialog)
             return
         self._quit_unless_unsaved()
 
     def _quit_unless_unsaved(self) -> None:
-        if self.dirty and self.project_path is None:
-            dialog = ChoiceDialog(
-                "Save before quitting?",
-                f"The project is not saved. Save it to ./{DEFAULT_PROJECT_FILE}?",
-                [
-                    ("back", "Back", "default"),
-                    ("discard", "Quit without saving", "error"),
-                    ("save", "Save and quit", "primary"),
-                ],
-            )
-            self.push_screen(dialog, self._quit_after_save_dialog)
+        if not self.dirty:
+            self.exit(0)
             return
-        self.exit(0)
+        target = self.document.path or Path.cwd() / DEFAULT_PROJECT_FILE
+        dialog = ChoiceDialog(
+            "Save before quitting?",
+            f"You changed the project since it was last saved. Save it to {_display_path(target)}?",
+            [
+                (Answer.BACK, "Back", "default"),
+                (Answer.DISCARD, "Quit without saving", "error"),
+                (Answer.SAVE, "Save and quit", "primary"),
+            ],
+        )
+        self.push_screen(dialog, self._quit_after_save_dialog)
 
-    async def _quit_after_build_dialog(self, answer: str | None) -> None:
-        if answer != "yes":
+    async def _quit_after_build_dialog(self, answer: Answer | None) -> None:
+        if answer is not Answer.YES:
             return
-        if self.build_screen is not None:
-            await self.build_screen.cancel_and_wait(timeout=10.0)
+        if self.session.cancel():
+            # Quitting either way: a worker that does not stop in time must not block it.
+            await self._wait_for_session(10.0)
         self._quit_unless_unsaved()
 
-    def _quit_after_save_dialog(self, answer: str | None) -> None:
-        saved = answer == "save" and self._save(Path.cwd() / DEFAULT_PROJECT_FILE, quiet=True)
-        if saved or answer == "discard":
+    async def _wait_for_session(self, timeout: float) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.session.wait, timeout)
+        self.session.poll(budget_s=1.0)
+
+    def _quit_after_save_dialog(self, answer: Answer | None) -> None:
+        target = self.document.path or Path.cwd() / DEFAULT_PROJECT_FILE
+        saved = answer is Answer.SAVE and self._save(target, quiet=True)
+        if saved or answer is Answer.DISCARD:
             self.exit(0)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): every wizard action, then Textual's own."""
+        for index, (name, title) in enumerate(STEPS, start=1):
+            yield SystemCommand(
+                f"Go to step {index}: {title}", f"F{index}", lambda n=name: self.action_go(n)
+            )
+        yield SystemCommand("Save the project", "ctrl+s", self.action_save)
+        yield SystemCommand("Save the project as…", "to another file", self.action_save_as)
+        yield SystemCommand("Help: keys of this step", "? or F10", self.action_help)
+        for action in getattr(screen, "PALETTE", ()):
+            title, help_text, method = action
+            yield SystemCommand(title, help_text, getattr(screen, method))
+        yield from super().get_system_commands(screen)
 
 
 def _display_path(path: Path) -> str:
@@ -210,39 +588,50 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _open_repo(project: Project) -> HostRepository:
-    from plugwiz.service import open_repo
-
-    return open_repo(project)
-
-
 def make_app(
     project: Project | None,
     project_path: Path | None,
     *,
-    engine_factory: EngineFactory | None = None,
-    repo_opener: RepoOpener | None = None,
+    engine_factory: EngineFactory,
+    repo_opener: RepoOpener,
+    document: ProjectDocument | None = None,
 ) -> PlugwizApp:
-    """The wizard for `project` (None: the demo project), saving to `project_path` if given."""
+    """The wizard for `project` (None: the demo project), saving to `project_path` if given.
+
+    `document` is the project file as loaded (its text is what saves patch); without it the
+    file at `project_path` is read when it exists, else the project is new."""
+    from plugwiz.core.project_file import ProjectDocument
+
     if project is None:
-        from plugwiz.service import demo_project
+        from plugwiz.core.resolve import demo_project
 
         base = project_path.resolve().parent if project_path else Path.cwd()
         project = demo_project(base)
-    return PlugwizApp(project, project_path, engine_factory=engine_factory, repo_opener=repo_opener)
+    if document is None:
+        if project_path is not None and project_path.exists():
+            document = ProjectDocument.load(project_path)
+        else:
+            document = replace(ProjectDocument.new(project), path=project_path)
+    return PlugwizApp(document, project, engine_factory=engine_factory, repo_opener=repo_opener)
 
 
-def run_wizard(project: Project | None, project_path: Path | None) -> int:
+def run_wizard(
+    project: Project | None,
+    project_path: Path | None,
+    *,
+    engine_factory: EngineFactory,
+    repo_opener: RepoOpener,
+    document: ProjectDocument | None = None,
+) -> int:
     """Run the wizard in the terminal; returns the exit code for the CLI."""
-    app = make_app(project, project_path)
+    app = make_app(
+        project,
+        project_path,
+        engine_factory=engine_factory,
+        repo_opener=repo_opener,
+        document=document,
+    )
     result = app.run()
     if isinstance(result, int):
         return result
     return app.return_code or 0
-
-
-if __name__ == "__main__":
-    # Through the module's import name: as `__main__` its classes would be a second copy.
-    from plugwiz.ui.app import run_wizard as _run_wizard
-
-    sys.exit(_run_wizard(None, None))

@@ -76,7 +76,11 @@ def test_init_then_render_the_realistic_host(
     )
     assert code == 0, capsys.readouterr().err
     saved = project_file.read_text()
-    assert "commit: " in saved and "ref: v1.0.0" in saved
+    # It follows the ref: a pin is only added when asked for (--pin).
+    assert "commit: " not in saved and "ref: v1.0.0" in saved
+    assert "following v1.0.0" in capsys.readouterr().out
+    assert main(["init", "--host", str(realhost), "--pin", "-o", str(tmp_path / "p.yaml")]) == 0
+    assert "commit: " in (tmp_path / "p.yaml").read_text()
     capsys.readouterr()
     assert main(["render", str(project_file)]) == 0
     out = capsys.readouterr().out
@@ -134,7 +138,9 @@ def test_context_holds_exactly_the_host_tree_and_plugins(realhost: Path, tmp_pat
         (["render", "--host", "/nonexistent/host"], "does not exist"),
         (["render", "--ref", "mian"], "did you mean main"),
         (["render", "--plugin-ext", "so"], "extension"),
-        (["render", "--plugin", "a.go", "--plugin", "b/a.go"], "a.so"),
+        # The same check `context` and `build` make (it printed a Dockerfile before).
+        (["render", "--plugin", "a.go"], "plugin 'a': a.go does not exist"),
+        (["render", "--plugin", "b/a.go"], "plugin 'a': b/a.go does not exist"),
         (["render", "--build-flag=-ldflags=-s -w"], "GOFLAGS"),
         (["render", "nope.yaml"], "no such project file"),
         (["init", "--host", "/nonexistent/host", "-o", "x.yaml"], "does not exist"),
@@ -168,3 +174,16 @@ def test_init_refuses_to_overwrite(
     assert main(["init", "--host", str(realhost), "-o", str(target)]) == 2
     assert target.read_text() == "mine\n"
     assert "--force" in capsys.readouterr().err
+
+
+def test_render_and_context_refuse_a_missing_plugin_with_one_message(
+    realhost: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "MISSING.go"
+    errors = []
+    for command in (["render"], ["context", "-o", str(tmp_path / "ctx.tar")]):
+        assert main([*command, "--host", str(realhost), "--plugin", str(missing)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # no Dockerfile printed
+        errors.append(captured.err)
+    assert errors[0] == errors[1] == f"plugwiz: error: plugin 'MISSING': {missing} does not exist\n"

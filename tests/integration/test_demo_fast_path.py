@@ -8,7 +8,8 @@ from pathlib import Path
 
 from plugwiz.adapters.demo import DemoHostRepository, ensure_demo_repo, open_demo_repo
 from plugwiz.adapters.git import open_git_host_repo
-from plugwiz.service import demo_project, open_repo
+from plugwiz.core.resolve import demo_project
+from plugwiz.service import open_repo
 from tests.helpers import git
 
 

@@ -31,7 +31,8 @@ from plugwiz.core.events import (
     StepStarted,
 )
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
-from plugwiz.service import demo_project, open_repo, resolve_project
+from plugwiz.core.resolve import demo_project, resolve_project
+from plugwiz.service import open_repo, resolve
 from tests.helpers import FIXTURES, ImageTracker, make_git_repo
 
 pytestmark = pytest.mark.docker
@@ -65,7 +66,7 @@ def build(
 ) -> list[BuildEvent]:
     """Resolve and build `project`; return every event."""
     repo = open_repo(project)
-    resolved, _ = resolve_project(project, repo)
+    resolved = resolve_project(project, repo)
     events: list[BuildEvent] = []
     try:
         for event in engine.build(resolved, repo, tag=tag, log_path=log, cancel=cancel):
@@ -136,7 +137,7 @@ def test_one_line_plugin_edit_rebuilds_fast(
     tmp_path: Path,
 ) -> None:
     project: Project = demo_image["project"]
-    source = Path(project.plugins[0].source)
+    source = project.source_path(project.plugins[0].source)
     edited = tmp_path / "hello.go"
     edited.write_text(
         source.read_text().replace("Hello from a custom plugin: ", "Edited plugin says: ")
@@ -180,7 +181,7 @@ def test_realistic_host(
         ),
         base_dir=tmp_path,
     )
-    resolved, _ = resolve_project(project)
+    resolved = resolve(project)
     assert resolved.facts is not None and resolved.facts.vendored
     tag = tracker.tag()
     events = build(docker_engine, tracker, project, tag, tmp_path / "log")
@@ -295,7 +296,7 @@ def test_compile_error_points_at_the_users_file(
 
     # The same failure through the command the CLI runs (cached now, so quick).
     out = io.StringIO()
-    resolved, _ = resolve_project(project)
+    resolved = resolve(project)
     code = commands.build_command(resolved, tag=tag, log_path=log, out=out, engine=docker_engine)
     tracker.images.extend(docker_engine.last_build_images)
     text = out.getvalue()
@@ -359,7 +360,7 @@ def test_cancel_stops_promptly_and_leaves_nothing(
 
     # Closing the generator (a consumer that stops iterating) cancels the same way.
     repo = open_repo(project)
-    resolved, _ = resolve_project(project, repo)
+    resolved = resolve_project(project, repo)
     events_iter = docker_engine.build(resolved, repo, tag=tag, log_path=tmp_path / "log2")
     for event in events_iter:
         if isinstance(event, OutputLine) and event.text == token:

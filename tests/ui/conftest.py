@@ -1,29 +1,46 @@
-"""Fixtures for the wizard's pilot and snapshot tests: real git repos, fake engines."""
+"""Fixtures for the wizard's pilot and snapshot tests: real git repos, the scripted engine."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
-from plugwiz.core.events import BuildCancelled, BuildFinished, OutputLine, StepStarted
+from plugwiz.adapters.scripted import ScriptedEngine, successful_events
+from plugwiz.core.engine import RunResult
 from plugwiz.core.model import Host, PluginSource, Project
 from plugwiz.core.ports import HostRepository
-from plugwiz.core.report import ImageReport, PluginFile
+from plugwiz.service import open_repo
 from plugwiz.ui.app import PlugwizApp, make_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_HOST = REPO_ROOT / "plugwiz" / "demo" / "host"
 FIXTURE_PLUGINS = REPO_ROOT / "tests" / "fixtures" / "plugins"
 SIZE = (120, 40)
+SMALL = (80, 24)  # a default terminal
+TAG = "plugwiz-test:latest"
+
+__all__ = [
+    "SIZE",
+    "SMALL",
+    "TAG",
+    "AppMaker",
+    "RunResult",
+    "ScriptedEngine",
+    "git",
+    "make_host_repo",
+    "project_for",
+    "settle",
+    "successful_events",
+]
 
 
 def git(cwd: Path, *args: str, date: str = "2024-03-01T12:00:00+00:00") -> str:
@@ -78,6 +95,13 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Text cursors do not blink in tests: what a test sees must not depend on the clock."""
+    monkeypatch.setattr(Input.__dict__["cursor_blink"], "_default", False)
+    yield
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The project directory (also the cwd), with the fixture plugins under plugins/."""
@@ -92,99 +116,11 @@ def host_repo(tmp_path: Path) -> Path:
     return make_host_repo(tmp_path / "host")
 
 
-@dataclass
-class RunResult:
-    exit_code: int
-    output: str
-    timed_out: bool = False
-
-
-def sample_report(tag: str = "plugwiz-test:latest") -> ImageReport:
-    return ImageReport(
-        tag=tag,
-        image_id="sha256:" + "ab" * 32,
-        size=84_500_000,
-        cmd=[
-            "/app/demo-host",
-            "--prov",
-            "/app/plugins/reverse.so",
-            "--prov",
-            "/app/plugins/upper.so",
-            "--prov",
-            "/app/plugins/greet.so",
-        ],
-        entrypoint=[],
-        workdir="/app",
-        host_repo="example/host",
-        host_commit="0" * 40,
-        host_module="example.com/plugwiz-demo",
-        go_version="1.19",
-        plugins=[
-            PluginFile("/app/plugins/greet.so", 2_100_000, "c" * 64, True),
-            PluginFile("/app/plugins/reverse.so", 2_000_000, "a" * 64, True),
-            PluginFile("/app/plugins/upper.so", 2_050_000, "b" * 64, True),
-        ],
-    )
-
-
-@dataclass
-class FakeEngine:
-    """Yields `events`; with `block_after`, waits for cancel after that many events."""
-
-    events: list[Any] = field(default_factory=list)
-    ping_error: Exception | None = None
-    report: ImageReport | None = None
-    run_result: RunResult | None = None
-    block_after: int | None = None
-    builds: list[Project] = field(default_factory=list)
-    blocked: threading.Event = field(default_factory=threading.Event)
-
-    def ping(self) -> None:
-        if self.ping_error is not None:
-            raise self.ping_error
-
-    def build(
-        self,
-        project: Project,
-        repo: HostRepository,
-        *,
-        tag: str,
-        log_path: Path,
-        cancel: threading.Event,
-    ) -> Iterator[Any]:
-        self.builds.append(project)
-        for index, event in enumerate(self.events):
-            if self.block_after is not None and index == self.block_after:
-                self.blocked.set()
-                cancel.wait(10)
-            if cancel.is_set():
-                yield BuildCancelled()
-                return
-            yield event
-
-    def inspect(self, image: str) -> ImageReport:
-        assert self.report is not None
-        return self.report
-
-    def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
-        assert self.run_result is not None
-        return self.run_result
-
-
-def successful_events(tag: str = "plugwiz-test:latest", lines: int = 20) -> list[Any]:
-    events: list[Any] = []
-    for step in range(1, 4):
-        events.append(StepStarted(step, 3, f"RUN step {step}"))
-        events.extend(OutputLine(f"step {step} line {i}", step) for i in range(lines))
-    events.append(BuildFinished("sha256:" + "ab" * 32, tag))
-    return events
-
-
 def project_for(host: Path, workdir: Path, **changes: Any) -> Project:
     project = Project(
         host=Host(repo=str(host), ref="main"),
         plugins=(PluginSource("plugins/greet.go"),),
-        tag="plugwiz-test:latest",
+        tag=TAG,
         base_dir=workdir,
     )
     return replace(project, **changes)
@@ -195,25 +131,49 @@ AppMaker = Callable[..., PlugwizApp]
 
 @pytest.fixture
 def app_for(workdir: Path) -> AppMaker:
-    """make_app with a fake engine by default."""
+    """make_app with the scripted engine (a small successful build) by default."""
 
     def make(
         project: Project | None,
         project_path: Path | None = None,
-        engine: FakeEngine | None = None,
+        engine: ScriptedEngine | None = None,
+        repo_opener: Callable[[Project], HostRepository] = open_repo,
         **kwargs: Any,
     ) -> PlugwizApp:
-        fake = engine or FakeEngine(events=successful_events(), report=sample_report())
-        return make_app(project, project_path, engine_factory=lambda: fake, **kwargs)
+        tag = project.tag if project is not None else TAG
+        fake = engine or ScriptedEngine(events=successful_events(tag))
+        return make_app(
+            project,
+            project_path,
+            engine_factory=lambda: fake,
+            repo_opener=repo_opener,
+            **kwargs,
+        )
 
     return make
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until workers are done and their messages handled (workers may start workers)."""
-    for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
+    """Wait until workers are done and their messages handled (workers may start workers),
+    and the build session's output has been polled."""
+    app = pilot.app
+    for _ in range(6):
+        await app.workers.wait_for_complete()
         await pilot.pause()
+        session = getattr(app, "session", None)
+        if session is not None and session.active:
+            await pilot.pause(0.15)
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Pause until `condition()` holds (at most `timeout` seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the condition")
+        await pilot.pause(0.05)
 
 
 @pytest.hookimpl(tryfirst=True)

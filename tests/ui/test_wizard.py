@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Log, OptionList, ProgressBar, SelectionList
 
-from plugwiz.core.events import BuildFailed, OutputLine, SourceLocation, StepStarted
+from plugwiz.adapters.scripted import (
+    ScriptedEngine,
+    realistic_build,
+    successful_events,
+    unavailable,
+)
+from plugwiz.core.engine import RunResult
+from plugwiz.core.events import BuildEvent, OutputLine, StepStarted
 from plugwiz.core.model import BundledPlugin, Host, PluginSource, Project
 from plugwiz.core.project_file import load_project
+from plugwiz.core.session import BuildState
 from plugwiz.ui.screens.build import MAX_LOG_LINES, BuildScreen
 from plugwiz.ui.widgets.message import MessageArea
 
-from .conftest import (
-    SIZE,
-    AppMaker,
-    FakeEngine,
-    RunResult,
-    git,
-    project_for,
-    sample_report,
-    settle,
-    successful_events,
-)
+from .conftest import SIZE, TAG, AppMaker, git, project_for, settle, wait_for
 from .helpers import table_rows, text_of
 
 
@@ -50,12 +47,11 @@ async def test_typing_a_host_path_lists_refs_and_picking_one_shows_the_commit(
         refs = app.screen.query_one("#refs", OptionList)
         names = [refs.get_option_at_index(i).id for i in range(refs.option_count)]
         assert names == ["feature/fast", "main", "v1.0.0"]
-        # The filter narrows the list.
+        # The filter narrows the list; enter with one match picks it.
         app.screen.query_one("#ref-filter", Input).value = "v1"
         await pilot.pause()
         assert refs.option_count == 1
-        refs.focus()
-        refs.highlighted = 0
+        app.screen.query_one("#ref-filter", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
         info = text_of(app.screen.query_one("#commit-info"))
@@ -68,7 +64,8 @@ async def test_typing_a_host_path_lists_refs_and_picking_one_shows_the_commit(
         bundled = app.screen.query_one("#bundled", SelectionList)
         assert sorted(bundled.selected) == ["plugins/reverse", "plugins/upper"]
         assert app.project.host.ref == "v1.0.0"
-        assert len(app.project.host.commit) == 40
+        assert app.project.host.commit == ""  # resolved, not pinned
+        assert app.host.resolved is not None and len(app.host.resolved.commit.sha) == 40
     # The repository is remembered for next time.
     recent = json.loads((cache_dir / "recent.json").read_text())
     assert recent == [str(host_repo)]
@@ -147,8 +144,8 @@ async def test_repo_without_go_mod_is_explained(
 
 async def open_plugins(pilot, app) -> None:  # type: ignore[no-untyped-def]
     await settle(pilot)
-    await pilot.press("ctrl+n")
-    await pilot.pause()
+    app.action_go("plugins")
+    await settle(pilot)
     assert app.current_mode == "plugins"
 
 
@@ -164,14 +161,15 @@ async def test_adding_renaming_reordering_and_removing_plugins(
         source.focus()
         source.value = "plugins/extra"
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#plugins-table", DataTable)
         rows = table_rows(table)
-        assert [r[1:5] for r in rows] == [
-            ["greet", "plugins/greet.go", "file", "greet.so"],
-            ["extra", "plugins/extra", "directory", "extra.so"],
+        assert [r[1:4] for r in rows] == [
+            ["greet", "plugins/greet.go", "file"],
+            ["extra", "plugins/extra", "directory"],
         ]
-        assert rows[1][5] == "✓"
+        assert rows[1][4] == "looks right"
+        assert source.value == ""
         # Rename the second one.
         table.focus()
         table.move_cursor(row=1)
@@ -184,21 +182,24 @@ async def test_adding_renaming_reordering_and_removing_plugins(
         assert "is not allowed" in app.screen.query_one("#dialog-error", MessageArea).text
         dialog_input.value = "shout"
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert [p.output_name for p in app.project.plugins] == ["greet", "shout"]
-        # Move it up.
+        # Move it up (the load order).
         await pilot.press("ctrl+up")
-        await pilot.pause()
+        await settle(pilot)
         assert [p.output_name for p in app.project.plugins] == ["shout", "greet"]
         assert table_rows(table)[0][1] == "shout"
         await pilot.press("ctrl+down")
-        await pilot.pause()
+        await settle(pilot)
         assert [p.output_name for p in app.project.plugins] == ["greet", "shout"]
-        # Remove it.
+        # Remove it, and put it back.
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         assert [p.output_name for p in app.project.plugins] == ["greet"]
         assert len(table_rows(table)) == 1
+        await pilot.press("u")
+        await settle(pilot)
+        assert [p.output_name for p in app.project.plugins] == ["greet", "shout"]
 
 
 async def test_a_bad_plugin_source_shows_its_problem(
@@ -215,8 +216,9 @@ async def test_a_bad_plugin_source_shows_its_problem(
     async with app.run_test(size=SIZE) as pilot:
         await open_plugins(pilot, app)
         rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
-        assert "a Go plugin must be `package main`" in rows[0][5]
-        assert "does not exist" in rows[1][5]
+        assert "a Go plugin must be `package main`" in rows[0][4]
+        assert "plugins/gone.go does not exist" in rows[1][4]
+        assert rows[1][3] == "?"  # a missing path has no kind
 
 
 async def test_a_name_that_collides_with_a_bundled_plugin_is_flagged(
@@ -232,8 +234,9 @@ async def test_a_name_that_collides_with_a_bundled_plugin_is_flagged(
             "two plugins would be written to upper.so: 'upper' collides with a bundled plugin; "
             "rename one (plugins: name: ...)"
         )
-        # The status column and the message say what `plugwiz render` says, word for word.
-        assert rows[0][5] == expected
+        # The status, its detail line and the message say what `plugwiz render` says.
+        assert rows[0][4] == expected
+        assert expected in text_of(app.screen.query_one("#plugin-detail"))
         assert message(app, "#plugins-message") == expected
 
 
@@ -251,49 +254,16 @@ async def test_two_plugins_with_the_same_name_flag_the_second(
             "two plugins would be written to greet.so: 'greet' collides with another plugin; "
             "rename one (plugins: name: ...)"
         )
-        assert [r[5] for r in rows] == ["✓", expected]
+        assert [r[4] for r in rows] == ["looks right", expected]
         assert message(app, "#plugins-message") == expected
         # Renaming the second one clears both the column and the message.
         app.update_project(
             replace(app.project, plugins=(plugins[0], replace(plugins[1], name="greet2")))
         )
-        await pilot.pause()
+        await settle(pilot)
         rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
-        assert [r[5] for r in rows] == ["✓", "✓"]
+        assert [r[4] for r in rows] == ["looks right", "looks right"]
         assert message(app, "#plugins-message") == ""
-
-
-async def test_loading_settings_dialog_changes_the_flag(
-    app_for: AppMaker, host_repo: Path, workdir: Path
-) -> None:
-    app = app_for(project_for(host_repo, workdir))
-    async with app.run_test(size=SIZE) as pilot:
-        await open_plugins(pilot, app)
-        app.screen.query_one("#plugins-table", DataTable).focus()
-        await pilot.press("s")
-        await pilot.pause()
-        app.screen.query_one("#flag", Input).value = "--plugin"
-        app.screen.query_one("#args", Input).value = "--text 'hi there'"
-        await pilot.click("#ok")
-        await pilot.pause()
-        assert app.project.loading.flag == "--plugin"
-        assert app.project.loading.extra_args == ("--text", "hi there")
-        assert "--plugin PATH.so" in text_of(app.screen.query_one("#loading-summary"))
-
-
-async def test_path_completion_suggests_files(
-    app_for: AppMaker, host_repo: Path, workdir: Path
-) -> None:
-    app = app_for(project_for(host_repo, workdir))
-    async with app.run_test(size=SIZE) as pilot:
-        await open_plugins(pilot, app)
-        source = app.screen.query_one("#plugin-source", Input)
-        source.focus()
-        await pilot.press(*"plugins/gr")
-        await pilot.pause(0.2)
-        await pilot.press("right")
-        await pilot.pause()
-        assert source.value == "plugins/greet.go"
 
 
 # -- Preview -----------------------------------------------------------------------------------
@@ -307,107 +277,20 @@ async def test_preview_shows_the_dockerfile_and_follows_changes(
         await settle(pilot)
         app.action_go("preview")
         await settle(pilot)
-        dockerfile = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM golang:1.19-bookworm AS host" in dockerfile
-        assert "/app/plugins/greet.so" in dockerfile
-        context = text_of(app.screen.query_one("#context-list"))
-        assert "plugins/greet/greet.go" in context
-        assert "host/go.mod" in context
-        # Add a plugin on the Plugins step: the preview follows.
-        app.action_go("plugins")
-        await pilot.pause()
-        app.screen.add_source("plugins/multi")  # type: ignore[attr-defined]
-        app.action_go("preview")
-        await settle(pilot)
-        assert "/app/plugins/multi.so" in text_of(app.screen.query_one("#dockerfile"))
-
-
-async def test_preview_warns_about_a_libc_mismatch_and_shows_project_errors(
-    app_for: AppMaker, host_repo: Path, workdir: Path
-) -> None:
-    app = app_for(project_for(host_repo, workdir))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.action_go("preview")
-        await settle(pilot)
-        app.screen.query_one("#runtime-image", Input).value = "alpine:3.20"
+        text = text_of(app.screen.query_one("#dockerfile"))
+        assert "FROM golang:1.19-bookworm AS host" in text
+        assert "/out/plugins/greet.so" in text
+        listing = text_of(app.screen.query_one("#context-list"))
+        assert "plugins/greet/greet.go" in listing
+        builder = app.screen.query_one("#builder-image", Input)
+        builder.value = "golang:1.19-bullseye"
+        await pilot.press("tab")
         await pilot.pause(0.5)
-        assert app.project.images.runtime == "alpine:3.20"
-        assert "the host will not start" in message(app, "#image-warning")
-        app.screen.query_one("#runtime-image", Input).value = "bad image"
-        await pilot.pause(0.5)
-        assert "is not a valid image reference" in message(app, "#preview-message")
-        assert app.screen.dockerfile is None  # type: ignore[attr-defined]
-
-
-async def test_saving_the_project_and_the_dockerfile(
-    app_for: AppMaker, host_repo: Path, workdir: Path
-) -> None:
-    app = app_for(project_for(host_repo, workdir))
-    async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.action_go("preview")
-        await settle(pilot)
-        await pilot.click("#save-dockerfile")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-    saved = load_project(workdir / "plugwiz.yaml")
-    assert saved.host.repo == str(host_repo)
-    assert saved.plugins == (PluginSource("plugins/greet.go"),)
-    assert len(saved.host.commit) == 40
-    assert (workdir / "Dockerfile").read_text().startswith("# Generated by plugwiz")
-
-
-async def test_changes_are_saved_as_the_user_goes_and_resume_continues(
-    app_for: AppMaker, host_repo: Path, workdir: Path
-) -> None:
-    path = workdir / "plugwiz.yaml"
-    app = app_for(Project(base_dir=workdir), path)
-    async with app.run_test(size=SIZE) as pilot:
-        app.screen.query_one("#repo", Input).value = str(host_repo)
-        await pilot.press("enter")
-        await settle(pilot)
-        refs = app.screen.query_one("#refs", OptionList)
-        refs.focus()
-        refs.highlighted = 0  # feature/fast
-        await pilot.press("enter")
-        await settle(pilot)
-        app.action_go("plugins")
-        await pilot.pause()
-        app.screen.add_source("plugins/greet.go")  # type: ignore[attr-defined]
-        await pilot.pause()
-    # Quit mid-way: everything is on disk already.
-    saved = load_project(path)
-    assert saved.host.ref == "feature/fast"
-    assert saved.plugins == (PluginSource("plugins/greet.go"),)
-    resumed = app_for(saved, path)
-    async with resumed.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert resumed.current_mode == "host"
-        assert resumed.screen.query_one("#repo", Input).value == str(host_repo)
-        assert "Make it faster" in text_of(resumed.screen.query_one("#commit-info"))
-        assert resumed.project.host.commit == saved.host.commit
-        resumed.action_go("plugins")
-        await pilot.pause()
-        assert table_rows(resumed.screen.query_one("#plugins-table", DataTable))[0][1] == "greet"
-
-
-async def test_back_and_next_navigation(app_for: AppMaker, host_repo: Path, workdir: Path) -> None:
-    app = app_for(project_for(host_repo, workdir))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        visited = []
-        for _ in range(5):
-            visited.append(app.current_mode)
-            await pilot.press("ctrl+n")
-            await pilot.pause()
-        assert visited == ["host", "plugins", "preview", "build", "result"]
-        assert app.current_mode == "result"
-        await pilot.press("ctrl+p")
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert app.current_mode == "preview"
-        assert "-current" in app.screen.query_one("#step-preview").classes
+        assert app.project.images.builder == "golang:1.19-bullseye"
+        text = text_of(app.screen.query_one("#dockerfile"))
+        assert "FROM golang:1.19-bullseye AS host" in text
+        assert "FROM debian:bullseye-slim" in text
 
 
 # -- Build and Result --------------------------------------------------------------------------
@@ -425,39 +308,37 @@ async def open_build(pilot, app) -> BuildScreen:  # type: ignore[no-untyped-def]
 async def test_a_successful_build_streams_output_and_shows_the_result(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    engine = FakeEngine(
-        events=successful_events(lines=3000),
-        report=sample_report(),
-        run_result=RunResult(0, "loaded plugin greet\ndemo-host: 3 plugins loaded\n"),
+    engine = ScriptedEngine(
+        events=successful_events(TAG, lines=3000),
+        run_result=RunResult(0, "loaded plugin greet\ndemo-host: 3 plugins loaded\n", False),
     )
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
-        await pilot.pause(0.2)
-        assert engine.builds and engine.builds[0].plugins == (PluginSource("plugins/greet.go"),)
+        assert engine.builds and engine.builds[0].project.plugins == (
+            PluginSource("plugins/greet.go"),
+        )
         assert app.current_mode == "result"
         log = screen.query_one("#build-log", Log)
         assert log.lines[-1] == "step 3 line 2999"
         assert log.line_count <= MAX_LOG_LINES  # the rest is in the log file
         assert screen.query_one("#build-progress", ProgressBar).percentage == 1.0
-        # Result.
+        # Result: the plugins in load order (bundled first, then custom), all loaded.
         rows = table_rows(app.screen.query_one("#result-plugins", DataTable))
-        assert [r[0] for r in rows] == [
-            "/app/plugins/greet.so",
+        assert [r[1] for r in rows] == [
             "/app/plugins/reverse.so",
             "/app/plugins/upper.so",
+            "/app/plugins/greet.so",
         ]
-        assert all(r[3] == "✓" for r in rows)
-        assert rows[0][2] == "c" * 12
+        assert [r[0] for r in rows] == ["1", "2", "3"]
+        assert all(r[4] == "✓" for r in rows)
         assert '"/app/demo-host", "--prov"' in text_of(app.screen.query_one("#cmd"))
-        assert (
-            text_of(app.screen.query_one("#run-line")).strip()
-            == "docker run --rm plugwiz-test:latest"
-        )
+        assert text_of(app.screen.query_one("#run-line")).strip() == f"docker run --rm {TAG}"
         await pilot.press("y")
-        assert app.clipboard == "docker run --rm plugwiz-test:latest"
+        assert app.clipboard == f"docker run --rm {TAG}"
         await pilot.press("o")
         await settle(pilot)
         output = text_of(app.screen.query_one("#run-output"))
@@ -468,75 +349,66 @@ async def test_a_successful_build_streams_output_and_shows_the_result(
 async def test_a_failed_build_explains_where_and_can_be_rebuilt(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    failed = BuildFailed(
-        message="the command returned a non-zero code: 1",
-        step=9,
-        title="RUN go build -buildmode=plugin -o /out/plugins/broken.so ./plugwiz_plugins/broken",
-        last_lines=(
-            "# example.com/plugwiz-demo/plugwiz_plugins/broken",
-            "broken.go:9:51: undefined: undefinedHelper",
-        ),
-        locations=(SourceLocation("plugins/broken.go", 9, 51, "undefined: undefinedHelper"),),
-        plugin="broken",
-    )
-    engine = FakeEngine(
-        events=[StepStarted(9, 14, failed.title), OutputLine("compiling", 9), failed],
-        report=sample_report(),
-    )
+    engine = ScriptedEngine(script=realistic_build)
     project = project_for(host_repo, workdir, plugins=(PluginSource("plugins/broken.go"),))
     app = app_for(project, engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
-        await pilot.pause(0.2)
         assert app.current_mode == "build"
         assert screen.state == "failed"
         panel = text_of(screen.query_one("#failure"))
         assert "Plugin: broken" in panel
-        assert "plugins/broken.go:9:51  undefined: undefinedHelper" in panel
+        assert f"{workdir / 'plugins' / 'broken.go'}:9:51  undefined: undefinedHelper" in panel
         assert "./plugwiz_plugins/broken" in panel
         assert screen.query_one("#failure-panel").display
-        # Go back, swap the plugin, build again: nothing else is lost.
-        await pilot.press("ctrl+p")
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert app.current_mode == "plugins"
-        app.update_project(replace(app.project, plugins=(PluginSource("plugins/greet.go"),)))
-        engine.events = successful_events()
-        app.action_go("build")
-        await pilot.pause()
-        await pilot.press("b")
+        # The Plugins step says where it failed.
+        app.action_go("plugins")
         await settle(pilot)
-        await pilot.pause(0.2)
-        assert engine.builds[-1].plugins == (PluginSource("plugins/greet.go"),)
+        rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
+        assert rows[0][4] == "failed at line 9"
+        # Swap the plugin, build again: nothing else is lost.
+        app.update_project(replace(app.project, plugins=(PluginSource("plugins/greet.go"),)))
+        await settle(pilot)
+        app.action_go("build")
+        await settle(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
+        await settle(pilot)
+        assert engine.builds[-1].project.plugins == (PluginSource("plugins/greet.go"),)
         assert engine.builds[-1].host == engine.builds[0].host
         assert app.current_mode == "result"
+        app.action_go("plugins")
+        await settle(pilot)
+        rows = table_rows(app.screen.query_one("#plugins-table", DataTable))
+        assert rows[0][4] == "loads"
 
 
 async def test_cancelling_a_build_asks_first(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    engine = FakeEngine(events=successful_events(), block_after=5)
+    engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         await pilot.press("b")
-        assert engine.blocked.wait(5)
-        await pilot.pause(0.2)
-        assert screen.running
+        assert engine.holding.wait(5)
+        await pilot.pause(0.3)
+        assert app.session.state is BuildState.RUNNING
         assert "Step 1 of 3" in text_of(screen.query_one("#step-title"))
         await pilot.press("c")
         await pilot.pause()
         await pilot.click("#no")  # keep building
         await pilot.pause()
-        assert screen.running and not screen.cancel_event.is_set()
+        assert app.session.state is BuildState.RUNNING
         await pilot.press("c")
         await pilot.pause()
         await pilot.click("#yes")
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
-        await pilot.pause(0.2)
-        assert not screen.running
+        assert app.session.state is BuildState.CANCELLED
         assert screen.state == "cancelled"
         assert "Build cancelled" in text_of(screen.query_one("#build-state"))
 
@@ -544,39 +416,39 @@ async def test_cancelling_a_build_asks_first(
 async def test_quitting_during_a_build_asks_and_cancels(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    engine = FakeEngine(events=successful_events(), block_after=5)
-    path = workdir / "plugwiz.yaml"
-    app = app_for(project_for(host_repo, workdir), path, engine=engine)
+    engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
+    app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_build(pilot, app)
+        await open_build(pilot, app)
         await pilot.press("b")
-        assert engine.blocked.wait(5)
+        assert engine.holding.wait(5)
         await pilot.press("ctrl+q")
         await pilot.pause()
-        assert "Quit during the build?" in app.screen.query_one(".dialog-title").render().plain  # type: ignore[attr-defined]
+        title = app.screen.query_one(".dialog-title").render()
+        assert "Quit during the build?" in str(title)
         await pilot.click("#yes")
-        await pilot.pause(0.5)
-        assert screen.cancel_event.is_set()
+        await wait_for(pilot, lambda: not app.is_running or not app.session.active)
+        await pilot.pause(0.3)
+    assert app.session.state is BuildState.CANCELLED
     assert app.return_value == 0
 
 
 async def test_docker_unreachable_is_explained_and_other_steps_still_work(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    engine = FakeEngine(
-        ping_error=RuntimeError(
-            "Docker is not running: start it with `sudo systemctl start docker`"
-        )
+    engine = ScriptedEngine(
+        ping_error=unavailable("Docker is not running: start it with `sudo systemctl start docker`")
     )
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         assert screen.state == "unavailable"
-        text = message(app, "#build-message")
-        assert "sudo systemctl start docker" in text
+        assert "sudo systemctl start docker" in message(app, "#build-message")
         await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
         assert screen.state == "unavailable"
+        assert app.session.state is BuildState.UNAVAILABLE
         assert not engine.builds
         app.action_go("preview")
         await settle(pilot)
@@ -590,22 +462,24 @@ async def test_result_before_any_build_says_so(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.action_go("result")
-        await pilot.pause()
-        assert "No image built yet" in message(app, "#result-message")
+        await settle(pilot)
+        assert f"No image {TAG} yet" in message(app, "#result-message")
         assert not app.screen.query_one("#result-plugins").display
 
 
-async def test_quit_without_a_project_file_offers_to_save(
+async def test_quit_after_a_change_offers_to_save(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
     app = app_for(project_for(host_repo, workdir))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        app.update_project(replace(app.project, tag="changed:latest"))
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.click("#save")
         await pilot.pause()
-    assert load_project(workdir / "plugwiz.yaml").host.ref == "main"
+    saved = load_project(workdir / "plugwiz.yaml")
+    assert saved.host.ref == "main" and saved.tag == "changed:latest"
 
 
 async def test_the_file_picker_adds_the_chosen_file(
@@ -613,30 +487,21 @@ async def test_the_file_picker_adds_the_chosen_file(
 ) -> None:
     from textual.widgets import DirectoryTree
 
-    async def until(condition: Callable[[], bool]) -> None:
-        # Not settle(): DirectoryTree's loader worker never completes while the tree exists.
-        for _ in range(100):
-            if condition():
-                return
-            await pilot.pause(0.02)
-        raise AssertionError("timed out")
-
     app = app_for(project_for(host_repo, workdir, plugins=()))
     async with app.run_test(size=SIZE) as pilot:
         await open_plugins(pilot, app)
         await pilot.click("#browse")
-        await until(lambda: bool(app.screen.query("#picker-tree")))
+        await wait_for(pilot, lambda: bool(app.screen.query("#picker-tree")))
         tree = app.screen.query_one("#picker-tree", DirectoryTree)
-        await until(lambda: any(n.label.plain == "plugins" for n in tree.root.children))
+        await wait_for(pilot, lambda: any(n.label.plain == "plugins" for n in tree.root.children))
         plugins_node = next(n for n in tree.root.children if n.label.plain == "plugins")
         plugins_node.expand()
-        await until(lambda: len(plugins_node.children) == 3)
-        # Only Go files, shared objects and directories are offered.
+        await wait_for(pilot, lambda: len(plugins_node.children) == 3)
         names = sorted(n.label.plain for n in plugins_node.children)
         assert names == ["broken.go", "greet.go", "multi"]
         greet = next(n for n in plugins_node.children if n.label.plain == "greet.go")
         tree.select_node(greet)
-        await until(lambda: bool(app.project.plugins))
+        await wait_for(pilot, lambda: bool(app.project.plugins))
         assert app.project.plugins == (PluginSource("plugins/greet.go"),)
 
 
@@ -645,27 +510,29 @@ async def test_the_screen_stays_responsive_while_a_flood_of_output_arrives(
 ) -> None:
     import time
 
-    flood = [StepStarted(1, 2, "RUN go build ./...")]
+    flood: list[BuildEvent] = [StepStarted(1, 2, "RUN go build ./...")]
     flood += [OutputLine(f"line {i}", 1) for i in range(100_000)]
     flood.append(StepStarted(2, 2, "CMD"))
-    engine = FakeEngine(events=flood, block_after=len(flood) - 1)
+    engine = ScriptedEngine(events=flood, hold_at=len(flood) - 1)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         await pilot.press("b")
         started = time.monotonic()
-        await pilot.press("ctrl+p")  # navigating away while the lines pour in
+        await pilot.press("ctrl+b")  # navigating away while the lines pour in
         await pilot.pause()
         assert app.current_mode == "preview"
         assert time.monotonic() - started < 2.0
-        assert engine.blocked.wait(10)
+        assert engine.holding.wait(10)
         await pilot.pause(0.5)
+        app.action_go("build")
+        await pilot.pause(0.3)
         log = screen.query_one("#build-log", Log)
         assert log.lines[-1] == "line 99999"
         assert log.line_count <= MAX_LOG_LINES
-        screen.cancel_event.set()
+        app.session.cancel()
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
-        await pilot.pause(0.2)
         assert screen.state == "cancelled"
 
 
@@ -674,18 +541,19 @@ async def test_a_flood_keeps_exactly_the_last_lines_and_counts_every_one(
 ) -> None:
     # Lines the cap would drop at once are never written to the Log (the speed-up), yet the
     # Log ends with the same lines, in order, as if every one had been written.
-    flood = [StepStarted(1, 1, "RUN go build ./...")]
+    flood: list[BuildEvent] = [StepStarted(1, 1, "RUN go build ./...")]
     flood += [OutputLine(f"line {i}", 1) for i in range(30_000)]
     flood.append(StepStarted(1, 1, "the build waits here"))
-    engine = FakeEngine(events=flood, block_after=len(flood) - 1)
+    engine = ScriptedEngine(events=flood, hold_at=len(flood) - 1)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_build(pilot, app)
         await pilot.press("b")
-        assert engine.blocked.wait(10)
+        assert engine.holding.wait(10)
         await pilot.pause(0.5)
         log = screen.query_one("#build-log", Log)
         assert screen.lines_shown == 30_000
         assert list(log.lines) == [f"line {i}" for i in range(30_000 - MAX_LOG_LINES, 30_000)]
-        screen.cancel_event.set()
+        app.session.cancel()
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)

@@ -12,22 +12,22 @@ from plugwiz.core.events import (
     StepStarted,
     map_compiler_path,
 )
-from plugwiz.core.model import GoMod, Host, HostFacts, PluginSource, Project
+from plugwiz.core.model import GoMod, Host, HostFacts, PluginSource, Project, ResolvedProject
+from tests.helpers import resolved_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SHA = "ffe6da1a3e4aa355d2a2714e200f791c8afb2d4d"
 
 
-def demo_like(*plugins: PluginSource) -> Project:
+def demo_like(*plugins: PluginSource) -> ResolvedProject:
     """A resolved project shaped like the demo host (no git or docker needed)."""
     facts = HostFacts(
         gomod=GoMod(module="example.com/plugwiz-demo", go="1.19"),
         main_packages=("cmd/demo-host",),
         plugin_packages=("plugins/reverse", "plugins/upper"),
     )
-    return Project(host=Host(repo="/x", commit=SHA), plugins=plugins, base_dir=FIXTURES).with_facts(
-        facts, SHA
-    )
+    project = Project(host=Host(repo="/x", commit=SHA), plugins=plugins, base_dir=FIXTURES)
+    return resolved_for(project, facts, sha=SHA)
 
 
 def feed_all(parser: BuildStreamParser, chunks: list[dict[str, object]]) -> list[object]:
@@ -88,12 +88,12 @@ def test_steps_partial_lines_and_noise() -> None:
         ],
     )
     assert events == [
-        StepStarted(1, 3, "FROM golang:1.19-bookworm AS host"),
-        StepStarted(2, 3, "RUN echo one; echo two"),
+        StepStarted(1, 3, "FROM golang:1.19-bookworm AS host", "host"),
+        StepStarted(2, 3, "RUN echo one; echo two", "host"),
         OutputLine("one", 2),
         OutputLine("two", 2),
         BuildWarning("something odd"),
-        StepStarted(3, 3, 'CMD ["x"]'),
+        StepStarted(3, 3, 'CMD ["x"]', "host"),
         OutputLine("trailing without newline", 3),
     ]
     assert parser.image_id == "sha256:abc"

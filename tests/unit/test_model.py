@@ -18,6 +18,7 @@ from plugwiz.core.model import (
     check_name,
     effective_bundled,
     effective_main_package,
+    guess_plugin_kind,
     plugin_clashes,
 )
 
@@ -32,11 +33,14 @@ from plugwiz.core.model import (
         ("weird/$(rm -rf)`x`.go", PluginKind.FILE, "rm-rf-x"),
         ("../..", PluginKind.DIRECTORY, "plugin"),
         ("ünïcode.go", PluginKind.FILE, "n-code"),
+        ("drift.prov", PluginKind.DIRECTORY, "drift"),
+        ("plugins/v1.2", PluginKind.DIRECTORY, "v1.2"),
+        ("demo:hello.go", PluginKind.FILE, "hello"),
     ],
 )
 def test_kind_and_default_name(source: str, kind: PluginKind, name: str) -> None:
     plugin = PluginSource(source)
-    assert plugin.kind is kind
+    assert guess_plugin_kind(source) is kind
     assert plugin.output_name == name
     assert check_name(plugin.output_name) == name
 
@@ -55,13 +59,14 @@ FACTS = HostFacts(
 
 
 def test_effective_values_follow_detection_unless_overridden() -> None:
-    project = Project(facts=FACTS)
-    assert effective_main_package(project) == "./cmd/h"
-    assert effective_bundled(project) == (BundledPlugin("plugins/a"),)
-    project = Project(host=Host(main_package="cmd/tool"), bundled=(), facts=FACTS)
-    assert effective_main_package(project) == "./cmd/tool"
-    assert effective_bundled(project) == ()
-    assert effective_main_package(Project(host=Host(build_command=("make",)), facts=FACTS)) == ""
+    project = Project()
+    assert effective_main_package(project, FACTS) == "./cmd/h"
+    assert effective_bundled(project, FACTS) == (BundledPlugin("plugins/a"),)
+    assert effective_bundled(project, None) == ()
+    project = Project(host=Host(main_package="cmd/tool"), bundled=())
+    assert effective_main_package(project, FACTS) == "./cmd/tool"
+    assert effective_bundled(project, FACTS) == ()
+    assert effective_main_package(Project(host=Host(build_command=("make",))), FACTS) == ""
 
 
 def test_relative_sources_are_relative_to_the_project_file() -> None:
@@ -78,9 +83,8 @@ def test_plugin_clashes_name_the_later_plugin_in_one_wording() -> None:
             PluginSource("c/hello.go"),
             PluginSource("d/ok.go"),
         ),
-        facts=FACTS,
     )
-    clashes = plugin_clashes(project)
+    clashes = plugin_clashes(project, FACTS)
     assert [(c.custom_index, c.message) for c in clashes] == [
         (
             0,
@@ -94,4 +98,4 @@ def test_plugin_clashes_name_the_later_plugin_in_one_wording() -> None:
         ),
     ]
     # Leaving the bundled plugin out, or renaming, removes the clash.
-    assert plugin_clashes(Project(plugins=(PluginSource("x/a.go"),), bundled=(), facts=FACTS)) == ()
+    assert plugin_clashes(Project(plugins=(PluginSource("x/a.go"),), bundled=()), FACTS) == ()

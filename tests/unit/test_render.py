@@ -20,11 +20,14 @@ from plugwiz.core.model import (
     PluginSource,
     Project,
     ProjectError,
+    ResolvedProject,
 )
-from plugwiz.core.render import plan_build, render_dockerfile
+from plugwiz.core.plan import plan_build
+from plugwiz.core.render import render_dockerfile
+from tests.helpers import TEST_SHA as SHA
+from tests.helpers import resolved_for
 
 GOLDEN = Path(__file__).parent / "golden"
-SHA = "0123456789abcdef0123456789abcdef01234567"
 
 DEMO_FACTS = HostFacts(
     gomod=GoMod(module="example.com/plugwiz-demo", go="1.19"),
@@ -40,18 +43,17 @@ VENDORED_FACTS = HostFacts(
 )
 
 
-def demo(**changes: object) -> Project:
+def demo(facts: HostFacts = DEMO_FACTS, sha: str = SHA, **changes: object) -> ResolvedProject:
     base = Project(
         host=Host(repo="https://example.com/demo.git", ref="main", commit=SHA),
         plugins=(PluginSource("plugins/hello.go"),),
         tag="demo:latest",
-        facts=DEMO_FACTS,
         base_dir=Path("/nonexistent"),
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return resolved_for(replace(base, **changes), facts, sha=sha)  # type: ignore[arg-type]
 
 
-PROJECTS: dict[str, Project] = {
+PROJECTS: dict[str, ResolvedProject] = {
     "single-file": demo(),
     "directory": demo(plugins=(PluginSource("plugins/multi", name="multi"),)),
     "prebuilt": demo(plugins=(PluginSource("build/legacy.so"), PluginSource("plugins/hello.go"))),
@@ -73,17 +75,22 @@ PROJECTS: dict[str, Project] = {
             ExtraFile("host:static", "/app/static"),
         ),
     ),
-    "vendored": Project(
-        host=Host(
-            repo="file:///repos/realhost.git", ref="main", commit=SHA, build_flags=("-tags=netgo",)
+    "vendored": resolved_for(
+        Project(
+            host=Host(
+                repo="file:///repos/realhost.git",
+                ref="main",
+                commit=SHA,
+                build_flags=("-tags=netgo",),
+            ),
+            plugins=(PluginSource("plugins/multi"),),
+            loading=PluginLoading(
+                flag="--plugin", extra_args=("--config", "/etc/realhost/config.json")
+            ),
+            images=Images(builder="golang:1.19-bookworm", runtime="debian:bookworm-slim"),
+            tag="realhost:plugins",
         ),
-        plugins=(PluginSource("plugins/multi"),),
-        loading=PluginLoading(
-            flag="--plugin", extra_args=("--config", "/etc/realhost/config.json")
-        ),
-        images=Images(builder="golang:1.19-bookworm", runtime="debian:bookworm-slim"),
-        tag="realhost:plugins",
-        facts=VENDORED_FACTS,
+        VENDORED_FACTS,
     ),
 }
 
@@ -111,8 +118,8 @@ def test_cmd_and_copy_come_from_one_plugin_list(name: str) -> None:
         host_stage = text.split("\nFROM ")[1]
         copied = re.findall(r"-buildmode=plugin -o /out/plugins/(\S+)", host_stage) + copied
     assert copied == [p.file_name for p in plan.plugins]
-    cmd = plan.cmd(project)
-    if project.loading.flag:
+    cmd = plan.cmd(project.project)
+    if project.project.loading.flag:
         assert [arg for arg in cmd if arg.startswith(plan.plugin_dir)] == plan.runtime_plugin_paths
     else:
         assert not any(arg.startswith(plan.plugin_dir) for arg in cmd)
@@ -212,7 +219,7 @@ def test_libc_mismatch_is_warned_about() -> None:
         (demo(plugins=(PluginSource("a/x.go"), PluginSource("b/x.go"))), "another plugin"),
         (demo(plugins=(PluginSource("a.go", name="bad name"),)), "is not allowed"),
         (demo(loading=PluginLoading(extension="so")), "extension"),
-        (demo(host=Host(repo="r", commit="")), "resolved"),
+        (demo(sha="abc"), "resolved"),
         (demo(host=Host(repo="r", commit=SHA, build_command=("make",))), "binary"),
         (demo(host=Host(repo="r", commit=SHA, build_flags=("-ldflags=-s -w",))), "GOFLAGS"),
         (demo(files=(ExtraFile("a", "relative/path"),)), "absolute"),
@@ -221,7 +228,9 @@ def test_libc_mismatch_is_warned_about() -> None:
         (demo(facts=replace(DEMO_FACTS, main_packages=())), "no main package"),
     ],
 )
-def test_unbuildable_projects_are_refused_with_a_reason(project: Project, message: str) -> None:
+def test_unbuildable_projects_are_refused_with_a_reason(
+    project: ResolvedProject, message: str
+) -> None:
     with pytest.raises(ProjectError, match=re.escape(message)):
         render_dockerfile(project)
 
@@ -242,9 +251,10 @@ def test_a_plugin_edit_changes_only_the_layers_after_its_own() -> None:
 
 
 def test_runtime_copies_for_another_plugin_dir_or_no_custom_plugin() -> None:
-    project = PROJECTS["single-file"]
+    project = PROJECTS["single-file"].project
     elsewhere = replace(project, loading=replace(project.loading, directory="/opt/plugins"))
-    runtime = render_dockerfile(elsewhere).split("# Runtime:")[1].splitlines()
+    runtime = render_dockerfile(resolved_for(elsewhere, DEMO_FACTS)).split("# Runtime:")[1]
+    runtime = runtime.splitlines()
     assert [line for line in runtime if line.startswith("COPY --from=")] == [
         "COPY --from=host /out/demo-host /app/demo-host",
         "COPY --from=host /out/plugins/reverse.so /out/plugins/upper.so /opt/plugins/",
@@ -252,6 +262,7 @@ def test_runtime_copies_for_another_plugin_dir_or_no_custom_plugin() -> None:
     ]
     # Without custom plugins the files come from the check stage, so that BuildKit, which
     # builds only the stages the image uses, still runs the load check.
-    runtime = render_dockerfile(replace(project, plugins=())).split("# Runtime:")[1]
+    runtime = render_dockerfile(resolved_for(replace(project, plugins=()), DEMO_FACTS))
+    runtime = runtime.split("# Runtime:")[1]
     assert "COPY --from=check /out/ /app/" in runtime
     assert "--from=host" not in runtime

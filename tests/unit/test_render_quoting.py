@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project, ProjectError
 from plugwiz.core.render import render_dockerfile
-from tests.unit.test_render import demo
+from tests.helpers import resolved_for
+from tests.unit.test_render import DEMO_FACTS, demo
 
 INSTRUCTIONS = {
     "FROM",
@@ -52,7 +53,7 @@ def _instructions(text: str) -> list[str]:
 
 def _assert_contained(project: Project) -> None:
     try:
-        text = render_dockerfile(project)
+        text = render_dockerfile(resolved_for(project, DEMO_FACTS))
     except ProjectError:
         return  # refused with a message: fine
     # No value created a new instruction or a new line of its own.
@@ -107,7 +108,7 @@ def test_no_value_escapes_its_quoting(
     env_value: str,
     tag: str,
 ) -> None:
-    base = demo()
+    base = demo().project
     host = replace(base.host, repo=repo, ref=ref, build_env=(("GOPRIVATE", env_value),))
     _assert_contained(replace(base, host=host, tag=tag, plugins=(PluginSource("p.go", name=name),)))
     _assert_contained(

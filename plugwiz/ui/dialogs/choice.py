@@ -1,6 +1,8 @@
-"""A modal question with a few buttons."""
+"""A modal question with a few buttons, answered with an `Answer`."""
 
 from __future__ import annotations
+
+import enum
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,18 +11,33 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 
-class ChoiceDialog(ModalScreen[str | None]):
-    """Asks a question; dismisses with the id of the chosen button, or None on escape."""
+class Answer(enum.Enum):
+    """What a person chose in a dialog."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Back")]
+    YES = "yes"
+    NO = "no"
+    BACK = "back"
+    SAVE = "save"
+    DISCARD = "discard"
+
+
+class ChoiceDialog(ModalScreen[Answer | None]):
+    """Asks a question; dismisses with the chosen `Answer`, or None on escape."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss_none", "Back"),
+        Binding("left", "app.focus_previous", "Previous button", show=False),
+        Binding("right", "app.focus_next", "Next button", show=False),
+    ]
 
     def __init__(
         self,
         title: str,
         message: str,
-        choices: list[tuple[str, str, str]],
+        choices: list[tuple[Answer, str, str]],
     ) -> None:
-        """`choices` are (id, label, variant) with variant one of Button's variants."""
+        """`choices` are (answer, label, variant) with variant one of Button's variants; the
+        first one has the focus (make it the safe one)."""
         super().__init__()
         self.title_text = title
         self.message = message
@@ -31,20 +48,20 @@ class ChoiceDialog(ModalScreen[str | None]):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.message, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                for choice_id, label, variant in self.choices:
-                    yield Button(label, id=choice_id, variant=variant)  # type: ignore[arg-type]
+                for answer, label, variant in self.choices:
+                    yield Button(label, id=answer.value, variant=variant)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id)
+        self.dismiss(Answer(event.button.id))
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
 
 
 def confirm_dialog(title: str, message: str, yes: str, no: str = "Back") -> ChoiceDialog:
-    """A yes/no dialog whose result is "yes", "no" or None."""
-    return ChoiceDialog(title, message, [("no", no, "default"), ("yes", yes, "error")])
+    """A yes/no dialog: Answer.YES, Answer.NO, or None (escape). "No" has the focus."""
+    return ChoiceDialog(title, message, [(Answer.NO, no, "default"), (Answer.YES, yes, "error")])

@@ -12,23 +12,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from plugwiz.core.model import PluginLoading
+from plugwiz.core.plan import loading_problem
 from plugwiz.ui.widgets.message import MessageArea
-
-
-def _check(loading: PluginLoading) -> str | None:
-    # The same rules plan_build applies, said before the dialog closes.
-    if loading.flag and (not loading.flag.startswith("-") or " " in loading.flag):
-        return f"the plugin flag {loading.flag!r} must start with '-' and hold no spaces"
-    ext = loading.extension
-    if ext and (not ext.startswith(".") or not ext[1:].isalnum()):
-        return f"the extension {ext!r} must look like .so or .prov"
-    return None
 
 
 class LoadingSettingsDialog(ModalScreen[PluginLoading | None]):
     """Edits `PluginLoading`; dismisses with the new value or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "#flag"
 
     def __init__(self, loading: PluginLoading) -> None:
         super().__init__()
@@ -44,6 +36,8 @@ class LoadingSettingsDialog(ModalScreen[PluginLoading | None]):
             yield Input(lo.extension, id="extension", placeholder=".so")
             yield Label("Extra arguments for the host (shell words)")
             yield Input(shlex.join(lo.extra_args), id="args", placeholder="--text 'hi there'")
+            yield Label("Symbol every plugin must export (empty: none checked)")
+            yield Input(lo.symbol, id="symbol", placeholder="New")
             yield MessageArea(id="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
@@ -72,8 +66,10 @@ class LoadingSettingsDialog(ModalScreen[PluginLoading | None]):
             flag=self.query_one("#flag", Input).value.strip(),
             extension=self.query_one("#extension", Input).value.strip(),
             extra_args=args,
+            symbol=self.query_one("#symbol", Input).value.strip(),
         )
-        problem = _check(loading)
+        # The rules the build plan applies, said before the dialog closes.
+        problem = loading_problem(loading)
         if problem:
             error.show(problem, "error")
             return

@@ -1,12 +1,15 @@
-"""What every wizard step shares: the step indicator, the footer and project updates."""
+"""What every wizard step shares: the step indicator, the footer, and redrawing only while
+the step is shown."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
+from textual.widgets import Footer, Input
 
 from plugwiz.core.model import Project
 from plugwiz.ui.widgets.steps import StepIndicator
@@ -17,9 +20,21 @@ if TYPE_CHECKING:
 
 class WizardScreen(Screen[None]):
     """A wizard step. Subclasses set STEP, yield their body from `compose_body`, and redraw
-    from `project_changed`, which runs on mount and after every project change."""
+    in `redraw`, which runs when the step is shown and after every change of the app's state
+    while it is shown (a step that is not shown does no work for changes it cannot show)."""
 
     STEP: ClassVar[str] = ""
+    # (key, what it does) lines for the help dialog, beyond the bindings.
+    KEY_NOTES: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # (title, help, method name) entries for the command palette.
+    PALETTE: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave_field", "Leave field", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stale = True
 
     @property
     def wizard(self) -> PlugwizApp:
@@ -32,13 +47,42 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StepIndicator(self.STEP)
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "project", self.project_changed, init=True)
+        for name in ("project", "host", "plugin_checks", "build_revision"):
+            self.watch(self.app, name, self._state_changed, init=False)
+        self._redraw_now()
 
-    def project_changed(self, project: Project) -> None:
-        """Redraw from `project`."""
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._redraw_now()
+
+    def _state_changed(self, _value: object) -> None:
+        if self.app.screen is self:
+            self._redraw_now()
+        else:
+            self._stale = True
+
+    def _redraw_now(self) -> None:
+        self._stale = False
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the step from the app's state."""
+
+    def home_widget(self) -> Widget | None:
+        """Where the focus goes when the user leaves a text field with Escape."""
+        return None
+
+    def action_leave_field(self) -> None:
+        """Escape in a text field: leave it, so letters work as keys again."""
+        if isinstance(self.focused, Input):
+            home = self.home_widget()
+            if home is not None and home.focusable:
+                home.focus()
+            else:
+                self.set_focus(None)

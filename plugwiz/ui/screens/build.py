@@ -1,113 +1,60 @@
-"""Step 4, Build: run the build in a thread, stream its output, explain a failure."""
+"""Step 4, Build: the build session's output, progress and, on failure, what went wrong.
+
+The build itself belongs to the app's `BuildSession`; this screen shows it. Output reaches it
+in batches (the app polls the session every 100 ms); when the screen was not shown while
+output arrived, it redraws from the session's tail of the log.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
-import queue
-import threading
-import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
-from plugwiz.core.events import (
-    BuildCancelled,
-    BuildFailed,
-    BuildFinished,
-    BuildWarning,
-    OutputLine,
-    StepStarted,
-)
-from plugwiz.core.model import Project, ProjectError
-from plugwiz.core.paths import cache_dir
-from plugwiz.core.ports import HostRepoError, HostRepository
-from plugwiz.ui.dialogs.choice import confirm_dialog
+from plugwiz.core.engine import EngineUnavailableError
+from plugwiz.core.events import BuildFailed, StepStarted
+from plugwiz.core.session import TAIL_LINES, BuildState, PollResult
 from plugwiz.ui.screens.base import WizardScreen
 from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.message import MessageArea
 
-MAX_LOG_LINES = 5000  # the whole log is on disk; the widget keeps the tail
-DRAIN_INTERVAL = 0.1  # seconds between batches of output reaching the screen
-# One drain takes what is queued (lines beyond the Log's cap are counted, not written) but
-# stops after this long, so a key pressed during a flood of output waits at most about this.
-DRAIN_BUDGET_S = 0.02
-# The build worker shares the GIL with the UI thread. A worker that never blocks (a flood of
-# output) would hold it while the UI thread waits up to the interpreter's switch interval
-# (5 ms) every time it comes back from waiting for input, dozens of times per key; handing
-# the GIL over at least this often keeps keys at a few ms. It checks (cancel, time) once
-# every CHECK_EVERY output lines, to keep the common case cheap.
-YIELD_EVERY_S = 0.004
-CHECK_EVERY = 64
+MAX_LOG_LINES = TAIL_LINES  # the whole log is on disk; the widget keeps the tail
 SHOWN_LAST_LINES = 12
 
 
-@dataclass(frozen=True)
-class EngineUnavailable:
-    """The engine could not be reached; `message` says how to fix it."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class BuildCrashed:
-    """The build could not start or broke off with an error for a person."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class ImageInspected:
-    """The built image's report (or why it could not be read)."""
-
-    report: Any
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class WorkerDone:
-    """The build worker has nothing more to say."""
-
-
-def new_log_path() -> Path:
-    """A fresh log file path under the cache directory."""
-    return cache_dir() / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
-
-
 class BuildScreen(WizardScreen):
-    """Builds the image; output is batched from a queue every 50 ms into a capped Log."""
+    """Shows the app's build session; b starts a build, c cancels it (after asking)."""
 
     STEP = "build"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "build", "Build"),
-        Binding("c,escape", "cancel_build", "Cancel build"),
+        Binding("c", "cancel_build", "Cancel build"),
     ]
+    KEY_NOTES = (
+        ("b", "build the project as it is now (the steps before keep everything)"),
+        ("c", "cancel the running build (asks first; nothing is tagged)"),
+        ("up, down, page up/down", "scroll the log (it follows the end unless you scroll up)"),
+    )
+    PALETTE = (
+        ("Build the image", "b", "action_build"),
+        ("Cancel the build", "c", "action_cancel_build"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
-        self.running = False
-        self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.cancel_event = threading.Event()
-        self.log_path: Path | None = None
-        self.started_at = 0.0
-        self.failure: BuildFailed | None = None
-        self.state = "idle"  # idle, unavailable, running, failed, cancelled, built
-        self._drain_timer: Timer | None = None
+        self._shown_generation = -1
         self._clock: Timer | None = None
-        self._worker: Worker[None] | None = None
         self._pinged = False
-        # Output lines of this build that reached the screen, counting those the cap let go.
-        self.lines_shown = 0
+        self._state = "idle"
+        self.engine_error = ""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="build-body", classes="step-body"):
@@ -122,242 +69,203 @@ class BuildScreen(WizardScreen):
             yield BuildLog(max_lines=MAX_LOG_LINES, id="build-log", auto_scroll=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
-        self.wizard.build_screen = self
         self.query_one("#build-log", BuildLog).border_title = "Build output"
         # Shown from the first build on: an idle indeterminate bar would animate for nothing.
         self.query_one("#build-progress", ProgressBar).display = False
-        self._set_state("idle", f"Ready to build {self.project.tag}. Press b to start.")
+        self._clock = self.set_interval(1.0, self._tick, pause=True)
+        super().on_mount()
+
+    def home_widget(self) -> Widget | None:
+        return self.query_one("#build-log", BuildLog)
 
     def on_screen_resume(self) -> None:
-        if not self._pinged and not self.running:
+        super().on_screen_resume()
+        if self.wizard.take_build_screen_stale():
+            self._reload_log()
+        if not self._pinged and not self.wizard.session.active:
             self._pinged = True
-            self.check_engine()
+            self._ping()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        active = self.wizard.session.active
         if action == "cancel_build":
-            return self.running
+            return active
         if action == "build":
-            return not self.running
+            return not active
         return True
 
-    # -- engine check ------------------------------------------------------------------------
-
-    def check_engine(self) -> None:
-        """Ask the engine whether it is reachable, off the UI thread."""
-        self.run_worker(self._ping, thread=True, exclusive=True, group="ping", exit_on_error=False)
+    # -- the engine check --------------------------------------------------------------------
 
     def _ping(self) -> None:
+        self.run_worker(self._ping_worker, thread=True, exclusive=True, group="ping")
+
+    def _ping_worker(self) -> None:
         try:
             self.wizard.engine.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the engine means the same to the user
-            self.app.call_from_thread(self._engine_unavailable, str(exc))
+        except EngineUnavailableError as exc:
+            error = str(exc)
+        else:
+            error = ""
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._pinged_result, error)
 
-    def _engine_unavailable(self, message: str, *, from_build: bool = False) -> None:
-        if self.running and not from_build:
-            return  # a stale answer to the first check; the build's own ping decides
+    def _pinged_result(self, error: str) -> None:
+        self.engine_error = error
+        self.redraw()
+
+    # -- intents -----------------------------------------------------------------------------
+
+    def action_build(self) -> None:
+        """Start a build of the current project."""
+        problem = self.wizard.start_build()
+        if problem:
+            self.query_one("#build-message", MessageArea).show(problem, "error")
+            return
+        self.engine_error = ""
+        self._reload_log()
+        self.refresh_bindings()
+
+    def action_cancel_build(self) -> None:
+        self.wizard.ask_cancel_build()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def show_poll(self, result: PollResult) -> None:
+        """Show what one poll of the session took: new log lines, then the state."""
+        session = self.wizard.session
+        if session.generation != self._shown_generation:
+            self._reload_log()
+            return
+        log = self.query_one("#build-log", BuildLog)
+        if result.lines:
+            # Follow the output unless the user scrolled up. Decided here, on a settled
+            # layout: Log's own auto-scroll checks before the new lines are laid out.
+            follow = log.scroll_y >= log.max_scroll_y - 1
+            log.write_lines(result.lines, scroll_end=False)
+            if follow:
+                log.scroll_end(animate=False, x_axis=False)
+        for event in result.events:
+            if isinstance(event, StepStarted):
+                progress = self.query_one("#build-progress", ProgressBar)
+                progress.update(total=event.total, progress=event.number - 1)
+                # Fixed size in the CSS, so no layout of the screen for each step.
+                self.query_one("#step-title", Label).update(
+                    Text.assemble((f"Step {event.number} of {event.total}  ", "bold"), event.title),
+                    layout=False,
+                )
+        if not session.active:
+            self.redraw()  # the final state, even if the wizard has moved on meanwhile
+
+    def _reload_log(self) -> None:
+        """Show the session's tail from the start (a new build, or output missed)."""
+        session = self.wizard.session
+        self._shown_generation = session.generation
+        log = self.query_one("#build-log", BuildLog)
+        log.clear()
+        log.write_lines(list(session.tail), scroll_end=False)
+        log.scroll_end(animate=False, x_axis=False)
+        self.redraw()
+
+    @property
+    def lines_shown(self) -> int:
+        """Output lines of this build that reached the screen, counting those the cap let go."""
+        return self.wizard.session.lines_seen
+
+    def redraw(self) -> None:
+        session = self.wizard.session
+        state = session.state
+        message = self.query_one("#build-message", MessageArea)
+        progress = self.query_one("#build-progress", ProgressBar)
+        title = self.query_one("#step-title", Label)
+        tag = self.project.tag
+        if state.active:
+            self._clock_running(True)
+        else:
+            self._clock_running(False)
+        self._tick()
+        progress.display = state is not BuildState.IDLE
+        if session.total:
+            done = session.total if state is BuildState.SUCCEEDED else session.step - 1
+            progress.update(total=session.total, progress=max(done, 0))
+            title.update(
+                Text.assemble(
+                    (f"Step {session.step} of {session.total}  ", "bold"), session.step_title
+                ),
+                layout=False,
+            )
+        self._show_failure(session.failure if state is BuildState.FAILED else None)
+        log = self.query_one("#build-log", BuildLog)
+        if session.log_path is not None:
+            log.border_title = f"Build output (full log: {_home_short(session.log_path)})"
+        if state is BuildState.IDLE:
+            if self.engine_error:
+                self._unavailable(self.engine_error)
+            else:
+                self._set_state("idle", f"Ready to build {tag}. Press b to start.")
+                message.clear()
+        elif state is BuildState.STARTING:
+            self._set_state("running", f"Starting the build of {session.tag} …")
+            message.clear()
+        elif state is BuildState.RUNNING:
+            self._set_state("running", f"Building {session.tag} …  (c cancels)")
+            message.clear()
+        elif state is BuildState.CANCELLING:
+            self._set_state("running", "Cancelling the build …")
+        elif state is BuildState.SUCCEEDED:
+            self._set_state("built", f"Built {session.tag}. See the Result step (F5).")
+            if session.report is None and session.report_error:
+                message.show(
+                    f"The image was built but could not be read: {session.report_error}",
+                    "warning",
+                )
+            else:
+                message.clear()
+        elif state is BuildState.FAILED:
+            failed = session.failure
+            where = f"at step {failed.step}" if failed is not None and failed.step else ""
+            self._set_state("failed", f"Build failed {where}. Press b to build again.")
+            message.clear()
+        elif state is BuildState.CANCELLED:
+            self._set_state(
+                "cancelled", "Build cancelled; nothing was tagged. Press b to build again."
+            )
+            message.clear()
+        elif state is BuildState.UNAVAILABLE:
+            self._unavailable(session.message)
+        elif state is BuildState.CRASHED:
+            self._set_state("failed", "The build could not run")
+            message.show(session.message, "error")
+        self.refresh_bindings()
+
+    def _unavailable(self, error: str) -> None:
         self._set_state("unavailable", "Docker is not reachable, so plugwiz cannot build.")
         self.query_one("#build-message", MessageArea).show(
-            f"{message}\n\nThe other steps still work: you can edit the project and save the "
+            f"{error}\n\nThe other steps still work: you can edit the project and save the "
             "Dockerfile (Preview, d) to build it elsewhere. Press b to try again.",
             "error",
         )
 
-    # -- build -------------------------------------------------------------------------------
-
-    def action_build(self) -> None:
-        """Start a build of the current project."""
-        if self.running:
+    def _clock_running(self, running: bool) -> None:
+        if self._clock is None:
             return
-        repo = self.wizard.repo
-        project = self.project
-        message = self.query_one("#build-message", MessageArea)
-        if repo is None or project.facts is None:
-            message.show(
-                "The host is not resolved yet: pick a ref on the Host step first.", "error"
-            )
-            return
-        message.clear()
-        self._show_failure(None)
-        log = self.query_one("#build-log", BuildLog)
-        log.clear()
-        self.lines_shown = 0
-        self.events = queue.SimpleQueue()
-        self.cancel_event = threading.Event()
-        self.log_path = new_log_path()
-        self.started_at = time.monotonic()
-        self.running = True
-        self.refresh_bindings()
-        progress = self.query_one("#build-progress", ProgressBar)
-        progress.update(total=None, progress=0)
-        progress.display = True
-        self.query_one("#step-title", Label).update("", layout=False)
-        self._set_state("running", f"Building {project.tag} ...")
-        log.border_title = f"Build output (full log: {_home_short(self.log_path)})"
-        self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
-        self._clock = self.set_interval(1.0, self._tick)
-        self._tick()
-        self._worker = self.run_worker(
-            lambda: self._run_build(project, repo, self.events, self.cancel_event, self.log_path),
-            thread=True,
-            exclusive=True,
-            group="build",
-            exit_on_error=False,
-        )
-
-    def _run_build(
-        self,
-        project: Project,
-        repo: HostRepository,
-        events: queue.SimpleQueue[object],
-        cancel: threading.Event,
-        log_path: Path | None,
-    ) -> None:
-        """The worker: ping, build, inspect; every result goes through `events`."""
-        assert log_path is not None
-        worker = get_current_worker()
-        try:
-            engine = self.wizard.engine
-            try:
-                engine.ping()
-            except Exception as exc:  # noqa: BLE001 - see _ping
-                events.put(EngineUnavailable(str(exc)))
-                return
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            finished: BuildFinished | None = None
-            put = events.put
-            next_yield = 0.0
-            stream = engine.build(project, repo, tag=project.tag, log_path=log_path, cancel=cancel)
-            for count, event in enumerate(stream):
-                put(event)
-                if type(event) is OutputLine and count % CHECK_EVERY:
-                    continue  # the common case, kept cheap: this thread shares the GIL
-                if worker.is_cancelled:
-                    cancel.set()
-                if isinstance(event, BuildFinished):
-                    finished = event
-                now = time.perf_counter()
-                if now >= next_yield:
-                    time.sleep(0)  # hand the GIL to the UI thread if it is waiting for it
-                    next_yield = now + YIELD_EVERY_S
-            if finished is not None:
-                try:
-                    events.put(ImageInspected(engine.inspect(finished.tag)))
-                except Exception as exc:  # noqa: BLE001 - shown in place; the image exists anyway
-                    events.put(ImageInspected(None, str(exc)))
-        except (ProjectError, HostRepoError, OSError) as exc:
-            events.put(BuildCrashed(str(exc)))
-        except Exception as exc:  # noqa: BLE001 - docker errors of every kind end here
-            if type(exc).__name__ == "DockerUnavailableError":
-                events.put(EngineUnavailable(str(exc)))
-            elif type(exc).__module__.startswith("plugwiz."):
-                events.put(BuildCrashed(str(exc)))  # typed, with a message for a person
-            else:
-                events.put(BuildCrashed(f"{type(exc).__name__}: {exc}"))
-        finally:
-            events.put(WorkerDone())
-
-    def _drain(self) -> None:
-        """Move what the worker queued onto the screen: one Log write per batch."""
-        lines: list[str] = []
-        log = self.query_one("#build-log", BuildLog)
-        # Follow the output unless the user scrolled up. Decided here, on a settled layout:
-        # Log's own auto-scroll checks before the new lines are laid out and stops following
-        # when batches arrive faster than the screen refreshes.
-        follow = log.scroll_y >= log.max_scroll_y - 1
-        wrote = False
-        deadline = time.perf_counter() + DRAIN_BUDGET_S
-        get = self.events.get_nowait
-        for count in itertools.count(1):
-            try:
-                event = get()
-            except queue.Empty:
-                break
-            if type(event) is OutputLine:
-                lines.append(event.text)
-                if count % 1024 == 0 and time.perf_counter() > deadline:
-                    break  # the rest waits for the next tick; keys and repaints go first
-                continue
-            if lines:
-                self._write_lines(log, lines)
-                lines = []
-            wrote = True
-            self._handle(event)
-        if lines:
-            self._write_lines(log, lines)
-            wrote = True
-        if wrote and follow:
-            log.scroll_end(animate=False, x_axis=False)
-
-    def _write_lines(self, log: BuildLog, lines: list[str]) -> None:
-        # Lines the cap would drop at once are not written: measuring and storing them was
-        # most of the cost of a flood. They are in the log file like every other line.
-        self.lines_shown += len(lines)
-        log.write_lines(lines[-MAX_LOG_LINES:], scroll_end=False)
-
-    def _handle(self, event: object) -> None:
-        progress = self.query_one("#build-progress", ProgressBar)
-        title = self.query_one("#step-title", Label)
-        log = self.query_one("#build-log", BuildLog)
-        message = self.query_one("#build-message", MessageArea)
-        if isinstance(event, StepStarted):
-            progress.update(total=event.total, progress=event.number - 1)
-            # Fixed size in the CSS, so no layout of the screen for each step (20 ms in a flood).
-            title.update(
-                Text.assemble((f"Step {event.number} of {event.total}  ", "bold"), event.title),
-                layout=False,
-            )
-            log.write_line(f"── Step {event.number}/{event.total}: {event.title}", scroll_end=False)
-        elif isinstance(event, BuildWarning):
-            log.write_line(f"warning: {event.text}", scroll_end=False)
-            self.notify(event.text, title="Build warning", severity="warning")
-        elif isinstance(event, BuildFailed):
-            self.failure = event
-            self._set_state("failed", f"Build failed at step {event.step}")
-            self._show_failure(event)
-        elif isinstance(event, BuildFinished):
-            if progress.total is not None:
-                progress.update(progress=progress.total)
-            self._set_state(
-                "built", f"Built {event.tag} ({event.image_id[:19]}); reading the image ..."
-            )
-        elif isinstance(event, BuildCancelled):
-            self._set_state(
-                "cancelled", "Build cancelled; nothing was tagged. Press b to build again."
-            )
-        elif isinstance(event, EngineUnavailable):
-            self._engine_unavailable(event.message, from_build=True)
-        elif isinstance(event, BuildCrashed):
-            self._set_state("failed", "The build could not run")
-            message.show(event.message, "error")
-        elif isinstance(event, ImageInspected):
-            if event.report is None:
-                message.show(f"The image was built but could not be read: {event.error}", "warning")
-            else:
-                self.wizard.report = event.report
-                self._set_state("built", f"Built {event.report.tag}. See the Result step.")
-                self.app.switch_mode("result")
-        elif isinstance(event, WorkerDone):
-            self._finish()
-
-    def _finish(self) -> None:
-        self.running = False
-        for timer in (self._drain_timer, self._clock):
-            if timer is not None:
-                timer.stop()
-        self._tick()
-        self.refresh_bindings()
-        if self.state == "running":
-            self._set_state("idle", "The build stopped without a result. Press b to try again.")
+        if running:
+            self._clock.resume()
+        else:
+            self._clock.pause()
 
     def _tick(self) -> None:
-        seconds = int(time.monotonic() - self.started_at) if self.started_at else 0
+        seconds = int(self.wizard.session.elapsed())
         self.query_one("#elapsed", Static).update(
             f"{seconds // 60:d}:{seconds % 60:02d} elapsed", layout=False
         )
 
+    @property
+    def state(self) -> str:
+        """The state word the status line is styled by (idle, running, failed, ...)."""
+        return self._state
+
     def _set_state(self, state: str, text: str) -> None:
-        self.state = state
+        self._state = state
         widget = self.query_one("#build-state", Static)
         widget.update(text)
         for name in ("idle", "unavailable", "running", "failed", "cancelled", "built"):
@@ -388,44 +296,12 @@ class BuildScreen(WizardScreen):
                 text.append(f"  {line}\n", style="dim")
         # No failing instruction (lost daemon, no image): nothing in the project to fix.
         hint = (
-            "\nFix it on the Plugins step (ctrl+p twice, or F2), then come back and press b: "
-            "the project keeps everything."
+            "\nFix it on the Plugins step (F2), then press b here: the project keeps everything."
             if failed.title
             else "\nPress b to build again: the project keeps everything."
         )
         text.append(hint, style="italic")
         self.query_one("#failure", Static).update(text)
-
-    # -- cancel ------------------------------------------------------------------------------
-
-    def action_cancel_build(self) -> None:
-        if not self.running:
-            return
-
-        def answered(answer: str | None) -> None:
-            if answer == "yes" and self.running:
-                self.cancel_event.set()
-                self._set_state("running", "Cancelling the build ...")
-
-        self.app.push_screen(
-            confirm_dialog(
-                "Cancel the build?",
-                "The build stops and nothing is tagged.",
-                yes="Cancel build",
-                no="Keep building",
-            ),
-            answered,
-        )
-
-    async def cancel_and_wait(self, timeout: float) -> None:
-        """Cancel a running build and wait (up to `timeout` s) for the worker to stop."""
-        self.cancel_event.set()
-        worker = self._worker
-        if worker is None or worker.state not in (WorkerState.PENDING, WorkerState.RUNNING):
-            return
-        # Quitting either way: a worker that does not stop in time, or fails, must not block it.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(worker.wait(), timeout)
 
 
 def _home_short(path: Path) -> str:

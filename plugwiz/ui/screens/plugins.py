@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from plugwiz.core.context import plugin_files
+from plugwiz.core.context import inspect_plugin
 from plugwiz.core.model import (
+    PluginFacts,
+    PluginKind,
+    PluginLoading,
     PluginSource,
     Project,
     ProjectError,
+    ResolvedProject,
     check_name,
     effective_bundled,
+    guess_plugin_kind,
     name_from_source,
-    plugin_clashes,
 )
-from plugwiz.core.render import plan_build
+from plugwiz.core.plan import plan_build, plugin_problem
+from plugwiz.core.session import BuildState, PluginResult
 from plugwiz.ui.dialogs.file_picker import FilePickerDialog
 from plugwiz.ui.dialogs.loading_settings import LoadingSettingsDialog
 from plugwiz.ui.dialogs.text_input import TextInputDialog
@@ -33,23 +39,60 @@ from plugwiz.ui.screens.base import WizardScreen
 from plugwiz.ui.widgets.message import MessageArea
 from plugwiz.ui.widgets.path_suggester import PathSuggester
 
+LOOKS_RIGHT = "looks right"
 
-def plugin_status(project: Project, index: int) -> tuple[bool, str]:
-    """(ok, text) for the status column of `project.plugins[index]`: the source check, then
-    name clashes, in the words `plan_build` (and so the CLI) uses."""
+
+@dataclass(frozen=True)
+class PluginStatus:
+    """What the Plugins table says of one plugin: a short status and the full text."""
+
+    ok: bool
+    short: str
+    detail: str
+
+
+def plugin_status(
+    project: Project,
+    index: int,
+    facts: PluginFacts | None,
+    resolved: ResolvedProject | None,
+    result: PluginResult | None,
+    signature: tuple[tuple[str, int, int], ...] | None,
+) -> PluginStatus:
+    """The status of `project.plugins[index]`: its problem (in the words `plugwiz render`
+    uses), else what the last build did with it if it is still about the same files, else
+    "looks right"."""
     plugin = project.plugins[index]
-    try:
-        check_name(plugin.output_name)
-        plugin_files(project, plugin)
-    except ProjectError as exc:
-        # Paths inside the project directory are shown as the user typed them.
-        return False, str(exc).replace(f"{project.base_dir}{os.sep}", "")
-    except OSError as exc:
-        return False, f"cannot read {plugin.source}: {exc.strerror or exc}"
-    for clash in plugin_clashes(project):
-        if clash.custom_index == index:
-            return False, clash.message
-    return True, "✓"
+    if facts is None:
+        return PluginStatus(True, "checking…", "checking the source")
+    problem = facts.problem
+    if not problem and resolved is not None:
+        problem = plugin_problem(resolved, index) or ""
+    if not problem:
+        try:
+            check_name(plugin.output_name)
+        except ProjectError as exc:
+            problem = str(exc)
+    if problem:
+        return PluginStatus(False, _short_problem(problem), problem)
+    if (
+        result is not None
+        and result.source == plugin.source
+        and result.name == plugin.output_name
+        and result.signature == signature
+    ):
+        ok = result.describe() in ("built", "loads")
+        detail = f"the last build: {result.describe()}"
+        if result.detail:
+            detail += f": {result.detail}"
+        return PluginStatus(ok, result.describe(), detail)
+    return PluginStatus(True, LOOKS_RIGHT, "the source looks right; build to check it loads")
+
+
+def _short_problem(problem: str) -> str:
+    # The problem without the "plugin 'x': " the Name column already says.
+    text = problem.split(": ", 1)[1] if problem.startswith("plugin '") else problem
+    return text
 
 
 class PluginsScreen(WizardScreen):
@@ -61,15 +104,28 @@ class PluginsScreen(WizardScreen):
         Binding("o", "browse", "Browse"),
         Binding("r", "rename", "Rename"),
         Binding("x,delete", "remove", "Remove"),
-        Binding("ctrl+up,K", "move(-1)", "Move up"),
-        Binding("ctrl+down,J", "move(1)", "Move down"),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("ctrl+up,K", "move(-1)", "Move up", show=False),
+        Binding("ctrl+down,J", "move(1)", "Move down", show=False),
         Binding("s", "settings", "Loading"),
     ]
+    KEY_NOTES = (
+        ("enter (in the path field)", "add the plugin (refused when the path is not one)"),
+        ("right (in the path field)", "complete the path"),
+        ("u", "undo the last removal"),
+        ("ctrl+up / K, ctrl+down / J", "move the plugin up or down (the load order)"),
+        ("escape", "leave the path field, so single-letter keys work"),
+    )
+    PALETTE = (
+        ("Add a plugin from a file picker", "o", "action_browse"),
+        ("Plugin loading settings", "s", "action_settings"),
+        ("Undo the last plugin removal", "u", "action_undo"),
+    )
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="plugins-body", classes="step-body"):
             yield Label(
-                "Add a plugin: a .go file, a directory of package main files, or a prebuilt .so",
+                "Add a plugin: a .go file, a directory, or a prebuilt plugin",
                 classes="field-label",
             )
             with Horizontal(id="add-row"):
@@ -81,65 +137,130 @@ class PluginsScreen(WizardScreen):
                 yield Button("Browse…", id="browse")
             yield MessageArea(id="plugins-message")
             yield DataTable(id="plugins-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="plugin-detail")
             with Horizontal(id="plugins-footer-row"):
-                yield Static("", id="bundled-summary")
                 yield Static("", id="loading-summary")
-                yield Button("Loading settings", id="settings")
+                yield Button("Loading…", id="settings")
 
     def on_mount(self) -> None:
+        self._removed: tuple[int, PluginSource] | None = None
         table = self.query_one("#plugins-table", DataTable)
-        table.add_columns("#", "Name", "Source", "Kind", "Output", "Status")
+        table.add_columns("#", "Name", "Source", "Kind", "Status")
         super().on_mount()
         # The path input first: typing a path is what people do here, and with the table
         # focused their letters would fire the single-key bindings (x removes a plugin).
         self.query_one("#plugin-source", Input).focus()
 
+    def home_widget(self) -> Widget | None:
+        return self.query_one("#plugins-table", DataTable)
+
     # -- drawing -----------------------------------------------------------------------------
 
-    def project_changed(self, project: Project) -> None:
+    def _statuses(self) -> list[PluginStatus]:
+        project = self.project
+        checks = self.wizard.plugin_checks
+        current = checks is not None and checks.matches(project)
+        resolved = self.wizard.resolved
+        results = self.wizard.session.plugin_results
+        statuses = []
+        for index, plugin in enumerate(project.plugins):
+            facts = checks.facts[index] if current and checks is not None else None
+            signature = checks.signatures[index] if current and checks is not None else None
+            statuses.append(
+                plugin_status(
+                    project, index, facts, resolved, results.get(plugin.output_name), signature
+                )
+            )
+        return statuses
+
+    def _kind(self, index: int) -> str:
+        checks = self.wizard.plugin_checks
+        plugin = self.project.plugins[index]
+        if checks is not None and checks.matches(self.project):
+            kind = checks.facts[index].kind
+            return kind.value if kind is not None else "?"
+        return guess_plugin_kind(plugin.source).value
+
+    def redraw(self) -> None:
+        project = self.project
         table = self.query_one("#plugins-table", DataTable)
         row = table.cursor_row
         table.clear()
-        ext = project.loading.extension
-        for index, plugin in enumerate(project.plugins, start=1):
-            ok, status = plugin_status(project, index - 1)
+        statuses = self._statuses()
+        for index, plugin in enumerate(project.plugins):
+            status = statuses[index]
+            style = "red" if not status.ok else "green" if status.short == "loads" else ""
             table.add_row(
-                str(index),
+                str(index + 1),
                 plugin.output_name,
-                _short_source(project, plugin.source),
-                plugin.kind.value,
-                plugin.output_name + ext,
-                Text(status, style="bold green" if ok else "red"),
-                key=str(index - 1),
+                _short_source(plugin.source),
+                self._kind(index),
+                Text(status.short, style=style, overflow="ellipsis", no_wrap=True),
+                key=str(index),
             )
         if project.plugins:
-            table.move_cursor(row=min(row, len(project.plugins) - 1))
-        table.border_title = f"Custom plugins ({len(project.plugins)})"
-        bundled = [b.output_name for b in effective_bundled(project)]
-        self.query_one("#bundled-summary", Static).update(
-            "Bundled: " + (", ".join(bundled) if bundled else "none")
-            if project.facts is not None
-            else "Bundled: host not resolved yet"
+            table.move_cursor(row=min(max(row, 0), len(project.plugins) - 1))
+        resolved_host = self.wizard.host.resolved
+        bundled = [
+            b.output_name
+            for b in effective_bundled(project, resolved_host.facts if resolved_host else None)
+        ]
+        ext = project.loading.extension
+        table.border_title = f"Custom plugins ({len(project.plugins)}), loaded after " + (
+            ", ".join(f"{b}{ext}" for b in bundled) if bundled else "no bundled plugin"
         )
         lo = project.loading
         flag = lo.flag or "(no flag)"
         args = shlex.join(lo.extra_args) if lo.extra_args else "none"
         self.query_one("#loading-summary", Static).update(
-            f"Loading: {flag} PATH{lo.extension}   extra args: {args}"
+            f"Loading: {flag} PATH{lo.extension}  args: {args}"
         )
-        self._show_plan_problem(project)
+        self._show_detail()
+        self._show_plan_problem()
 
-    def _show_plan_problem(self, project: Project) -> None:
+    def _show_detail(self) -> None:
+        """The full status of the selected plugin (the column shows only its start)."""
+        detail = self.query_one("#plugin-detail", Static)
+        index = self._selected_index()
+        if index is None:
+            detail.update(Text("No custom plugin yet: type a path above.", style="dim"))
+            return
+        plugin = self.project.plugins[index]
+        status = self._statuses()[index]
+        text = Text()
+        text.append(f"{plugin.output_name}: ", style="bold")
+        text.append(str(self.project.source_path(plugin.source)) + "\n", style="dim")
+        text.append(status.detail, style="red" if not status.ok else "")
+        detail.update(text)
+
+    def _show_plan_problem(self) -> None:
         message = self.query_one("#plugins-message", MessageArea)
-        if project.facts is None:
+        resolved = self.wizard.resolved
+        if self.wizard.host.resolved is None:
             message.show("The host is not resolved yet: pick a ref on the Host step.", "warning")
             return
+        if resolved is None:
+            message.clear()  # the sources are being looked at
+            return
         try:
-            plan_build(project)
+            plan_build(resolved)
         except ProjectError as exc:
             message.show(str(exc), "error")
             return
+        state = self.wizard.session.state
+        if state is BuildState.FAILED and self.wizard.session.failure is not None:
+            failure = self.wizard.session.failure
+            if failure.plugin:
+                message.show(
+                    f"The last build failed at plugin {failure.plugin}: {failure.message}",
+                    "warning",
+                )
+                return
         message.clear()
+
+    @on(DataTable.RowHighlighted, "#plugins-table")
+    def row_highlighted(self) -> None:
+        self._show_detail()
 
     # -- intents -----------------------------------------------------------------------------
 
@@ -148,7 +269,6 @@ class PluginsScreen(WizardScreen):
         text = event.value.strip()
         if text:
             self.add_source(text)
-            event.input.value = ""
 
     @on(Button.Pressed, "#browse")
     def browse_pressed(self) -> None:
@@ -159,13 +279,25 @@ class PluginsScreen(WizardScreen):
         self.action_settings()
 
     def add_source(self, source: str) -> None:
-        """Add a custom plugin; its output name is made unique among the custom plugins."""
+        """Look at `source` (off the UI thread), then add it or say why not."""
         project = self.project
         if any(p.source == source for p in project.plugins):
-            self.query_one("#plugins-message", MessageArea).show(
-                f"{source} is already in the list.", "warning"
-            )
+            self._message(f"{source} is already in the list.", "warning")
             return
+        self._message(f"Looking at {source} …", "info")
+        self._check_new_source(project, source)
+
+    @work(thread=True, exclusive=True, group="add-plugin", exit_on_error=False)
+    def _check_new_source(self, project: Project, source: str) -> None:
+        facts = inspect_plugin(project, PluginSource(source))
+        self.app.call_from_thread(self._add_checked, source, facts)
+
+    def _add_checked(self, source: str, facts: PluginFacts) -> None:
+        if facts.kind is None:
+            # Missing, or not a plugin at all: refused, the path stays in the field to fix.
+            self._message(facts.problem.split(": ", 1)[-1], "error")
+            return
+        project = self.project
         taken = {p.output_name for p in project.plugins}
         name = ""
         base = name_from_source(source)
@@ -176,17 +308,23 @@ class PluginsScreen(WizardScreen):
             name = f"{base}-{suffix}"
         plugin = PluginSource(source=source, name=name)
         self.wizard.update_project(replace(project, plugins=(*project.plugins, plugin)))
+        self.query_one("#plugin-source", Input).value = ""
         table = self.query_one("#plugins-table", DataTable)
         table.move_cursor(row=len(self.project.plugins) - 1)
-        ok, status = plugin_status(self.project, len(self.project.plugins) - 1)
-        if not ok:
-            self.notify(status, title="Plugin added with a problem", severity="warning")
+        if facts.problem:
+            self._message(f"Added, with a problem to fix: {facts.problem}", "warning")
+        else:
+            kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
+            self._message(f"Added {plugin.output_name} ({kind}).", "success")
+
+    def _message(self, text: str, severity: str) -> None:
+        self.query_one("#plugins-message", MessageArea).show(text, severity)
 
     def _selected_index(self) -> int | None:
         table = self.query_one("#plugins-table", DataTable)
         if not self.project.plugins or table.row_count == 0:
             return None
-        return min(table.cursor_row, len(self.project.plugins) - 1)
+        return min(max(table.cursor_row, 0), len(self.project.plugins) - 1)
 
     def action_focus_source(self) -> None:
         self.query_one("#plugin-source", Input).focus()
@@ -238,8 +376,22 @@ class PluginsScreen(WizardScreen):
             return
         plugins = list(self.project.plugins)
         removed = plugins.pop(index)
+        self._removed = (index, removed)
         self.wizard.update_project(replace(self.project, plugins=tuple(plugins)))
-        self.notify(f"removed {removed.output_name}")
+        self.notify(f"Removed {removed.output_name}: u puts it back.", title="Plugin removed")
+
+    def action_undo(self) -> None:
+        if self._removed is None:
+            self.notify("Nothing to undo.")
+            return
+        index, plugin = self._removed
+        self._removed = None
+        plugins = list(self.project.plugins)
+        index = min(index, len(plugins))
+        plugins.insert(index, plugin)
+        self.wizard.update_project(replace(self.project, plugins=tuple(plugins)))
+        self.query_one("#plugins-table", DataTable).move_cursor(row=index)
+        self.notify(f"Put {plugin.output_name} back.")
 
     def action_move(self, delta: int) -> None:
         index = self._selected_index()
@@ -254,16 +406,16 @@ class PluginsScreen(WizardScreen):
         self.query_one("#plugins-table", DataTable).move_cursor(row=target)
 
     def action_settings(self) -> None:
-        def saved(loading: object) -> None:
+        def saved(loading: PluginLoading | None) -> None:
             if loading is not None:
-                self.wizard.update_project(replace(self.project, loading=loading))  # type: ignore[arg-type]
+                self.wizard.update_project(replace(self.project, loading=loading))
 
         self.app.push_screen(LoadingSettingsDialog(self.project.loading), saved)
 
 
-def _short_source(project: Project, source: str) -> str:
-    """The source as the user gave it, shortened in the middle when very long."""
-    return source if len(source) <= 48 else source[:20] + "…" + source[-27:]
+def _short_source(source: str) -> str:
+    """The source as the user gave it, shortened in the middle when long."""
+    return source if len(source) <= 32 else source[:12] + "…" + source[-19:]
 
 
 def _relative_source(project: Project, path: Path) -> str:

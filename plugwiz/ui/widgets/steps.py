@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label
+from textual.content import Content
+from textual.widgets import Label, Static
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("host", "Host"),
@@ -14,10 +16,29 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("result", "Result"),
 )
 STEP_NAMES: tuple[str, ...] = tuple(name for name, _ in STEPS)
+# Below this width the save status is said in a word (a default terminal is 80 columns).
+COMPACT_WIDTH = 110
+
+
+def steps_text(current: str, *, compact: bool) -> Content:
+    """`plugwiz  1 Host > 2 Plugins > ...` with the current step highlighted."""
+    current_index = STEP_NAMES.index(current)
+    parts: list[tuple[str, str] | str] = [("plugwiz", "bold $accent"), " " if compact else "  "]
+    for index, (_name, title) in enumerate(STEPS):
+        if index:
+            parts.append((">" if compact else " > ", "$text-muted"))
+        label = f" {index + 1} {title} "
+        if index == current_index:
+            parts.append((label, "bold $text on $primary"))
+        elif index < current_index:
+            parts.append((label, "$success"))
+        else:
+            parts.append((label, "$text-muted"))
+    return Content.assemble(*parts)
 
 
 class StepIndicator(Horizontal):
-    """`Host > Plugins > Preview > Build > Result` with the current step highlighted."""
+    """The steps with the current one highlighted, and the project's save status."""
 
     DEFAULT_CSS = """
     StepIndicator {
@@ -25,12 +46,8 @@ class StepIndicator(Horizontal):
         background: $panel;
         padding: 0 1;
     }
-    StepIndicator > Label { color: $text-muted; }
-    StepIndicator > .app-name { color: $accent; text-style: bold; margin-right: 2; }
-    StepIndicator > .sep { margin: 0 1; }
-    StepIndicator > .-done { color: $success; }
-    StepIndicator > .-current { color: $text; background: $primary; text-style: bold; }
-    StepIndicator > #save-status { width: 1fr; text-align: right; }
+    StepIndicator > #steps { width: auto; }
+    StepIndicator > #save-status { width: 1fr; text-align: right; color: $text-muted; }
     """
 
     def __init__(self, current: str) -> None:
@@ -38,21 +55,29 @@ class StepIndicator(Horizontal):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        yield Label("plugwiz", classes="app-name")
-        current_index = STEP_NAMES.index(self.current)
-        for index, (name, title) in enumerate(STEPS):
-            if index:
-                yield Label(">", classes="sep")
-            state = (
-                "-current" if index == current_index else "-done" if index < current_index else ""
-            )
-            yield Label(
-                f" {index + 1} {title} ", classes=f"step {state}".strip(), id=f"step-{name}"
-            )
+        yield Static(steps_text(self.current, compact=True), id="steps")
         yield Label("", id="save-status")
 
     def on_mount(self) -> None:
         self.watch(self.app, "save_status", self._save_status_changed)
 
+    def on_resize(self, event: events.Resize) -> None:
+        compact = event.size.width < COMPACT_WIDTH
+        self.set_class(compact, "-compact")
+        self.query_one("#steps", Static).update(steps_text(self.current, compact=compact))
+        self._save_status_changed(getattr(self.app, "save_status", ""))
+
     def _save_status_changed(self, status: str) -> None:
-        self.query_one("#save-status", Label).update(status)
+        label = self.query_one("#save-status", Label)
+        if self.has_class("-compact"):
+            # "saved to x.yaml" -> "saved"; "not saved: ctrl+s saves ..." -> "not saved ^s".
+            short = status.split(":", 1)[0].split(" to ", 1)[0]
+            if short.startswith(("not saved", "unsaved")):
+                short += " ^s"
+            elif short.startswith("ctrl+s"):
+                short = "^s saves"
+            label.update(short)
+            label.tooltip = status
+        else:
+            label.update(status)
+            label.tooltip = None

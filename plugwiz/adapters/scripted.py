@@ -1,0 +1,222 @@
+"""A build engine that replays a script instead of talking to Docker.
+
+The one fake behind the engine port (`plugwiz.core.engine.BuildEngine`) that tests,
+screenshots and benchmarks share. A script is a list of events, or a function of the
+resolved project and tag that yields them; the engine can hold a build at a given event until
+it is released or cancelled, and records what it was asked to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plugwiz.core.engine import (
+    EngineUnavailableError,
+    ImageNotFoundError,
+    PruneResult,
+    RunResult,
+)
+from plugwiz.core.events import (
+    BuildCancelled,
+    BuildEvent,
+    BuildFailed,
+    BuildFinished,
+    OutputLine,
+    SourceLocation,
+    StepStarted,
+)
+from plugwiz.core.model import ResolvedProject
+from plugwiz.core.plan import plan_build
+from plugwiz.core.ports import HostRepository
+from plugwiz.core.report import ImageReport, PluginFile
+
+Script = Callable[[ResolvedProject, str], Iterable[BuildEvent]]
+
+SAMPLE_IMAGE_ID = "sha256:" + "3f9c2a" * 10 + "0b1d"
+
+
+@dataclass
+class ScriptedEngine:
+    """Replays `events` (or what `script` yields) as a build.
+
+    - `hold_at`: before yielding event number `hold_at`, set `holding` and wait until
+      `release` or the build's cancel event is set (a cancel then ends the build with
+      BuildCancelled, as the real engine does).
+    - `ping_error`: raised by ping (and so by a build's own ping).
+    - `reports`: what `inspect` returns, by tag; a missing tag raises ImageNotFoundError.
+      A finished build adds a report for its tag from `report_for` when none is set.
+    """
+
+    events: list[BuildEvent] = field(default_factory=list)
+    script: Script | None = None
+    ping_error: Exception | None = None
+    reports: dict[str, ImageReport] = field(default_factory=dict)
+    run_result: RunResult = field(
+        default_factory=lambda: RunResult(0, "host: every plugin loaded\n", False)
+    )
+    hold_at: int | None = None
+    prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
+    builds: list[ResolvedProject] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def ping(self) -> None:
+        """Raise `ping_error` if one is set."""
+        if self.ping_error is not None:
+            raise self.ping_error
+
+    def build(
+        self,
+        resolved: ResolvedProject,
+        repo: HostRepository,
+        *,
+        tag: str,
+        log_path: Path,
+        cancel: threading.Event,
+    ) -> Iterator[BuildEvent]:
+        """Yield the script's events; write them to `log_path` like a real build log."""
+        self.builds.append(resolved)
+        events = self.script(resolved, tag) if self.script is not None else self.events
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", encoding="utf-8") as log:
+            for index, event in enumerate(events):
+                if self.hold_at is not None and index == self.hold_at:
+                    self.holding.set()
+                    while not (self.release.is_set() or cancel.is_set()):
+                        self.release.wait(0.02)
+                if cancel.is_set():
+                    log.write("# build cancelled\n")
+                    yield BuildCancelled()
+                    return
+                if isinstance(event, OutputLine):
+                    log.write(event.text + "\n")
+                elif isinstance(event, StepStarted):
+                    log.write(f"Step {event.number}/{event.total} : {event.title}\n")
+                if isinstance(event, BuildFinished) and event.tag not in self.reports:
+                    self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
+                yield event
+
+    def inspect(self, image: str) -> ImageReport:
+        """The report set for `image`; ImageNotFoundError when there is none."""
+        self.ping()
+        report = self.reports.get(image)
+        if report is None:
+            raise ImageNotFoundError(f"no image {image!r} here: build it first")
+        return report
+
+    def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
+        """`run_result`, after checking the image exists."""
+        self.inspect(image)
+        self.runs.append(image)
+        return self.run_result
+
+    def prune(self) -> PruneResult:
+        """`prune_result`."""
+        self.ping()
+        return self.prune_result
+
+
+def unavailable(message: str = "the Docker daemon is not reachable") -> EngineUnavailableError:
+    """The error a daemon that is down gives (for `ping_error`)."""
+    return EngineUnavailableError(message)
+
+
+def report_for(resolved: ResolvedProject, tag: str, image_id: str = SAMPLE_IMAGE_ID) -> ImageReport:
+    """A plausible report of the image `resolved` builds: its CMD and plugin files."""
+    plan = plan_build(resolved)
+    project = resolved.project
+    paths = plan.runtime_plugin_paths
+    return ImageReport(
+        tag=tag,
+        image_id=image_id,
+        size=96_312_448,
+        cmd=plan.cmd(project),
+        entrypoint=[],
+        workdir="/app",
+        host_repo=project.host.repo,
+        host_commit=resolved.sha,
+        host_module=resolved.facts.gomod.module,
+        go_version="go1.19.8",
+        plugins=[
+            PluginFile(path, 2_280_000 + 1000 * i, f"{i}e7b1c9" * 9 + "aa", True)
+            for i, path in enumerate(paths)
+        ],
+        labels={"dev.plugwiz.plugins": ",".join(paths)},
+    )
+
+
+def realistic_build(
+    resolved: ResolvedProject,
+    tag: str,
+    *,
+    lines_per_step: int = 40,
+    fail_plugin: str = "broken",
+) -> Iterator[BuildEvent]:
+    """A build that looks like the real one for `resolved`: the steps of its Dockerfile with
+    compiler-like output; a custom plugin named `fail_plugin` fails to compile."""
+    plan = plan_build(resolved)
+    steps: list[tuple[str, str]] = [
+        ("host", f"FROM {plan.builder_image} AS host"),
+        ("host", "COPY host/ ./"),
+        ("host", "RUN mkdir -p /out/plugins && { go build ... & go build -buildmode=plugin ...; }"),
+    ]
+    for planned in plan.plugins:
+        if planned.index and planned.build_path:
+            steps.append((planned.stage, f"FROM host AS {planned.stage}"))
+            steps.append(
+                (
+                    planned.stage,
+                    f"RUN go build -buildmode=plugin -o {planned.out_path} {planned.build_path}",
+                )
+            )
+    steps += [
+        ("check", "RUN PLUGWIZ_LOADCHECK=... /plugwiz/loadcheck"),
+        ("", f"FROM {plan.runtime_image}"),
+        ("", f"CMD {plan.cmd(resolved.project)}"),
+    ]
+    total = len(steps)
+    for number, (stage, title) in enumerate(steps, start=1):
+        yield StepStarted(number, total, title, stage)
+        for i in range(lines_per_step):
+            yield OutputLine(f"go: compiling package {i:02d} for step {number}", number)
+        if fail_plugin and f"/{fail_plugin} " in title + " " and "plugwiz_plugins" in title:
+            index = next(
+                i for i, p in enumerate(resolved.project.plugins) if p.output_name == fail_plugin
+            )
+            source = resolved.project.source_path(resolved.project.plugins[index].source)
+            line = f"plugwiz_plugins/{fail_plugin}/{source.name}:9:51: undefined: undefinedHelper"
+            yield OutputLine(line, number)
+            yield BuildFailed(
+                message=f"`{title.removeprefix('RUN ')}` exited with code 1",
+                step=number,
+                title=title,
+                last_lines=(f"# example.com/x/plugwiz_plugins/{fail_plugin}", line),
+                locations=(SourceLocation(str(source), 9, 51, "undefined: undefinedHelper"),),
+                plugin=fail_plugin,
+            )
+            return
+    yield BuildFinished(SAMPLE_IMAGE_ID, tag)
+
+
+def successful_events(tag: str, steps: int = 3, lines: int = 20) -> list[BuildEvent]:
+    """A small successful build: `steps` steps of `lines` lines each, then BuildFinished."""
+    events: list[BuildEvent] = []
+    for step in range(1, steps + 1):
+        events.append(StepStarted(step, steps, f"RUN step {step}"))
+        events.extend(OutputLine(f"step {step} line {i}", step) for i in range(lines))
+    events.append(BuildFinished(SAMPLE_IMAGE_ID, tag))
+    return events
+
+
+__all__ = [
+    "SAMPLE_IMAGE_ID",
+    "ScriptedEngine",
+    "realistic_build",
+    "report_for",
+    "successful_events",
+    "unavailable",
+]

@@ -1,0 +1,161 @@
+"""The build session without a terminal: states, cancel, floods, per-plugin outcomes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from plugwiz.adapters.scripted import (
+    ScriptedEngine,
+    realistic_build,
+    successful_events,
+    unavailable,
+)
+from plugwiz.core.events import BuildEvent, BuildFinished, OutputLine, StepStarted
+from plugwiz.core.model import (
+    GoMod,
+    Host,
+    HostFacts,
+    PluginFacts,
+    PluginKind,
+    PluginSource,
+    Project,
+    ProjectError,
+    ResolvedHost,
+    ResolvedProject,
+)
+from plugwiz.core.ports import CommitInfo
+from plugwiz.core.session import TAIL_LINES, BuildSession, BuildState, PluginOutcome
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+FACTS = HostFacts(
+    gomod=GoMod(module="example.com/plugwiz-demo", go="1.19"),
+    main_packages=("cmd/demo-host",),
+    plugin_packages=("plugins/reverse", "plugins/upper"),
+)
+
+
+def resolved(tmp_path: Path, *names: str) -> ResolvedProject:
+    plugins = []
+    for name in names or ("hello",):
+        (tmp_path / f"{name}.go").write_text("package main\n")
+        plugins.append(PluginSource(f"{name}.go"))
+    project = Project(host=Host(repo="demo", ref="main"), plugins=tuple(plugins), base_dir=tmp_path)
+    host = ResolvedHost("demo", "main", CommitInfo(SHA, "s", "a", "2024-01-01"), FACTS)
+    return ResolvedProject(project, host, tuple(PluginFacts(PluginKind.FILE) for _ in plugins))
+
+
+def start(session: BuildSession, target: ResolvedProject, tmp_path: Path) -> None:
+    session.start(target, repo=None, tag="t:latest", log_path=tmp_path / "log")  # type: ignore[arg-type]
+
+
+def test_a_successful_build_goes_through_its_states_and_keeps_the_report(tmp_path: Path) -> None:
+    engine = ScriptedEngine(events=successful_events("t:latest"))
+    session = BuildSession(lambda: engine)
+    seen: list[BuildState] = []
+    session.add_listener(lambda s: seen.append(s.state))
+    start(session, resolved(tmp_path), tmp_path)
+    assert session.active
+    session.drain()
+    assert seen == [BuildState.STARTING, BuildState.RUNNING, BuildState.SUCCEEDED]
+    assert session.report is not None and session.report.tag == "t:latest"
+    assert session.lines_seen == 60
+    assert session.tail[0] == "── Step 1/3: RUN step 1"
+    assert session.elapsed() > 0
+    assert session.wait(1)
+
+
+def test_cancel_stops_a_held_build_and_says_cancelled(tmp_path: Path) -> None:
+    engine = ScriptedEngine(events=successful_events("t:latest"), hold_at=5)
+    session = BuildSession(lambda: engine)
+    start(session, resolved(tmp_path), tmp_path)
+    assert engine.holding.wait(5)
+    assert session.cancel()
+    assert session.state is BuildState.CANCELLING
+    assert session.cancel()  # a second press changes nothing
+    session.drain()
+    assert session.state is BuildState.CANCELLED
+    assert session.report is None
+    assert not session.cancel()  # nothing left to cancel
+
+
+def test_cancel_before_anything_runs_is_refused(tmp_path: Path) -> None:
+    session = BuildSession(lambda: ScriptedEngine())
+    assert not session.cancel()
+    assert session.state is BuildState.IDLE
+
+
+def test_an_unreachable_engine_is_unavailable_with_its_message(tmp_path: Path) -> None:
+    engine = ScriptedEngine(ping_error=unavailable("start dockerd"))
+    session = BuildSession(lambda: engine)
+    start(session, resolved(tmp_path), tmp_path)
+    session.drain()
+    assert session.state is BuildState.UNAVAILABLE
+    assert session.message == "start dockerd"
+
+
+def test_a_project_problem_in_the_engine_is_a_crash_with_the_message(tmp_path: Path) -> None:
+    def script(target: ResolvedProject, tag: str) -> list[BuildEvent]:
+        raise ProjectError("builder image golang:9 has Go 1.19")
+
+    session = BuildSession(lambda: ScriptedEngine(script=script))
+    start(session, resolved(tmp_path), tmp_path)
+    session.drain()
+    assert session.state is BuildState.CRASHED
+    assert "golang:9" in session.message
+
+
+def test_starting_twice_is_refused(tmp_path: Path) -> None:
+    engine = ScriptedEngine(events=successful_events("t:latest"), hold_at=1)
+    session = BuildSession(lambda: engine)
+    start(session, resolved(tmp_path), tmp_path)
+    with pytest.raises(RuntimeError):
+        start(session, resolved(tmp_path), tmp_path)
+    engine.release.set()
+    session.drain()
+
+
+def test_a_flood_is_taken_in_budgeted_polls_and_the_tail_is_capped(tmp_path: Path) -> None:
+    lines = 200_000
+    flood: list[BuildEvent] = [StepStarted(1, 1, "RUN go build ./...")]
+    flood += [OutputLine(f"line {i}", 1) for i in range(lines)]
+    flood.append(BuildFinished("sha256:" + "ab" * 32, "t:latest"))
+    session = BuildSession(lambda: ScriptedEngine(events=flood))
+    start(session, resolved(tmp_path), tmp_path)
+    slowest = 0.0
+    while session.active:
+        began = time.perf_counter()
+        session.poll(budget_s=0.02)
+        slowest = max(slowest, time.perf_counter() - began)
+        time.sleep(0.005)
+    assert session.state is BuildState.SUCCEEDED
+    assert session.lines_seen == lines
+    assert len(session.tail) == TAIL_LINES
+    assert session.tail[-1] == f"line {lines - 1}"
+    # A poll gives the consumer back its thread soon (1024 lines between clock checks).
+    assert slowest < 0.25
+
+
+def test_a_compile_failure_marks_that_plugin_failed_at_its_line(tmp_path: Path) -> None:
+    target = resolved(tmp_path, "good", "broken", "later")
+    session = BuildSession(lambda: ScriptedEngine(script=realistic_build))
+    start(session, target, tmp_path)
+    session.drain()
+    assert session.state is BuildState.FAILED
+    results = session.plugin_results
+    assert results["good"].outcome is PluginOutcome.BUILT
+    assert results["broken"].outcome is PluginOutcome.FAILED
+    assert results["broken"].describe() == "failed at line 9"
+    assert "later" not in results
+
+
+def test_a_successful_build_marks_every_plugin_loaded(tmp_path: Path) -> None:
+    target = resolved(tmp_path, "one", "two")
+    session = BuildSession(lambda: ScriptedEngine(script=realistic_build))
+    start(session, target, tmp_path)
+    session.drain()
+    assert {r.describe() for r in session.plugin_results.values()} == {"loads"}
+    # The result remembers the file it was built from, so an edit makes it stale.
+    assert session.plugin_results["one"].signature[0][0].endswith("one.go")
