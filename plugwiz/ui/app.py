@@ -193,7 +193,7 @@ class PlugwizApp(App[int]):
 
     def update_project(self, project: Project) -> None:
         """Replace the project with the user's change; saved at once when the project has a
-        file on disk already (autosave), else shown as unsaved."""
+        file (opened, given with -o, or saved once), else shown as unsaved."""
         if project == self.project and project.base_dir == self.project.base_dir:
             return
         previous = self.project
@@ -204,7 +204,8 @@ class PlugwizApp(App[int]):
             or project.loading.extension != previous.loading.extension
         ):
             self.check_plugins()
-        if self.document.text is not None and self.document.path is not None and self.dirty:
+        if self.document.path is not None and self.dirty:
+            # A project with a file: the user's change is saved as they make it.
             self._save(self.document.path, quiet=True)
         else:
             self._show_save_status()
@@ -227,10 +228,12 @@ class PlugwizApp(App[int]):
     def _show_save_status(self) -> None:
         path = self.document.path
         target = _display_path(path) if path else f"./{DEFAULT_PROJECT_FILE}"
-        if self.document.text is not None and path is not None:
+        if path is not None and (self.document.text is not None or self.dirty):
             self.save_status = (
                 f"unsaved: ctrl+s saves {target}" if self.dirty else f"saved to {target}"
             )
+        elif path is not None:
+            self.save_status = f"saves to {target} when you change something"
         elif self.dirty:
             self.save_status = f"not saved: ctrl+s saves {target}"
         else:
@@ -375,8 +378,7 @@ class PlugwizApp(App[int]):
             if self.host.resolved is None:
                 return "The host is not resolved yet: pick a ref on the Host step first."
             return "The plugin sources are still being checked: try again in a moment."
-        log_path = cache_dir() / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
-        self.session.start(resolved, repo, tag=resolved.project.tag, log_path=log_path)
+        self.session.start(resolved, repo, tag=resolved.project.tag, log_path=new_log_path())
         if self._drain_timer is None:
             self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
         else:
@@ -579,6 +581,11 @@ class PlugwizApp(App[int]):
             title, help_text, method = action
             yield SystemCommand(title, help_text, getattr(screen, method))
         yield from super().get_system_commands(screen)
+
+
+def new_log_path() -> Path:
+    """A fresh build log path under the cache directory."""
+    return cache_dir() / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
 
 
 def _display_path(path: Path) -> str:

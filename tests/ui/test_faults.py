@@ -18,13 +18,15 @@ from docker.errors import ImageNotFound
 from textual.widgets import Input, Select
 
 from plugwiz.adapters.docker_engine import DockerEngine
+from plugwiz.core.engine import BuildEngine
 from plugwiz.core.model import Host, Images, Project
+from plugwiz.service import open_repo
 from plugwiz.ui.app import PlugwizApp, make_app
 from plugwiz.ui.screens.build import BuildScreen
 from plugwiz.ui.widgets.message import MessageArea
 from tests.gitserver import serve_git
 
-from .conftest import SIZE, git, project_for, settle
+from .conftest import SIZE, git, project_for, settle, wait_for
 from .helpers import screen_text, text_of
 
 TOKEN = "s3cr3tTOKEN"
@@ -44,6 +46,18 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
 
 
 MAIN = "package main\n\nfunc main() {}\n"
+
+
+def wizard(
+    project: Project, path: Path | None = None, engine: BuildEngine | None = None
+) -> PlugwizApp:
+    """The wizard with the real repository adapter and (by default) the real Docker engine."""
+    return make_app(
+        project,
+        path,
+        engine_factory=lambda: engine or DockerEngine(),
+        repo_opener=open_repo,
+    )
 
 
 def message(app: PlugwizApp, selector: str) -> str:
@@ -71,7 +85,7 @@ async def test_several_main_packages_are_a_choice_and_the_preview_then_renders(
     )
     path = workdir / "plugwiz.yaml"
     project = Project(host=Host(repo=str(repo), ref="main"), base_dir=workdir)
-    app = make_app(project, path)
+    app = wizard(project, path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         choice = app.screen.query_one("#main-package", Select)
@@ -119,7 +133,7 @@ async def test_an_obvious_main_package_is_prefilled_and_can_be_changed(
             "cmd/tool/main.go": MAIN,
         },
     )
-    app = make_app(Project(host=Host(repo=str(repo), ref="main"), base_dir=workdir), None)
+    app = wizard(Project(host=Host(repo=str(repo), ref="main"), base_dir=workdir), None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         choice = app.screen.query_one("#main-package", Select)
@@ -247,7 +261,7 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
     )
     engine = DockerEngine(client=setup.get("client"))  # type: ignore[arg-type]
     project = project_for(repo, workdir, images=Images(builder="golang:1.19-bookworm"))
-    app = make_app(project, None, engine_factory=lambda: engine)
+    app = wizard(project, None, engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.action_go("build")
@@ -255,9 +269,8 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
         screen = app.screen
         assert isinstance(screen, BuildScreen)
         await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
-        await pilot.pause(0.2)
-        assert not screen.running
         if case in ("daemon not running", "socket permission denied"):
             assert screen.state == "unavailable"
             assert "Docker is not reachable" in text_of(screen.query_one("#build-state"))
@@ -280,6 +293,7 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
         app.action_go("plugins")
         await pilot.pause()
         app.screen.add_source("plugins/multi")  # type: ignore[attr-defined]
+        await settle(pilot)
         app.action_go("preview")
         await settle(pilot)
         assert "/app/plugins/multi.so" in text_of(app.screen.query_one("#dockerfile"))
@@ -294,7 +308,7 @@ async def test_a_failing_url_with_a_token_is_explained_without_the_token(
     where: str, host_repo: Path, workdir: Path, cache_dir: Path
 ) -> None:
     path = workdir / "plugwiz.yaml"
-    app = make_app(Project(base_dir=workdir), path)
+    app = wizard(Project(base_dir=workdir), path)
     server = serve_git(host_repo, "user", "the-right-Pa55word")
     url = "http://127.0.0.1:9/x.git" if where == "unreachable" else server.__enter__()
     try:
@@ -324,6 +338,8 @@ async def test_a_failing_url_with_a_token_is_explained_without_the_token(
             await settle(pilot)
             assert app.project.host.repo == with_token
             assert TOKEN not in screen_text(app)
+            app.action_save()  # what the file holds once the user saves
+            await settle(pilot)
     finally:
         if where != "unreachable":
             server.__exit__(None, None, None)
@@ -342,7 +358,7 @@ async def test_a_url_with_a_token_that_works_is_remembered_without_it(
 ) -> None:
     with serve_git(host_repo, "user", TOKEN) as url:
         with_token = url.replace("http://", f"http://user:{TOKEN}@")
-        app = make_app(Project(base_dir=workdir), workdir / "plugwiz.yaml")
+        app = wizard(Project(base_dir=workdir), workdir / "plugwiz.yaml")
         async with app.run_test(size=SIZE) as pilot:
             field = app.screen.query_one("#repo", Input)
             field.value = with_token
@@ -350,5 +366,7 @@ async def test_a_url_with_a_token_that_works_is_remembered_without_it(
             await settle(pilot)
             assert "branches and tags" in message(app, "#host-message")
             assert TOKEN not in screen_text(app)
+            app.action_save()
+            await settle(pilot)
     assert json.loads((cache_dir / "recent.json").read_text()) == [url]
     assert TOKEN not in (workdir / "plugwiz.yaml").read_text()

@@ -44,7 +44,11 @@ class FilePickerDialog(ModalScreen[Path | None]):
                 yield Button("Use directory", id="use-dir", variant="primary")
 
     def _title(self) -> str:
-        return f"Pick a plugin in {self.root}  (backspace: up)"
+        try:
+            shown = f"./{self.root.relative_to(Path.cwd().resolve())}".removesuffix("/.")
+        except ValueError:
+            shown = str(self.root)
+        return f"Pick a plugin in {shown}  (backspace: up)"
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
