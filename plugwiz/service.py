@@ -6,40 +6,44 @@ The CLI (and through it the wizard) calls `open_repo`; everything after that goe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from plugwiz.core.model import DEMO_REPO, Project, ResolvedProject
+from plugwiz.core.model import Project, ResolvedProject
 from plugwiz.core.ports import HostRepository
+from plugwiz.core.repo_url import RepoKind, classify_repo
 from plugwiz.core.resolve import demo_project, resolve_project, with_host_ref
 
 __all__ = ["demo_project", "open_repo", "resolve", "with_host_ref"]
 
 
 def open_repo(project: Project) -> HostRepository:
-    """The host repository of `project` (a relative local path is relative to its base dir;
-    `demo` is the embedded demo host)."""
-    repo = project.host.repo
-    if repo == DEMO_REPO:
-        from plugwiz.adapters.demo import ensure_demo_repo, open_demo_repo
+    """The host repository of `project`: a URL, the embedded demo (`demo`), or a local path
+    (a relative one is relative to the project's base dir). See `classify_repo`."""
+    repo = project.host.repo.strip()
+    kind = classify_repo(repo, exists=lambda text: _local_path(project, text).exists())
+    if kind is RepoKind.DEMO:
+        from plugwiz.adapters.demo import ensure_demo_repo
+
+        repo = str(ensure_demo_repo())
+    elif kind is RepoKind.LOCAL and repo:
+        repo = str(_local_path(project, repo))
+    if kind is not RepoKind.URL and Path(repo).name.startswith("demo-host-"):
+        from plugwiz.adapters.demo import open_demo_repo
 
         # The cached demo answers without GitPython: `plugwiz render` starts faster.
-        path = ensure_demo_repo()
-        demo = open_demo_repo(path)
+        demo = open_demo_repo(Path(repo))
         if demo is not None:
             return demo
-        repo = str(path)
-    elif repo and "://" not in repo and not _is_scp_url(repo):
-        path = Path(repo).expanduser()
-        repo = str(path if path.is_absolute() else project.base_dir / path)
     from plugwiz.adapters.git import open_host_repo
 
     return open_host_repo(repo)
 
 
-def _is_scp_url(repo: str) -> bool:
-    # `git@host:owner/repo.git`: a colon before any slash, and not a Windows drive letter.
-    head = repo.split("/", 1)[0]
-    return ":" in head and len(head.split(":", 1)[0]) > 1
+def _local_path(project: Project, repo: str) -> Path:
+    # os.path.expanduser leaves an unknown `~user` alone; Path.expanduser would raise.
+    path = Path(os.path.expanduser(repo))
+    return path if path.is_absolute() else project.base_dir / path
 
 
 def resolve(project: Project) -> ResolvedProject:

@@ -85,10 +85,10 @@ def _is_complete(repo_dir: Path) -> bool:
     if _cached_demo_sha(repo_dir) is not None:
         return True
     # GitPython is imported only when the quick look at the refs is not enough (start-up time).
-    from plugwiz.adapters.git import open_git_host_repo
+    from plugwiz.adapters.git import LocalGitRepository
 
     try:
-        with open_git_host_repo(str(repo_dir)) as repo:
+        with LocalGitRepository(repo_dir) as repo:
             return repo.resolve(DEMO_BRANCH).sha == repo.resolve(DEMO_TAG).sha
     except HostRepoError:
         return False
@@ -189,9 +189,9 @@ class DemoHostRepository:
 
     def _real(self) -> HostRepository:
         if self._git is None:
-            from plugwiz.adapters.git import open_git_host_repo
+            from plugwiz.adapters.git import LocalGitRepository
 
-            self._git = open_git_host_repo(str(self._path))
+            self._git = LocalGitRepository(self._path)
         return self._git
 
     def _names_demo_commit(self, ref: str) -> bool:

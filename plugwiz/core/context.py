@@ -122,8 +122,8 @@ def _is_shared_object(head: bytes) -> bool:
     """True if `head` (a file's first bytes) starts an ELF shared object (ET_DYN)."""
     if len(head) < 18 or not head.startswith(_ELF_MAGIC):
         return False
-    order = "little" if head[5] == 1 else "big"
-    return int.from_bytes(head[16:18], order) == _ET_DYN
+    e_type = int.from_bytes(head[16:18], "little" if head[5] == 1 else "big")
+    return e_type == _ET_DYN
 
 
 def detect_plugin_kind(path: Path) -> PluginKind | None:

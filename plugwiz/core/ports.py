@@ -31,6 +31,14 @@ class GitRef:
 
 
 @dataclass(frozen=True)
+class Gitlink:
+    """A submodule entry (gitlink) of a tree: its path and the commit the tree records for it."""
+
+    path: str
+    sha: str
+
+
+@dataclass(frozen=True)
 class CommitInfo:
     """A resolved commit."""
 

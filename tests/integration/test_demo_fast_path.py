@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from plugwiz.adapters.demo import DemoHostRepository, ensure_demo_repo, open_demo_repo
-from plugwiz.adapters.git import open_git_host_repo
+from plugwiz.adapters.git import LocalGitRepository
+from plugwiz.core.model import DEMO_REPO, Host, Project
 from plugwiz.core.resolve import demo_project
 from plugwiz.service import open_repo
 from tests.helpers import git
@@ -17,7 +18,7 @@ def test_the_fast_demo_repository_matches_the_git_adapter(fresh_cache: Path) -> 
     path = ensure_demo_repo()
     fast = open_demo_repo(path)
     assert isinstance(fast, DemoHostRepository)
-    with open_git_host_repo(str(path)) as real:
+    with LocalGitRepository(path) as real:
         sha = real.resolve("main").sha
         for ref in ("main", "v0.1.0", "HEAD", sha, sha[:7], "refs/heads/main"):
             assert fast.resolve(ref) == real.resolve(ref), ref
@@ -53,3 +54,7 @@ def test_render_of_the_demo_imports_neither_git_nor_yaml(fresh_cache: Path) -> N
 
 def test_the_demo_project_opens_the_fast_repository(fresh_cache: Path) -> None:
     assert isinstance(open_repo(demo_project()), DemoHostRepository)
+    # `repo: demo` names the embedded demo wherever the project file is.
+    fast = open_repo(Project(host=Host(repo=DEMO_REPO), base_dir=fresh_cache / "nowhere"))
+    assert isinstance(fast, DemoHostRepository)
+    assert fast.resolve("main").sha == open_repo(demo_project()).resolve("main").sha

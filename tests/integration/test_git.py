@@ -17,15 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from plugwiz.adapters.demo import demo_plugin_path, ensure_demo_repo
+from plugwiz.adapters.demo import DemoHostRepository, demo_plugin_path, ensure_demo_repo
 from plugwiz.adapters.git import (
-    GitHostRepository,
+    ClonedGitRepository,
+    LocalGitRepository,
     create_snapshot_repo,
-    is_url,
-    open_git_host_repo,
     open_host_repo,
 )
-from plugwiz.core.ports import HostRepoError, HostRepository, RefNotFoundError
+from plugwiz.core.model import DEMO_REPO, Host, Project
+from plugwiz.core.ports import Gitlink, HostRepoError, HostRepository, RefNotFoundError
+from plugwiz.service import open_repo
+
+GitRepository = LocalGitRepository | ClonedGitRepository
 
 SECRET = "s3cr3tTOKEN"
 
@@ -107,12 +110,24 @@ def source(tmp_path: Path) -> Source:
     return Source(repo, first, second, feature)
 
 
+def opened(spec: str) -> GitRepository:
+    """open_host_repo(spec), checked to be one of the git adapter's classes."""
+    repo = open_host_repo(spec)
+    assert isinstance(repo, LocalGitRepository | ClonedGitRepository)
+    return repo
+
+
+def cloned(url: str, cache: Path | None = None) -> ClonedGitRepository:
+    repo = open_host_repo(url, cache)
+    assert isinstance(repo, ClonedGitRepository)
+    return repo
+
+
 @pytest.fixture(params=["path", "file-url"])
-def host(request: pytest.FixtureRequest, source: Source) -> Iterator[GitHostRepository]:
+def host(request: pytest.FixtureRequest, source: Source) -> Iterator[GitRepository]:
     spec = str(source.path) if request.param == "path" else source.url
-    repo = open_git_host_repo(spec)
-    yield repo
-    repo.close()
+    with opened(spec) as repo:
+        yield repo
 
 
 # -- opening and listing -----------------------------------------------------------------------
@@ -120,21 +135,67 @@ def host(request: pytest.FixtureRequest, source: Source) -> Iterator[GitHostRepo
 
 def test_open_host_repo_satisfies_protocol(source: Source) -> None:
     repo: HostRepository = open_host_repo(str(source.path))
-    assert isinstance(repo, GitHostRepository)
+    assert isinstance(repo, LocalGitRepository)
     assert repo.resolve("main").sha == source.second
+    remote: HostRepository = open_host_repo(f"  {source.url}\n")
+    assert isinstance(remote, ClonedGitRepository)
+    assert remote.resolve("main").sha == source.second
 
 
-def test_is_url() -> None:
-    assert is_url("https://h/x.git")
-    assert is_url("ssh://git@h/x.git")
-    assert is_url("file:///srv/x.git")
-    assert is_url("git@github.com:o/r.git")
-    assert not is_url("/srv/x.git")
-    assert not is_url("relative/dir")
-    assert not is_url("-uhttps://evil")
+def test_open_host_repo_classifies_like_git_clone(
+    source: Source, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # `a:b` that exists here is this directory's repository; one that does not is ssh's.
+    shutil.copytree(source.path, tmp_path / "a:b")
+    local = opened("a:b")
+    assert isinstance(local, LocalGitRepository)
+    assert local.resolve("main").sha == source.second
+    assert isinstance(opened("./a:b"), LocalGitRepository)
+    assert isinstance(opened("nothere:b"), ClonedGitRepository)  # nothing touched yet
+    # `~` is expanded for paths; an unknown `~user` is a path that does not exist, not a crash.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert isinstance(opened("~/a:b"), LocalGitRepository)
+    with pytest.raises(HostRepoError, match="does not exist"):
+        open_host_repo("~no-such-user-plugwiz/x")
+    with pytest.raises(HostRepoError, match="no host repository given"):
+        open_host_repo("  ")
+    # Option-looking text is a path, never passed to git.
+    with pytest.raises(HostRepoError, match="does not exist"):
+        open_host_repo("-uhttps://evil")
 
 
-def test_list_refs_sorted_and_peeled(host: GitHostRepository, source: Source) -> None:
+def test_open_host_repo_demo(isolated_env: Path) -> None:
+    with opened(DEMO_REPO) as demo:
+        assert isinstance(demo, LocalGitRepository)
+        assert demo.path == ensure_demo_repo()
+        assert [r.name for r in demo.list_refs()] == ["main", "v0.1.0"]
+
+
+def test_open_repo_resolves_against_the_project_directory(
+    source: Source, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    base = tmp_path / "project"
+    shutil.copytree(source.path, base / "hosts" / "x:y")
+
+    def project(repo: str) -> Project:
+        return Project(host=Host(repo=repo), base_dir=base)
+
+    for repo in ("hosts/x:y", str(base / "hosts" / "x:y")):
+        local = open_repo(project(repo))
+        assert isinstance(local, LocalGitRepository)
+        assert local.path == base / "hosts" / "x:y"
+    shutil.copytree(source.path, base / "h:y")
+    assert isinstance(open_repo(project("h:y")), LocalGitRepository)  # exists beside the project
+    assert isinstance(open_repo(project("g:y")), ClonedGitRepository)  # does not: scp-like URL
+    assert isinstance(open_repo(project(source.url)), ClonedGitRepository)
+    assert isinstance(open_repo(project(DEMO_REPO)), DemoHostRepository)
+
+
+def test_list_refs_sorted_and_peeled(host: GitRepository, source: Source) -> None:
     refs = [(r.kind, r.name, r.sha) for r in host.list_refs()]
     assert refs == [
         ("branch", "feature", source.feature),
@@ -145,15 +206,15 @@ def test_list_refs_sorted_and_peeled(host: GitHostRepository, source: Source) ->
 
 
 def test_list_refs_of_url_does_not_clone(source: Source) -> None:
-    repo = open_git_host_repo(source.url)
+    repo = cloned(source.url)
     assert repo.list_refs()
-    assert repo.clone_dir is not None and not repo.clone_dir.exists()
+    assert not repo.clone_dir.exists()
 
 
 # -- resolve -----------------------------------------------------------------------------------
 
 
-def test_resolve_names(host: GitHostRepository, source: Source) -> None:
+def test_resolve_names(host: GitRepository, source: Source) -> None:
     assert host.resolve("main").sha == source.second
     assert host.resolve("feature").sha == source.feature
     assert host.resolve("refs/heads/feature").sha == source.feature
@@ -164,7 +225,7 @@ def test_resolve_names(host: GitHostRepository, source: Source) -> None:
     assert host.resolve(source.feature[:7]).sha == source.feature
 
 
-def test_resolve_commit_info(host: GitHostRepository, source: Source) -> None:
+def test_resolve_commit_info(host: GitRepository, source: Source) -> None:
     info = host.resolve("v1.0")
     assert info.subject == "first commit"
     assert info.author == "Test Author"
@@ -172,7 +233,7 @@ def test_resolve_commit_info(host: GitHostRepository, source: Source) -> None:
     assert info.short_sha == source.first[:12]
 
 
-def test_ref_not_found_suggests_close_names(host: GitHostRepository) -> None:
+def test_ref_not_found_suggests_close_names(host: GitRepository) -> None:
     with pytest.raises(RefNotFoundError) as caught:
         host.resolve("mian")
     assert caught.value.suggestions[0] == "main"
@@ -184,10 +245,10 @@ def test_ref_not_found_suggests_close_names(host: GitHostRepository) -> None:
 
 
 def test_moved_branch_resolves_to_new_commit_reusing_clone(source: Source) -> None:
-    repo = open_git_host_repo(source.url)
+    repo = cloned(source.url)
     assert repo.resolve("main").sha == source.second
     clone = repo.clone_dir
-    assert clone is not None and (clone / "HEAD").is_file()
+    assert (clone / "HEAD").is_file()
     marker = clone / "plugwiz-test-marker"
     marker.write_text("still here")
     inode = clone.stat().st_ino
@@ -195,7 +256,7 @@ def test_moved_branch_resolves_to_new_commit_reusing_clone(source: Source) -> No
     moved = commit_file(source.path, "later.txt", "later\n", "moved main")
     assert repo.resolve("main").sha == moved
     # a fresh adapter on the same URL sees it too, from the same cache
-    again = open_git_host_repo(source.url)
+    again = cloned(source.url)
     assert again.resolve("main").sha == moved
     assert again.read(moved, "later.txt") == b"later\n"
     # HEAD is answered by the clone, which is fetched first when the remote differs
@@ -208,7 +269,7 @@ def test_moved_branch_resolves_to_new_commit_reusing_clone(source: Source) -> No
 
 
 def test_new_ref_and_refresh(source: Source) -> None:
-    repo = open_git_host_repo(source.url)
+    repo = cloned(source.url)
     repo.resolve("main")
     git(source.path, "tag", "late-tag", source.first)
     git(source.path, "checkout", "-q", "-b", "late")
@@ -218,30 +279,27 @@ def test_new_ref_and_refresh(source: Source) -> None:
     assert repo.resolve("late-tag").sha == source.first
     git(source.path, "branch", "-q", "-D", "feature")
     repo.refresh()
-    assert repo.clone_dir is not None
     assert not (repo.clone_dir / "refs" / "heads" / "feature").exists()
     assert "feature" not in git(repo.clone_dir, "branch", "--list")  # pruned
     repo.close()
 
 
 def test_url_with_token_shares_clone_and_is_not_stored(source: Source, tmp_path: Path) -> None:
-    with_token = open_git_host_repo(f"https://user:{SECRET}@example.invalid/x.git")
-    plain = open_git_host_repo("https://example.invalid/x.git")
+    with_token = cloned(f"https://user:{SECRET}@example.invalid/x.git")
+    plain = cloned("https://example.invalid/x.git")
     assert with_token.clone_dir == plain.clone_dir
     assert SECRET not in str(with_token.clone_dir)
     assert with_token.display_url == "https://example.invalid/x.git"
     assert SECRET not in repr(with_token)
     # the clone of a file:// URL keeps the (credential-free) URL as origin
-    repo = open_git_host_repo(source.url)
+    repo = cloned(source.url)
     repo.resolve("main")
-    assert repo.clone_dir is not None
     assert git(repo.clone_dir, "remote", "get-url", "origin") == source.url
 
 
 def test_clone_goes_to_explicit_cache(source: Source, tmp_path: Path) -> None:
-    repo = open_git_host_repo(source.url, cache=tmp_path / "other-cache")
+    repo = cloned(source.url, tmp_path / "other-cache")
     repo.resolve("main")
-    assert repo.clone_dir is not None
     assert repo.clone_dir.parent == tmp_path / "other-cache" / "repos"
     assert repo.clone_dir.is_dir()
     # no temporary clone directories are left behind
@@ -315,7 +373,7 @@ def _all_text(error: BaseException) -> str:
 
 
 def test_unreachable_url_with_token_never_shows_it() -> None:
-    repo = open_git_host_repo(f"https://user:{SECRET}@127.0.0.1:9/x.git")
+    repo = cloned(f"https://user:{SECRET}@127.0.0.1:9/x.git")
     for action in (repo.list_refs, lambda: repo.resolve("main"), repo.refresh):
         with pytest.raises(HostRepoError) as caught:
             action()
@@ -355,7 +413,7 @@ def test_authentication_failed(auth_server: str, userinfo: str) -> None:
 # -- reading and exporting -----------------------------------------------------------------------
 
 
-def test_files_and_read(host: GitHostRepository, source: Source) -> None:
+def test_files_and_read(host: GitRepository, source: Source) -> None:
     assert host.files(source.first) == ["cmd/host/main.go", "go.mod", "link.mod", "run.sh"]
     assert host.files(source.second) == [
         "README.md",
@@ -374,20 +432,51 @@ def test_files_and_read(host: GitHostRepository, source: Source) -> None:
         host.files("f" * 40)
 
 
-def _export(repo: GitHostRepository, sha: str, prefix: str) -> bytes:
+def test_gitlinks_are_reported(host: GitRepository, source: Source) -> None:
+    # The fixture's gitlink has no .gitmodules entry: it is still reported, from the tree.
+    assert host.gitlinks(source.first) == []
+    assert host.gitlinks(source.second) == [Gitlink("vendor/sub", source.first)]
+    with pytest.raises(RefNotFoundError):
+        host.gitlinks("f" * 40)
+
+
+@pytest.mark.parametrize("how", ["path", "file-url"])
+def test_a_real_submodule_is_reported_not_exported(how: str, tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    git(lib, "init", "-q", "-b", "main")
+    lib_sha = commit_file(lib, "lib.go", "package lib\n", "lib")
+    top = tmp_path / "top"
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    commit_file(top, "go.mod", "module example.com/top\n", "top")
+    # file:// submodules are refused by default since git 2.38.1; this test's own repo is fine.
+    git(top, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "deps/lib")
+    git(top, "commit", "-q", "-m", "add lib")
+    sha = git(top, "rev-parse", "HEAD")
+    with opened(str(top) if how == "path" else top.as_uri()) as repo:
+        assert repo.gitlinks(sha) == [Gitlink("deps/lib", lib_sha)]
+        assert repo.files(sha) == [".gitmodules", "go.mod"]
+        assert repo.read(sha, "deps/lib") is None
+        assert repo.read(sha, "deps/lib/lib.go") is None
+        with tarfile.open(fileobj=io.BytesIO(_export(repo, sha, "src"))) as tar:
+            assert tar.getnames() == ["src/.gitmodules", "src/go.mod"]
+
+
+def _export(repo: GitRepository, sha: str, prefix: str) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         repo.export(sha, tar, prefix)
     return buffer.getvalue()
 
 
-def test_export_is_deterministic(host: GitHostRepository, source: Source) -> None:
+def test_export_is_deterministic(host: GitRepository, source: Source) -> None:
     first = _export(host, source.second, "src")
     # same content from a separate clone of the source: byte-identical archives
     other_path = source.path.parent / "other"
     git(source.path.parent, "clone", "-q", str(source.path), str(other_path))
     (other_path / "run.sh").touch()
-    with open_git_host_repo(str(other_path)) as other:
+    with LocalGitRepository(other_path) as other:
         assert _export(other, source.second, "src/") == first
     assert _export(host, source.second, "src") == first
 
@@ -416,7 +505,7 @@ def test_export_is_deterministic(host: GitHostRepository, source: Source) -> Non
         assert extracted.read() == b"package main\n\nfunc main() {}\n"
 
 
-def test_export_without_prefix(host: GitHostRepository, source: Source) -> None:
+def test_export_without_prefix(host: GitRepository, source: Source) -> None:
     with tarfile.open(fileobj=io.BytesIO(_export(host, source.first, ""))) as tar:
         assert tar.getnames() == ["cmd/host/main.go", "go.mod", "link.mod", "run.sh"]
 
@@ -428,7 +517,7 @@ def test_demo_repo_is_reproducible(tmp_path: Path) -> None:
     one = ensure_demo_repo(tmp_path / "cache-one")
     two = ensure_demo_repo(tmp_path / "cache-two")
     assert one.name == two.name and one.name.startswith("demo-host-")
-    with open_git_host_repo(str(one)) as a, open_git_host_repo(str(two)) as b:
+    with LocalGitRepository(one) as a, LocalGitRepository(two) as b:
         info = a.resolve("main")
         assert info == b.resolve("main")
         assert a.resolve("v0.1.0").sha == info.sha
