@@ -17,6 +17,12 @@ _URL_RE = re.compile(
 # Any `scheme://userinfo@` inside free text, e.g. in git's stderr.
 _USERINFO_IN_TEXT_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
 
+# scp-like `user:password@host:path`: ssh never takes a password this way, but a person may
+# still type one, and it must not be shown or stored.
+_SCP_PASSWORD_RE = re.compile(
+    r"^(?P<user>[^@/:\s]+):(?P<password>[^@/\s]+)@(?P<host>[^@/:\s]+):(?P<path>.*)$", re.S
+)
+
 REDACTED = "***"
 
 # Shorter user names are names, not tokens (GitHub/GitLab tokens are 20+ characters).
@@ -40,6 +46,9 @@ def redact_url(url: str) -> str:
     """
     parts = _split_userinfo(url)
     if parts is None:
+        scp = _SCP_PASSWORD_RE.match(url)
+        if scp is not None:
+            return f"{scp['user']}@{scp['host']}:{scp['path']}"
         return url
     scheme, _, rest = parts
     return scheme + rest
@@ -55,7 +64,11 @@ def url_secrets(url: str) -> list[str]:
     """
     parts = _split_userinfo(url)
     if parts is None:
-        return []
+        scp = _SCP_PASSWORD_RE.match(url)
+        if scp is None:
+            return []
+        password = scp["password"]
+        return sorted({password, unquote(password)}, key=len, reverse=True)
     scheme, userinfo, _ = parts
     user, has_password, password = userinfo.partition(":")
     found: list[str] = []

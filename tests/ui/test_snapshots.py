@@ -1,36 +1,32 @@
-"""One SVG snapshot per screen and per state a user should recognise (120x40, fake engine).
+"""SVG snapshots: every step at 120x40 and at 80x24 (a default terminal), and every dialog.
 
 The host is a real git repository with fixed dates, opened under the stable name
-`example/host`, so commit SHAs and paths in the SVGs are the same on every machine.
+`example/host`, so commit SHAs and paths in the SVGs are the same on every machine; the
+build log path is fixed too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from plugwiz.adapters.git import open_host_repo
-from plugwiz.core.events import BuildFailed, OutputLine, SourceLocation, StepStarted
+from plugwiz.adapters.scripted import ScriptedEngine, realistic_build, unavailable
+from plugwiz.core.engine import RunResult
 from plugwiz.core.model import Host, PluginSource, Project
 from plugwiz.ui.app import PlugwizApp, make_app
 
-from .conftest import (
-    SIZE,
-    FakeEngine,
-    RunResult,
-    make_host_repo,
-    sample_report,
-    settle,
-    successful_events,
-)
+from .conftest import SIZE, SMALL, TAG, make_host_repo, settle
 
 SnapCompare = Callable[..., bool]
 SNAPSHOT_LOG = Path("/tmp/plugwiz-snapshots/build.log")  # shown on screen: must not vary
+SIZES = {"large": SIZE, "small": SMALL}
 
 
 @pytest.fixture
@@ -39,21 +35,19 @@ def stable(
 ) -> Callable[..., PlugwizApp]:
     """An app factory whose host repo is shown as `example/host` and whose log path is fixed."""
     real = make_host_repo(tmp_path / "host")
-    monkeypatch.setattr("plugwiz.ui.screens.build.new_log_path", lambda: SNAPSHOT_LOG)
+    monkeypatch.setattr("plugwiz.ui.app.new_log_path", lambda: SNAPSHOT_LOG)
 
-    def make(engine: FakeEngine | None = None, **changes: Any) -> PlugwizApp:
+    def make(engine: ScriptedEngine | None = None, **changes: Any) -> PlugwizApp:
         project = Project(
             host=Host(repo="example/host", ref="main"),
             plugins=(PluginSource("plugins/greet.go"),),
-            tag="plugwiz-test:latest",
+            tag=TAG,
             base_dir=workdir,
         )
-        for key, value in changes.items():
-            project = __import__("dataclasses").replace(project, **{key: value})
-        fake = engine or FakeEngine(
-            events=successful_events(),
-            report=sample_report(),
-            run_result=RunResult(0, "loaded plugin greet\ndemo-host: 3 plugins loaded\n"),
+        project = replace(project, **changes)
+        fake = engine or ScriptedEngine(
+            script=lambda resolved, tag: realistic_build(resolved, tag, lines_per_step=6),
+            run_result=RunResult(0, "loaded plugin greet\ndemo-host: 3 plugins loaded\n", False),
         )
         return make_app(
             project,
@@ -65,9 +59,10 @@ def stable(
     return make
 
 
-def steps(
-    *actions: Callable[[Pilot[Any]], Awaitable[None]],
-) -> Callable[[Pilot[Any]], Awaitable[None]]:
+Action = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def steps(*actions: Action) -> Action:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         for action in actions:
@@ -77,7 +72,7 @@ def steps(
     return run
 
 
-def go(step: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def go(step: str) -> Action:
     async def action(pilot: Pilot[Any]) -> None:
         pilot.app.action_go(step)  # type: ignore[attr-defined]
         await pilot.pause()
@@ -85,104 +80,113 @@ def go(step: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     return action
 
 
-def press(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def press(*keys: str) -> Action:
     async def action(pilot: Pilot[Any]) -> None:
         await pilot.press(*keys)
-        await pilot.pause(0.2)
+        await pilot.pause(0.3)
 
     return action
 
 
-def test_host_screen(snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]) -> None:
-    assert snap_compare(stable(), terminal_size=SIZE, run_before=steps())
+def unfocus() -> Action:
+    async def action(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.set_focus(None)
+
+    return action
 
 
-def test_host_screen_ref_not_found(
-    snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]
-) -> None:
+def focus(selector: str) -> Action:
+    async def action(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one(selector).focus()
+
+    return action
+
+
+# -- every step, at both sizes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_host_step(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    assert snap_compare(stable(), terminal_size=SIZES[size], run_before=steps())
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_host_step_ref_not_found(snap_compare: SnapCompare, stable: Any, size: str) -> None:
     async def typo(pilot: Pilot[Any]) -> None:
         field = pilot.app.screen.query_one("#ref-filter", Input)
         field.focus()
         field.value = "mian"
         await pilot.press("enter")
 
-    assert snap_compare(stable(), terminal_size=SIZE, run_before=steps(typo))
+    assert snap_compare(stable(), terminal_size=SIZES[size], run_before=steps(typo))
 
 
-def test_plugins_screen_with_problems(
-    snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]
-) -> None:
+@pytest.mark.parametrize("size", list(SIZES))
+def test_plugins_step_with_problems(snap_compare: SnapCompare, stable: Any, size: str) -> None:
     plugins = (
         PluginSource("plugins/greet.go"),
         PluginSource("plugins/multi"),
         PluginSource("plugins/broken.go", name="upper"),
         PluginSource("plugins/missing.go"),
     )
+    assert snap_compare(
+        stable(plugins=plugins),
+        terminal_size=SIZES[size],
+        run_before=steps(go("plugins"), focus("#plugins-table"), press("down", "down")),
+    )
 
-    async def focus_table(pilot: Pilot[Any]) -> None:
-        pilot.app.screen.query_one("#plugins-table", DataTable).focus()
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_preview_step(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    assert snap_compare(
+        stable(), terminal_size=SIZES[size], run_before=steps(go("preview"), unfocus())
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_build_step_ready(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    assert snap_compare(stable(), terminal_size=SIZES[size], run_before=steps(go("build")))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_build_step_failed(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    app = stable(plugins=(PluginSource("plugins/broken.go"),))
+    assert snap_compare(
+        app, terminal_size=SIZES[size], run_before=steps(go("build"), press("b"))
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_build_step_docker_unreachable(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    error = unavailable(
+        "the Docker daemon is not reachable at unix:///var/run/docker.sock: start it (`sudo "
+        "systemctl start docker`, or run `dockerd`), or point DOCKER_HOST at a running daemon"
+    )
+    app = stable(ScriptedEngine(ping_error=error))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=steps(go("build")))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_result_step_after_run_once(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    assert snap_compare(
+        stable(), terminal_size=SIZES[size], run_before=steps(go("build"), press("b"), press("o"))
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_result_step_out_of_date(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    async def remove_plugin(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        app.update_project(replace(app.project, plugins=()))
 
     assert snap_compare(
-        stable(plugins=plugins), terminal_size=SIZE, run_before=steps(go("plugins"), focus_table)
+        stable(),
+        terminal_size=SIZES[size],
+        run_before=steps(go("build"), press("b"), remove_plugin, go("plugins"), go("result")),
     )
 
 
-def test_rename_dialog(snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]) -> None:
-    async def focus_table(pilot: Pilot[Any]) -> None:
-        pilot.app.screen.query_one("#plugins-table", DataTable).focus()
-
-    assert snap_compare(
-        stable(), terminal_size=SIZE, run_before=steps(go("plugins"), focus_table, press("r"))
-    )
-
-
-def test_preview_screen(snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]) -> None:
-    assert snap_compare(stable(), terminal_size=SIZE, run_before=steps(go("preview")))
-
-
-def test_build_screen_failed(snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]) -> None:
-    title = "RUN go build -buildmode=plugin -o /out/plugins/broken.so ./plugwiz_plugins/broken"
-    failed = BuildFailed(
-        message="The command returned a non-zero code: 1",
-        step=9,
-        title=title,
-        last_lines=(
-            "# example.com/plugwiz-demo/plugwiz_plugins/broken",
-            "plugwiz_plugins/broken/broken.go:9:51: undefined: undefinedHelper",
-        ),
-        locations=(SourceLocation("plugins/broken.go", 9, 51, "undefined: undefinedHelper"),),
-        plugin="broken",
-    )
-    events = [
-        StepStarted(9, 14, title),
-        OutputLine("# example.com/plugwiz-demo/plugwiz_plugins/broken", 9),
-        OutputLine("plugwiz_plugins/broken/broken.go:9:51: undefined: undefinedHelper", 9),
-        failed,
-    ]
-    app = stable(FakeEngine(events=events), plugins=(PluginSource("plugins/broken.go"),))
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(go("build"), press("b")))
-
-
-def test_build_screen_docker_unreachable(
-    snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]
-) -> None:
-    error = RuntimeError(
-        "cannot reach the Docker daemon at unix:///var/run/docker.sock: start it "
-        "(`sudo systemctl start docker`) or set DOCKER_HOST"
-    )
-    app = stable(FakeEngine(ping_error=error))
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(go("build")))
-
-
-def test_result_screen_after_run_once(
-    snap_compare: SnapCompare, stable: Callable[..., PlugwizApp]
-) -> None:
-    assert snap_compare(
-        stable(), terminal_size=SIZE, run_before=steps(go("build"), press("b"), press("o"))
-    )
-
-
-def test_host_screen_main_package_choice(
+def test_host_step_main_package_choice(
     snap_compare: SnapCompare, workdir: Path, tmp_path: Path
 ) -> None:
     from .test_faults import MAIN, make_repo
@@ -198,7 +202,118 @@ def test_host_screen_main_package_choice(
     app = make_app(
         Project(host=Host(repo="example/multi", ref="main"), base_dir=workdir),
         None,
-        engine_factory=lambda: FakeEngine(),
+        engine_factory=lambda: ScriptedEngine(),
         repo_opener=lambda _project: open_host_repo(str(real)),
     )
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps())
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps())
+
+
+# -- every dialog (at 80x24, where they are tightest) -------------------------------------------
+
+
+def test_dialog_rename(snap_compare: SnapCompare, stable: Any) -> None:
+    assert snap_compare(
+        stable(),
+        terminal_size=SMALL,
+        run_before=steps(go("plugins"), focus("#plugins-table"), press("r")),
+    )
+
+
+def test_dialog_loading_settings(snap_compare: SnapCompare, stable: Any) -> None:
+    assert snap_compare(
+        stable(), terminal_size=SMALL, run_before=steps(go("plugins"), unfocus(), press("s"))
+    )
+
+
+def test_dialog_file_picker(snap_compare: SnapCompare, stable: Any) -> None:
+    async def wait_tree(pilot: Pilot[Any]) -> None:
+        for _ in range(50):
+            if pilot.app.screen.query("#picker-tree"):
+                tree: Any = pilot.app.screen.query_one("#picker-tree")
+                if tree.root.children:
+                    return
+            await pilot.pause(0.05)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.action_go("plugins")  # type: ignore[attr-defined]
+        await settle(pilot)
+        pilot.app.screen.set_focus(None)
+        await pilot.press("o")
+        await wait_tree(pilot)
+        await pilot.pause(0.3)
+
+    # Not `settle`: the directory tree's loader worker runs as long as the tree exists.
+    assert snap_compare(stable(), terminal_size=SMALL, run_before=run)
+
+
+def test_dialog_help(snap_compare: SnapCompare, stable: Any) -> None:
+    assert snap_compare(
+        stable(), terminal_size=SMALL, run_before=steps(go("plugins"), unfocus(), press("f10"))
+    )
+
+
+def test_dialog_cancel_build(snap_compare: SnapCompare, stable: Any) -> None:
+    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    assert snap_compare(
+        stable(engine),
+        terminal_size=SMALL,
+        run_before=steps(go("build"), press("b"), press("c")),
+    )
+    engine.release.set()
+
+
+def test_dialog_quit_during_build(snap_compare: SnapCompare, stable: Any) -> None:
+    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    assert snap_compare(
+        stable(engine),
+        terminal_size=SMALL,
+        run_before=steps(go("build"), press("b"), press("ctrl+q")),
+    )
+    engine.release.set()
+
+
+def test_dialog_save_before_quit(snap_compare: SnapCompare, stable: Any) -> None:
+    async def change(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        app.update_project(replace(app.project, tag="changed:latest"))
+
+    assert snap_compare(
+        stable(), terminal_size=SMALL, run_before=steps(change, press("ctrl+q"))
+    )
+
+
+def test_dialog_save_dockerfile(snap_compare: SnapCompare, stable: Any) -> None:
+    assert snap_compare(
+        stable(), terminal_size=SMALL, run_before=steps(go("preview"), unfocus(), press("d"))
+    )
+
+
+def test_dialog_replace_a_hand_written_dockerfile(
+    snap_compare: SnapCompare, stable: Any, workdir: Path
+) -> None:
+    (workdir / "Dockerfile").write_text("FROM scratch\n")
+    assert snap_compare(
+        stable(),
+        terminal_size=SMALL,
+        run_before=steps(go("preview"), unfocus(), press("d"), press("enter")),
+    )
+
+
+def test_dialog_command_palette(snap_compare: SnapCompare, stable: Any) -> None:
+    assert snap_compare(
+        stable(),
+        terminal_size=SMALL,
+        run_before=steps(unfocus(), press("ctrl+p"), press(*"pin")),
+    )
+
+
+def test_plugins_step_table_focused_small(snap_compare: SnapCompare, stable: Any) -> None:
+    # The footer at 80 columns with the table focused: the step's own keys come first.
+    assert snap_compare(
+        stable(),
+        terminal_size=SMALL,
+        run_before=steps(go("plugins"), focus("#plugins-table")),
+    )
+
+

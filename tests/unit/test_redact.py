@@ -61,3 +61,16 @@ def test_scrub_removes_url_token_and_any_userinfo() -> None:
 def test_scrub_leaves_clean_text_alone() -> None:
     text = "fatal: repository 'https://h/x.git/' not found"
     assert scrub(text, "https://h/x.git") == text
+
+
+def test_a_password_in_an_scp_like_address_is_removed_too() -> None:
+    from plugwiz.core.redact import redact_url, scrub, url_secrets
+
+    url = "alice:hunter2secret@git.example.com:team/host.git"
+    assert redact_url(url) == "alice@git.example.com:team/host.git"
+    assert url_secrets(url) == ["hunter2secret"]
+    said = f"fatal: could not read from {url}: hunter2secret rejected"
+    assert "hunter2secret" not in scrub(said, url)
+    # Plain scp-like addresses are left alone: the user name is not a secret.
+    assert redact_url("git@github.com:me/host.git") == "git@github.com:me/host.git"
+    assert url_secrets("git@github.com:me/host.git") == []

@@ -7,8 +7,9 @@ import enum
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+
+from plugwiz.ui.dialogs.base import Dialog
 
 
 class Answer(enum.Enum):
@@ -21,7 +22,7 @@ class Answer(enum.Enum):
     DISCARD = "discard"
 
 
-class ChoiceDialog(ModalScreen[Answer | None]):
+class ChoiceDialog(Dialog[Answer | None]):
     """Asks a question; dismisses with the chosen `Answer`, or None on escape."""
 
     BINDINGS = [

@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Label
+
+from plugwiz.ui.dialogs.base import Dialog
 
 
 class PluginTree(DirectoryTree):
@@ -19,7 +20,7 @@ class PluginTree(DirectoryTree):
         return [p for p in paths if not p.name.startswith(".")]
 
 
-class FilePickerDialog(ModalScreen[Path | None]):
+class FilePickerDialog(Dialog[Path | None]):
     """Starts in the project's directory; backspace (or "Up") goes to the parent. Enter on a
     file picks it; "Use directory" picks the highlighted directory."""
 

@@ -8,8 +8,10 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Label, Static
+
+from plugwiz.ui.dialogs.base import Dialog
 
 WIZARD_KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+n, ctrl+→", "next step"),
@@ -28,7 +30,7 @@ def _key_text(key: str) -> str:
     return key.replace("question_mark", "?").replace("ctrl+", "ctrl+").replace(",", ", ")
 
 
-class HelpDialog(ModalScreen[None]):
+class HelpDialog(Dialog[None]):
     """The keys of `screen` (its bindings and its notes), then the wizard's."""
 
     BINDINGS = [Binding("escape,q,question_mark,f10", "close", "Close")]

@@ -8,15 +8,15 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from plugwiz.core.model import PluginLoading
 from plugwiz.core.plan import loading_problem
+from plugwiz.ui.dialogs.base import Dialog
 from plugwiz.ui.widgets.message import MessageArea
 
 
-class LoadingSettingsDialog(ModalScreen[PluginLoading | None]):
+class LoadingSettingsDialog(Dialog[PluginLoading | None]):
     """Edits `PluginLoading`; dismisses with the new value or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -9,15 +9,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from plugwiz.ui.dialogs.base import Dialog
 from plugwiz.ui.dialogs.choice import Answer, confirm_dialog
 from plugwiz.ui.widgets.message import MessageArea
 from plugwiz.ui.widgets.path_suggester import PathSuggester
 
 
-class SavePathDialog(ModalScreen[Path | None]):
+class SavePathDialog(Dialog[Path | None]):
     """Dismisses with the chosen path (confirmed when it exists), or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from plugwiz.ui.dialogs.base import Dialog
 from plugwiz.ui.widgets.message import MessageArea
 
 
-class TextInputDialog(ModalScreen[str | None]):
+class TextInputDialog(Dialog[str | None]):
     """Dismisses with the text entered (stripped), or None when cancelled.
 
     `validate` returns an error message for a person, or None when the text is fine.

@@ -3,19 +3,38 @@ the step is shown."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Button, Footer, Input, Select
 
 from plugwiz.core.model import Project
 from plugwiz.ui.widgets.steps import StepIndicator
 
 if TYPE_CHECKING:
     from plugwiz.ui.app import PlugwizApp
+
+
+# Below this size (a default terminal is 80x24) fields and buttons lose their borders.
+SMALL_WIDTH = 100
+SMALL_HEIGHT = 30
+
+
+def display_path(path: Path | str, base: Path) -> str:
+    """`path` for a person: relative to the project directory `base` when inside it, with
+    `~` for the home directory otherwise."""
+    target = Path(path)
+    for root, prefix in ((base, ""), (Path.home(), "~/")):
+        try:
+            return prefix + target.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return str(target)
 
 
 class WizardScreen(Screen[None]):
@@ -35,6 +54,7 @@ class WizardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._stale = True
+        self._small: bool | None = None
 
     @property
     def wizard(self) -> PlugwizApp:
@@ -60,6 +80,17 @@ class WizardScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self._stale:
             self._redraw_now()
+
+    def on_resize(self, event: events.Resize) -> None:
+        small = event.size.width < SMALL_WIDTH or event.size.height < SMALL_HEIGHT
+        if small == self._small:
+            return
+        self._small = small
+        self.set_class(small, "-small")
+        # Borderless fields and buttons: three lines each become one.
+        for widget in self.query("Input, Button, Select"):
+            if isinstance(widget, Input | Button | Select):
+                widget.compact = small
 
     def _state_changed(self, _value: object) -> None:
         if self.app.screen is self:

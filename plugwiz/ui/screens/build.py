@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 from plugwiz.core.engine import EngineUnavailableError
 from plugwiz.core.events import BuildFailed, StepStarted
 from plugwiz.core.session import TAIL_LINES, BuildState, PollResult
-from plugwiz.ui.screens.base import WizardScreen
+from plugwiz.ui.screens.base import WizardScreen, display_path
 from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.message import MessageArea
 
@@ -288,7 +288,8 @@ class BuildScreen(WizardScreen):
         if failed.locations:
             text.append("\nWhere:\n", style="bold")
             for loc in failed.locations:
-                text.append(f"  {loc.path}:{loc.line}:{loc.column}", style="bold")
+                where = display_path(loc.path, self.project.base_dir)
+                text.append(f"  {where}:{loc.line}:{loc.column}", style="bold")
                 text.append(f"  {loc.message}\n")
         if failed.last_lines:
             text.append("\nLast lines:\n", style="bold")

@@ -35,7 +35,7 @@ from plugwiz.core.session import BuildState, PluginResult
 from plugwiz.ui.dialogs.file_picker import FilePickerDialog
 from plugwiz.ui.dialogs.loading_settings import LoadingSettingsDialog
 from plugwiz.ui.dialogs.text_input import TextInputDialog
-from plugwiz.ui.screens.base import WizardScreen
+from plugwiz.ui.screens.base import WizardScreen, display_path
 from plugwiz.ui.widgets.message import MessageArea
 from plugwiz.ui.widgets.path_suggester import PathSuggester
 
@@ -228,8 +228,11 @@ class PluginsScreen(WizardScreen):
         plugin = self.project.plugins[index]
         status = self._statuses()[index]
         text = Text()
-        text.append(f"{plugin.output_name}: ", style="bold")
-        text.append(str(self.project.source_path(plugin.source)) + "\n", style="dim")
+        text.append(f"{plugin.output_name}", style="bold")
+        source = display_path(self.project.source_path(plugin.source), self.project.base_dir)
+        if source != plugin.source:
+            text.append(f" ({source})", style="dim")
+        text.append(": ")
         text.append(status.detail, style="red" if not status.ok else "")
         detail.update(text)
 

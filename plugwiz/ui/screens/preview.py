@@ -145,13 +145,15 @@ class PreviewScreen(WizardScreen):
         if entries is None:
             view.update(Text(error, style="red"))
             return
-        lines = Text()
+        # One entry per line, never wrapped: a narrow column cuts long paths instead.
+        lines = Text(no_wrap=True, overflow="ellipsis")
         host_files = sum(1 for e in entries if e.path.startswith("host/"))
         lines.append(f"{len(entries)} files ({host_files} from the host)\n", style="bold")
         for entry in entries[:_MAX_LISTED]:
-            size = f"{entry.size:>7,}" if entry.size >= 0 else "      ·"
-            lines.append(f"{size}  ", style="dim")
-            lines.append(entry.path + "\n")
+            lines.append(entry.path)
+            if entry.size >= 0:
+                lines.append(f"  {entry.size:,} B", style="dim")
+            lines.append("\n")
         if len(entries) > _MAX_LISTED:
             lines.append(f"... and {len(entries) - _MAX_LISTED} more\n", style="dim")
         view.update(lines)
