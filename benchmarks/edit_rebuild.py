@@ -181,7 +181,7 @@ class Bench:
 
     def __init__(self, work: Path, janitor: ImageJanitor, engine: Any) -> None:
         from plugwiz.core.model import Host, Images, PluginSource, Project
-        from plugwiz.service import open_repo, resolve_project
+        from plugwiz.service import open_repo, resolve
 
         self.work = work
         self.janitor = janitor
@@ -201,9 +201,9 @@ class Bench:
             tag=f"plugwiz-bench-{self.run_id}:plugwiz",
             base_dir=work,
         )
-        self.project, _commit = resolve_project(project)
-        self.repo = open_repo(self.project)
-        self.plugwiz_tag = self.project.tag
+        self.project = resolve(project)
+        self.repo = open_repo(project)
+        self.plugwiz_tag = project.tag
         self.seed_tag = f"plugwiz-bench-{self.run_id}:seed"
         janitor.add_tag(self.plugwiz_tag)
         janitor.add_tag(self.seed_tag)

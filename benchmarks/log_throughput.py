@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import gc
 import sys
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -60,23 +59,16 @@ def realistic_lines(count: int) -> Iterator[str]:
         yield template.format(n=index, m=index % 977, k=index % 31)
 
 
-class FloodEngine:
-    """A build engine whose build yields `lines` OutputLines (in steps) as fast as it can."""
+class Flood:
+    """A build script for the shared scripted engine: `lines` OutputLines in 10 steps, as fast
+    as they can be made, then a finished build; it notes when the last line was made."""
 
     def __init__(self, lines: int) -> None:
-        """`lines` lines of output in 10 steps, then a finished build."""
         self.lines = lines
         self.last_line = ""
-        self.produced = threading.Event()
         self.produced_at = 0.0
 
-    def ping(self) -> None:
-        """Always reachable."""
-
-    def build(
-        self, project: Any, repo: Any, *, tag: str, log_path: Path, cancel: threading.Event
-    ) -> Iterator[Any]:
-        """StepStarted, OutputLine... (10 steps), then BuildFinished."""
+    def __call__(self, resolved: Any, tag: str) -> Iterator[Any]:
         from plugwiz.core.events import BuildFinished, OutputLine, StepStarted
 
         steps = 10
@@ -86,21 +78,10 @@ class FloodEngine:
             if index % per_step == 0 and step < steps:
                 step += 1
                 yield StepStarted(step, steps, f"RUN go build step {step}")
-            if cancel.is_set():
-                return
             self.last_line = text
             yield OutputLine(text, step)
         self.produced_at = time.perf_counter()
-        self.produced.set()
         yield BuildFinished("sha256:" + "ab" * 32, tag)
-
-    def inspect(self, image: str) -> Any:
-        """Not part of this benchmark: the screen shows the error and stays."""
-        raise RuntimeError("inspect is not measured here")
-
-    def run_once(self, image: str, timeout: float = 30.0) -> Any:
-        """Never called."""
-        raise RuntimeError("not used")
 
 
 def send_key(app: Any, key: str) -> None:
@@ -127,11 +108,14 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
     figures."""
     from textual.widgets import Log
 
-    from plugwiz.service import demo_project, open_repo
+    from plugwiz.adapters.scripted import ScriptedEngine
+    from plugwiz.core.resolve import demo_project
+    from plugwiz.service import open_repo
     from plugwiz.ui.app import make_app
     from plugwiz.ui.screens.build import BuildScreen
 
-    engine = FloodEngine(lines)
+    flood = Flood(lines)
+    engine = ScriptedEngine(script=flood)
     project = demo_project()
     app = make_app(project, None, engine_factory=lambda: engine, repo_opener=open_repo)
     figures: dict[str, float] = {}
@@ -184,7 +168,7 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
         while shown_count() < lines:
             await asyncio.sleep(0.005)
             rss_peak = max(rss_peak, rss_bytes())
-            if presses and screen.running and shown_count() >= presses[0] * lines:
+            if presses and app.session.active and shown_count() >= presses[0] * lines:
                 # Press `c`: its action runs (handled), then the cancel dialog is up; close it
                 # with escape (keep building). A press the build outlived opens no dialog.
                 presses.pop(0)
@@ -194,14 +178,14 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
                 send_key(app, "c")
                 while (
                     len(action_at) == seen
-                    and (screen.running or time.perf_counter() - pressed < 0.5)
+                    and (app.session.active or time.perf_counter() - pressed < 0.5)
                     and time.perf_counter() - pressed < 10
                 ):
                     await asyncio.sleep(0.001)
                 if len(action_at) == seen:
                     continue  # the build ended first, so `c` was no longer bound: no measure
                 action_ms.append((action_at[-1] - pressed) * 1000)
-                if not screen.running:
+                if not app.session.active:
                     continue
                 while app.screen is screen and time.perf_counter() - pressed < 10:
                     await asyncio.sleep(0.001)
@@ -216,11 +200,11 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
         await pilot.pause()
         rss_peak = max(rss_peak, rss_bytes())
         figures["shown_s"] = shown
-        figures["produced_s"] = engine.produced_at - started
+        figures["produced_s"] = flood.produced_at - started
         figures["written"] = written
         figures["shown"] = shown_count()
         figures["kept"] = log.line_count
-        figures["last_ok"] = float(log.lines[-1] == engine.last_line)
+        figures["last_ok"] = float(log.lines[-1] == flood.last_line)
         figures["rss_growth_mb"] = (rss_peak - rss_before) / 1024 / 1024
         figures["key_ms"] = max(key_ms, default=0.0)
         figures["action_ms"] = max(action_ms, default=0.0)

@@ -37,11 +37,13 @@ TARGET_WIZARD_S = 1.0
 
 _WIZARD_SCRIPT = """
 import asyncio, sys
-from plugwiz.service import demo_project
+from plugwiz.commands import default_engine
+from plugwiz.core.resolve import demo_project
+from plugwiz.service import open_repo
 from plugwiz.ui.app import make_app
 
 async def main() -> None:
-    app = make_app(demo_project(), None)
+    app = make_app(demo_project(), None, engine_factory=default_engine, repo_opener=open_repo)
     async with app.run_test(size=(120, 40)) as pilot:
         while type(app.screen).__name__ != "HostScreen":
             await asyncio.sleep(0.005)

@@ -151,9 +151,7 @@ def test_build_step_ready(snap_compare: SnapCompare, stable: Any, size: str) -> 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_build_step_failed(snap_compare: SnapCompare, stable: Any, size: str) -> None:
     app = stable(plugins=(PluginSource("plugins/broken.go"),))
-    assert snap_compare(
-        app, terminal_size=SIZES[size], run_before=steps(go("build"), press("b"))
-    )
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=steps(go("build"), press("b")))
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -278,9 +276,7 @@ def test_dialog_save_before_quit(snap_compare: SnapCompare, stable: Any) -> None
         app: Any = pilot.app
         app.update_project(replace(app.project, tag="changed:latest"))
 
-    assert snap_compare(
-        stable(), terminal_size=SMALL, run_before=steps(change, press("ctrl+q"))
-    )
+    assert snap_compare(stable(), terminal_size=SMALL, run_before=steps(change, press("ctrl+q")))
 
 
 def test_dialog_save_dockerfile(snap_compare: SnapCompare, stable: Any) -> None:
@@ -315,5 +311,3 @@ def test_plugins_step_table_focused_small(snap_compare: SnapCompare, stable: Any
         terminal_size=SMALL,
         run_before=steps(go("plugins"), focus("#plugins-table")),
     )
-
-
