@@ -210,11 +210,12 @@ def explain(
             )
         )
     if not context.predicted and not host.can_load_plugins:
-        reason = (
-            "it was built with CGO_ENABLED=0, and Go's plugin package needs cgo"
-            if host.cgo_enabled is False
-            else "it does not link Go's plugin package (no package hashes exported)"
-        )
+        if host.is_plugin:
+            reason = "it is itself a plugin, not a program"
+        elif host.cgo_enabled is False:
+            reason = "it was built with CGO_ENABLED=0, and Go's plugin package needs cgo"
+        else:
+            reason = "it does not link Go's plugin package (no package hashes exported)"
         findings.append(
             Finding(
                 KIND_HOST_CANNOT_LOAD,
