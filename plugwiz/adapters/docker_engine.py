@@ -425,6 +425,7 @@ class DockerEngine:
             context = HostContext(
                 label=f"the host ({module})" if module else "the host",
                 revision=project.host.commit,
+                modified=False,  # plugwiz builds the exported commit, never a work tree
                 runtime_glibc=runtime_glibc,
                 runtime_label=f"the builder image {plan.builder_image}",
             )

@@ -550,6 +550,36 @@ def _modules(
                 ),
             )
         )
+    # A plugin without build info (Go 1.19 and older) records no module versions: a package
+    # of one of the host's dependency modules that differs, with the same Go and flags,
+    # comes from another version of that module (or a replace).
+    for package in mismatched:
+        if package in explained:
+            continue
+        host_mod = host.module_of(package)
+        if host_mod is None or host_mod is host.main or plugin.dep(host_mod.path) is not None:
+            continue
+        bad = [p for p in mismatched if _in_module(p, host_mod.path) and p not in explained]
+        explained.update(bad)
+        uses = [p for p in plugin_packages if _in_module(p, host_mod.path)]
+        ordered.append(
+            (
+                0,
+                Finding(
+                    KIND_MODULE_VERSION,
+                    f"module {host_mod.path} is {host_mod.describe()} in {context.label}, "
+                    "another version in the plugin",
+                    f"Package {_some(bad)} differs while the Go release and flags agree. The "
+                    "plugin records no module versions (Go 1.19 and older write no build info "
+                    f"into plugins), so it was most likely built against another version of "
+                    f"{host_mod.path}.",
+                    _require_fix(host_mod),
+                    columns=("module", "host", "plugin", "plugin packages using it"),
+                    rows=((host_mod.path, host_mod.describe(), "(not recorded)", ", ".join(uses)),),
+                    packages=tuple(uses),
+                ),
+            )
+        )
     ordered.sort(key=lambda pair: pair[0])
     findings.extend(f for _, f in ordered)
 
@@ -655,6 +685,11 @@ def _host_revision(
     elif plugin_mod == "true" or host_mod == "true":
         side = "the plugin's" if plugin_mod == "true" else "the host's"
         why = f"{side} tree had uncommitted changes when it was built"
+    elif host_rev and not plugin_rev:
+        why = (
+            f"the plugin records no revision of {module} (the host is at {host_rev[:12]}), "
+            "and its copy differs: it was built from another commit or an edited tree"
+        )
     else:
         why = "the two were built from different sources of it (the revisions are not recorded)"
     what = f"package {bad[0]}" if bad else f"the host module {module}"
@@ -662,7 +697,8 @@ def _host_revision(
         Finding(
             KIND_HOST_REVISION,
             f"{what} differs: the plugin was built against another state of {module}",
-            f"The module versions agree, but {why}. A package of the host's own module that "
+            f"The Go release, flags and module versions agree as far as the files record them, "
+            f"but {why}. A package of the host's own module that "
             "changed in any exported or inlined detail gets another hash.",
             PLUGWIZ_FIX,
             columns=("", "host", "plugin"),
