@@ -283,6 +283,8 @@ class ElfFile:
             return {}
         strings = self._linked_strings(section)
         data = self.section_data(section)
+        if not data:
+            return {}
         found: dict[str, set[str]] = {}
         offset = 0
         for _ in range(_MAX_CHAIN):
@@ -309,6 +311,8 @@ class ElfFile:
             return ()
         strings = self._linked_strings(section)
         data = self.section_data(section)
+        if not data:
+            return ()
         names: set[str] = set()
         offset = 0
         for _ in range(_MAX_CHAIN):
