@@ -388,20 +388,16 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.runtime_image and not args.host:
         raise UserError("--runtime-image goes with --host (an image or project has its own)")
     project = None
-    gomod_text = ""
     if args.project:
         from plugwiz.core.project_file import load_project
-        from plugwiz.service import open_repo, resolve_project
+        from plugwiz.service import resolve_project
 
         project, _commit = resolve_project(load_project(Path(args.project)))
-        gomod = open_repo(project).read(project.host.commit, "go.mod")
-        gomod_text = gomod.decode("utf-8", "replace") if gomod else ""
     return explain_command(
         Path(args.plugin),
         image=args.image,
         host_file=Path(args.host) if args.host else None,
         project=project,
-        gomod_text=gomod_text,
         runtime_image=args.runtime_image,
         as_json=args.json,
         out=sys.stdout,

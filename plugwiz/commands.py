@@ -173,7 +173,6 @@ def explain_command(
     image: str | None = None,
     host_file: Path | None = None,
     project: Project | None = None,
-    gomod_text: str = "",
     runtime_image: str | None = None,
     as_json: bool = False,
     out: TextIO | None = None,
@@ -220,7 +219,7 @@ def explain_command(
         elif image is not None:
             host = host_from_image(docker(), image)
         elif project is not None:
-            host = host_for_project(docker(), project, gomod_text)
+            host = host_for_project(docker(), project)
         else:
             return fail("no host given: --image IMAGE, --host FILE or PROJECT.yaml")
     except (NotAGoBinaryError, OSError, DockerError, ProjectError, HostRepoError) as error:

@@ -21,6 +21,7 @@ from plugwiz.core.report import LABEL_REVISION
 
 if TYPE_CHECKING:
     from plugwiz.adapters.docker_engine import DockerEngine
+    from plugwiz.core.ports import HostRepository
 
 # Where a Go toolchain keeps its VERSION file, official images first, then Debian's layout.
 _GO_VERSION_FILES = ("/usr/local/go/VERSION", "/usr/lib/go/VERSION")
@@ -105,10 +106,18 @@ def builder_go_release(engine: DockerEngine, image: str) -> str | None:
 
 
 def host_for_project(
-    engine: DockerEngine, project: Project, gomod_text: str, *, use_image: bool = True
+    engine: DockerEngine,
+    project: Project,
+    repo: HostRepository | None = None,
+    *,
+    use_image: bool = True,
 ) -> HostSide:
     """The host of a resolved project: its tag image's host binary when that image exists,
-    else the host as plugwiz would build it (predicted; see plugwiz.core.predict)."""
+    else the host as plugwiz would build it (predicted; see plugwiz.core.predict).
+
+    `repo` is the host repository (opened from the project when None); only a prediction
+    reads it (go.mod at the pinned commit).
+    """
     from plugwiz.core.render import plan_build
 
     plan = plan_build(project)
@@ -140,6 +149,12 @@ def host_for_project(
     if go_version is None:
         version = engine.builder_go_version(plan.builder_image) if go_version is None else None
         go_version = f"go{version}" if version else ""
+    if repo is None:
+        from plugwiz.service import open_repo
+
+        repo = open_repo(project)
+    gomod = repo.read(project.host.commit, "go.mod") if project.host.commit else None
+    gomod_text = gomod.decode("utf-8", "replace") if gomod else ""
     facts = predict_host_facts(
         module=module,
         main_package=effective_main_package(project) or ".",
