@@ -22,7 +22,7 @@ EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
 EXIT_USER_ERROR = 2
 
-COMMANDS = ("init", "render", "context", "build", "inspect", "prune")
+COMMANDS = ("init", "render", "context", "build", "inspect", "explain", "prune")
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
 
 
@@ -187,6 +187,28 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "and step images no tag or build cache needs) and say how much space that freed.",
     )
     parsers["prune"] = prune
+    explain = _Parser(
+        prog="plugwiz explain",
+        description="Say whether a plugin would load into a host, and if not, why and what to "
+        "fix. The host is a binary on disk (--host), the host binary of a built image "
+        "(--image), or a project (PROJECT.yaml: its image when built, else the host as "
+        "plugwiz would build it). Exit 0: nothing would stop it loading; 1: something would; "
+        "2: an input is not a Go binary or cannot be read.",
+    )
+    explain.add_argument("plugin", metavar="PLUGIN.so", help="the plugin file")
+    explain.add_argument(
+        "project", nargs="?", metavar="PROJECT.yaml", help="explain against this project's host"
+    )
+    source = explain.add_mutually_exclusive_group()
+    source.add_argument("--image", metavar="IMAGE", help="a local image whose CMD runs the host")
+    source.add_argument("--host", metavar="FILE", help="a host binary on disk")
+    explain.add_argument(
+        "--runtime-image",
+        metavar="IMAGE",
+        help="with --host: the image the plugin will run in (for its glibc)",
+    )
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    parsers["explain"] = explain
     return parsers
 
 
@@ -384,6 +406,33 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     return prune_command(out=sys.stdout)
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from plugwiz.commands import explain_command
+
+    given = [x for x in (args.image, args.host, args.project) if x]
+    if len(given) != 1:
+        raise UserError(
+            "plugwiz explain needs one host: --image IMAGE, --host FILE or PROJECT.yaml"
+        )
+    if args.runtime_image and not args.host:
+        raise UserError("--runtime-image goes with --host (an image or project has its own)")
+    project = None
+    if args.project:
+        from plugwiz.core.project_file import load_project
+        from plugwiz.service import resolve
+
+        project = resolve(load_project(Path(args.project)))
+    return explain_command(
+        Path(args.plugin),
+        image=args.image,
+        host_file=Path(args.host) if args.host else None,
+        project=project,
+        runtime_image=args.runtime_image,
+        as_json=args.json,
+        out=sys.stdout,
+    )
+
+
 def _cmd_wizard(args: argparse.Namespace) -> int:
     from plugwiz.commands import default_engine
     from plugwiz.core.project_file import ProjectDocument
@@ -417,6 +466,7 @@ _HANDLERS = {
     "build": _cmd_build,
     "inspect": _cmd_inspect,
     "prune": _cmd_prune,
+    "explain": _cmd_explain,
 }
 
 

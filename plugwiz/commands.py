@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from plugwiz.core.engine import BuildEngine, EngineError
 from plugwiz.core.events import (
@@ -23,10 +24,14 @@ from plugwiz.core.events import (
     OutputLine,
     StepStarted,
 )
+from plugwiz.core.explain import format_explanation
 from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError
 from plugwiz.core.report import format_report, human_size
+
+if TYPE_CHECKING:
+    from plugwiz.adapters.docker_engine import DockerEngine
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -50,6 +55,10 @@ def _print_failure(event: BuildFailed, total: int, log_path: Path, out: TextIO) 
         print(f"plugin: {event.plugin}", file=out)
     if event.title:
         print(f"reason: {event.message}", file=out)
+    if event.explanation is not None:
+        # Go's one line says which package; this says why, and what to do.
+        print("why:", file=out)
+        print(textwrap.indent(format_explanation(event.explanation, title=False), "    "), file=out)
     for loc in event.locations:
         column = f":{loc.column}" if loc.column else ""
         print(f"{loc.path}:{loc.line}{column}: {loc.message}", file=out)
@@ -186,3 +195,68 @@ def prune_command(*, out: TextIO | None = None, engine: BuildEngine | None = Non
             file=out,
         )
     return EXIT_OK
+
+
+def explain_command(
+    plugin: Path,
+    *,
+    image: str | None = None,
+    host_file: Path | None = None,
+    project: ResolvedProject | None = None,
+    runtime_image: str | None = None,
+    as_json: bool = False,
+    out: TextIO | None = None,
+    engine: DockerEngine | None = None,
+) -> int:
+    """Explain whether `plugin` would load into a host given as an image, a file or a resolved
+    project. Returns 0 (nothing would stop it), 1 (something would) or 2 (an input is not a Go
+    binary, cannot be read, or Docker/an image is unavailable), printing a message, never a
+    traceback."""
+    from plugwiz.core.buildinfo import NotAGoBinaryError
+    from plugwiz.explaining import (
+        explain_plugin,
+        host_for_project,
+        host_from_file,
+        host_from_image,
+        read_plugin,
+    )
+
+    out = out or sys.stdout
+
+    def fail(message: str) -> int:
+        if as_json:
+            print(json.dumps({"error": message}), file=out)
+        else:
+            print(f"error: {message}", file=out)
+        return EXIT_UNAVAILABLE
+
+    def docker() -> DockerEngine:
+        from plugwiz.adapters.docker_engine import DockerEngine
+
+        return engine or DockerEngine()
+
+    from plugwiz.adapters.docker_engine import DockerError
+
+    try:
+        plugin_facts = read_plugin(plugin)
+        if host_file is not None:
+            glibc = None
+            label = ""
+            if runtime_image:
+                glibc = docker().image_glibc(runtime_image)
+                label = f"the runtime image {runtime_image}"
+            host = host_from_file(host_file, glibc, label)
+        elif image is not None:
+            host = host_from_image(docker(), image)
+        elif project is not None:
+            host = host_for_project(docker(), project)
+        else:
+            return fail("no host given: --image IMAGE, --host FILE or PROJECT.yaml")
+    except (NotAGoBinaryError, OSError, DockerError, ProjectError, HostRepoError) as error:
+        return fail(str(error))
+    explanation = explain_plugin(plugin_facts, host, plugin.name)
+    if as_json:
+        print(json.dumps(explanation.to_json(), indent=2), file=out)
+    else:
+        print(format_explanation(explanation), file=out)
+    return explanation.exit_code

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -29,7 +30,9 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
+from plugwiz.core.buildinfo import read_binary_facts
 from plugwiz.core.context import HashingWriter, write_context
+from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
 from plugwiz.core.engine import ImageMissingError, ImageNotFoundError, PruneResult, RunResult
@@ -42,6 +45,7 @@ from plugwiz.core.events import (
     BuildWarning,
     strip_ansi,
 )
+from plugwiz.core.explain import HostContext, explain
 from plugwiz.core.images import (
     check_builder_toolchain,
     go_version_from_image_tag,
@@ -49,7 +53,7 @@ from plugwiz.core.images import (
 )
 from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ResolvedProject
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.plan import plan_build
+from plugwiz.core.plan import OUT_DIR, plan_build
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.report import (
     LABEL_CONTEXT,
@@ -69,12 +73,30 @@ _CLEANUP_WAIT_S = 15.0
 # A host binary larger than this is not read for its Go version (it would all sit in memory).
 _MAX_BINARY_BYTES = 512 * 1024 * 1024
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# Links followed when reading a file out of an image before giving up (a loop).
+_MAX_SYMLINKS = 16
+# Where images keep glibc's libc.so.6 (Debian/Ubuntu multiarch first, then other layouts).
+LIBC_PATHS = (
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib/aarch64-linux-gnu/libc.so.6",
+    "/usr/lib/x86_64-linux-gnu/libc.so.6",
+    "/usr/lib/aarch64-linux-gnu/libc.so.6",
+    "/lib64/libc.so.6",
+    "/usr/lib64/libc.so.6",
+    "/lib/libc.so.6",
+    "/usr/lib/libc.so.6",
+)
+
+
+class ImageFileError(DockerError):
+    """A file asked for is not in the image (or is not a regular file)."""
 
 
 __all__ = [
     "DockerEngine",
     "DockerError",
     "DockerUnavailableError",
+    "ImageFileError",
     "ImageMissingError",
     "ImageNotFoundError",
     "PruneResult",
@@ -349,6 +371,7 @@ class DockerEngine:
                 for event in parser.feed(item):
                     if isinstance(event, BuildFailed):
                         outcome = "failed"
+                        event = self._explain_failure(resolved, parser, event)
                     yield event
             if outcome == "ended":
                 yield from parser.close()
@@ -388,6 +411,43 @@ class DockerEngine:
                 self._remove_tag(tmp_tag)
         if outcome == "cancelled":
             yield BuildCancelled()
+
+    def _explain_failure(
+        self, resolved: ResolvedProject, parser: BuildStreamParser, event: BuildFailed
+    ) -> BuildFailed:
+        """The failure with an explanation, when the load check refused a plugin.
+
+        The check step's container is gone, but the image it started from (the last layer the
+        builder reported) holds the host, the load-check binary and every plugin: read the
+        host and the first refused plugin from it. Best effort: any problem leaves the
+        failure as it was.
+        """
+        failures = parser.loadcheck_failures
+        if not failures or not parser.last_image:
+            return event
+        try:
+            plan = plan_build(resolved)
+            host_path = f"{OUT_DIR}/{plan.host_binary}"
+            plugin_path = failures[0][0]
+            files = self.read_image_files(parser.last_image, [host_path, plugin_path])
+            runtime_glibc = self.image_glibc(parser.last_image)
+            module = resolved.facts.gomod.module
+            context = HostContext(
+                label=f"the host ({module})" if module else "the host",
+                revision=resolved.sha,
+                modified=False,  # plugwiz builds the exported commit, never a work tree
+                runtime_glibc=runtime_glibc,
+                runtime_label=f"the builder image {plan.builder_image}",
+            )
+            explanation = explain(
+                read_binary_facts(files[plugin_path]),
+                read_binary_facts(files[host_path]),
+                context,
+                plugin_label=f"{event.plugin or posixpath.basename(plugin_path)}",
+            )
+        except (DockerError, DockerException, requests.exceptions.RequestException, ValueError):
+            return event
+        return replace(event, explanation=explanation)
 
     def _retag(self, image_id: str, tmp_tag: str, tag: str) -> None:
         repository, version = parse_repository_tag(tag)
@@ -575,6 +635,102 @@ class DockerEngine:
             missing=[p for p in dict.fromkeys(cmd_paths) if p not in files],
             labels=labels,
         )
+
+    # -- files -------------------------------------------------------------------------------
+
+    def read_image_file(self, image: str, path: str) -> bytes:
+        """The content of the regular file `path` in `image`, read without running anything.
+
+        Symbolic links are followed inside the image (`/usr/bin/go` -> `../lib/go-1.19/bin/go`).
+        Raises ImageNotFoundError when there is no such image, ImageFileError when the file is
+        missing, not a regular file or larger than 512 MiB.
+        """
+        return self.read_image_files(image, [path])[path]
+
+    def read_image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
+        """Several files of `image` from one (never started) container; see read_image_file."""
+        attrs = self._image_attrs(image)
+        api = self.client.api
+        with _docker_errors():
+            container = api.create_container(attrs["Id"], command=["true"], entrypoint=[])
+        try:
+            return {path: self._container_file(container["Id"], path, image) for path in paths}
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(container["Id"], force=True)
+
+    def first_image_file(self, image: str, paths: list[str]) -> tuple[str, bytes] | None:
+        """(path, content) of the first of `paths` that exists in `image`, or None."""
+        attrs = self._image_attrs(image)
+        api = self.client.api
+        with _docker_errors():
+            container = api.create_container(attrs["Id"], command=["true"], entrypoint=[])
+        try:
+            for path in paths:
+                with contextlib.suppress(ImageFileError):
+                    return path, self._container_file(container["Id"], path, image)
+            return None
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(container["Id"], force=True)
+
+    def _container_file(self, container_id: str, path: str, image: str) -> bytes:
+        api = self.client.api
+        current = posixpath.normpath(path)
+        for _ in range(_MAX_SYMLINKS):
+            with _docker_errors():
+                try:
+                    stream, _stat = api.get_archive(container_id, current)
+                except NotFound:
+                    raise ImageFileError(f"{image} has no file {path}") from None
+                buffer = io.BytesIO()
+                for part in stream:
+                    buffer.write(part)
+                    if buffer.tell() > _MAX_BINARY_BYTES:
+                        raise ImageFileError(f"{path} in {image} is larger than 512 MiB")
+            buffer.seek(0)
+            with tarfile.open(fileobj=buffer, mode="r|") as tar:
+                member = next(iter(tar), None)
+                if member is None:
+                    raise ImageFileError(f"{image} has no file {path}")
+                if member.issym():
+                    # Relative targets are relative to the link's directory, as the kernel does.
+                    current = posixpath.normpath(
+                        posixpath.join(posixpath.dirname(current), member.linkname)
+                    )
+                    continue
+                if not member.isfile():
+                    raise ImageFileError(f"{path} in {image} is not a regular file")
+                handle = tar.extractfile(member)
+                if handle is None:
+                    raise ImageFileError(f"{path} in {image} cannot be read")
+                return handle.read()
+        raise ImageFileError(f"{path} in {image}: too many symbolic links")
+
+    def image_command(self, image: str) -> tuple[list[str], str, dict[str, str]]:
+        """The image's ENTRYPOINT + CMD, working directory and labels."""
+        attrs = self._image_attrs(image)
+        config = attrs.get("Config") or {}
+        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+        return argv, config.get("WorkingDir") or "/", dict(config.get("Labels") or {})
+
+    def image_glibc(self, image: str) -> str | None:
+        """The glibc release (`2.36`) of `image`, from its libc.so.6; None if it has none
+        (musl, distroless static) or the file cannot be read. Raises ImageNotFoundError."""
+        self._image_attrs(image)
+        try:
+            found = self.first_image_file(image, list(LIBC_PATHS))
+            return libc_version(found[1]) if found else None
+        except (ImageFileError, ElfError):
+            return None
+
+    def image_exists(self, image: str) -> bool:
+        """True when `image` is present locally."""
+        try:
+            self._image_attrs(image)
+        except ImageNotFoundError:
+            return False
+        return True
 
     # -- run -----------------------------------------------------------------------------------
 

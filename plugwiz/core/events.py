@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from plugwiz.core.explain import Explanation
 from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
 from plugwiz.core.plan import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
 
@@ -89,6 +90,8 @@ class BuildFailed:
     last_lines: tuple[str, ...]
     locations: tuple[SourceLocation, ...]
     plugin: str | None
+    # Why the plugin would not load, when the load check failed and both files could be read.
+    explanation: Explanation | None = None
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,18 @@ class BuildStreamParser:
         self.layer_ids: set[str] = set()  # short IDs of every layer the build produced or used
         self.layers: list[str] = []  # the same, in stream order
         self.container_ids: list[str] = []  # intermediate containers the builder started
+        self.last_image = ""  # the newest ` ---> ID` line: the image the next step starts from
         self._by_stage, self._by_build_path, self._by_out_path = self._plugin_maps(resolved)
 
     @property
     def failed(self) -> bool:
         """True once a BuildFailed was produced."""
         return self._failed
+
+    @property
+    def loadcheck_failures(self) -> tuple[tuple[str, str], ...]:
+        """(plugin path in the builder, Go's message) for each plugin the load check refused."""
+        return tuple(self._loadcheck_failures)
 
     @property
     def step(self) -> int:
@@ -238,6 +247,7 @@ class BuildStreamParser:
         layer = _LAYER_RE.match(line)
         if layer:
             short = layer.group(1)[:12]
+            self.last_image = short
             if short not in self.layer_ids:
                 self.layer_ids.add(short)
                 self.layers.append(short)

@@ -10,9 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-_BUILDINFO_MAGIC = b"\xff Go buildinf:"
-_BUILDINFO_HEADER = 32
-_FLAG_INLINE_STRINGS = 0x2  # Go 1.18+: version and modinfo follow the header as varint strings
+from plugwiz.core.buildinfo import NotAGoBinaryError, read_binary_facts
 
 LABEL_SOURCE = "org.opencontainers.image.source"
 LABEL_REVISION = "org.opencontainers.image.revision"
@@ -148,42 +146,13 @@ def format_report(report: ImageReport) -> str:
     return "\n".join(lines)
 
 
-def _uvarint(data: bytes, pos: int) -> tuple[int, int] | None:
-    """Go's unsigned varint at `pos`: (value, next position), or None if truncated."""
-    value = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-    return None
-
-
 def go_version_from_binary(data: bytes) -> str | None:
     """The Go version (`go1.19.8`) a binary was built with, from its build info, or None.
 
-    Reads the `.go.buildinfo` header Go 1.18+ writes: the 14-byte magic, pointer size, flags,
-    16 bytes of padding, then the version as a varint-length string. Older binaries keep the
-    version behind pointers into the data segment; for those (and non-Go files) it is None.
+    None for a non-Go file and for a binary that does not record it (plugins of Go 1.19 and
+    older). `plugwiz.core.buildinfo.read_binary_facts` gives every other build fact.
     """
-    start = 0
-    while True:
-        index = data.find(_BUILDINFO_MAGIC, start)
-        if index < 0:
-            return None
-        start = index + 1
-        # The header is 16-byte aligned in the file; elsewhere it is just the string in code.
-        if index % 16 or len(data) < index + _BUILDINFO_HEADER:
-            continue
-        flags = data[index + 15]
-        if not flags & _FLAG_INLINE_STRINGS:
-            continue
-        parsed = _uvarint(data, index + _BUILDINFO_HEADER)
-        if parsed is None:
-            continue
-        length, pos = parsed
-        version = data[pos : pos + length].decode("utf-8", "replace")
-        if length and version.startswith("go"):
-            return version
+    try:
+        return read_binary_facts(data).go_version or None
+    except NotAGoBinaryError:
+        return None
