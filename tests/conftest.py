@@ -45,3 +45,13 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     cache.mkdir()
     monkeypatch.setenv("PLUGWIZ_CACHE_DIR", str(cache))
     yield cache
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`-n 2`), every test that uses the Docker daemon runs on one worker,
+    one after another: their timings (a cancel within 5 s, a rebuild within 30 s) and image
+    clean-up assume they have the daemon and a core to themselves. The rest spread out."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if item.get_closest_marker("docker") or "docker_engine" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("docker"))

@@ -11,6 +11,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from plugwiz.core.model import (
+    HostFacts,
+    PluginFacts,
+    PluginKind,
+    Project,
+    ResolvedHost,
+    ResolvedProject,
+    guess_plugin_kind,
+)
+from plugwiz.core.ports import CommitInfo
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Fixed identity and dates, so a fixture repository gets the same SHA on every machine.
@@ -89,16 +100,14 @@ TEST_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def resolved_for(
-    project: Any,
-    facts: Any,
+    project: Project,
+    facts: HostFacts,
     *,
     sha: str = TEST_SHA,
-    kinds: Any = None,
-) -> Any:
+    kinds: list[PluginKind] | None = None,
+) -> ResolvedProject:
     """`project` as resolved against a host with `facts` at `sha`, each plugin's kind guessed
     from its name (or `kinds`), without touching git or the disk."""
-    from plugwiz.core.model import PluginFacts, ResolvedHost, ResolvedProject, guess_plugin_kind
-    from plugwiz.core.ports import CommitInfo
 
     host = ResolvedHost(
         repo=project.host.repo,

@@ -75,10 +75,14 @@ def start(args: list[str], cache: Path, cwd: Path, **env: str) -> subprocess.Pop
 
 
 def run(
-    args: list[str], cache: Path, cwd: Path, timeout: float = 300, **env: str
+    args: list[str],
+    cache: Path,
+    cwd: Path,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Run `plugwiz ARGS` to the end; (exit code, output). A traceback fails the test."""
-    proc = start(args, cache, cwd, **env)
+    proc = start(args, cache, cwd, **(env or {}))
     out, _ = proc.communicate(timeout=timeout)
     assert "Traceback" not in out, out
     return proc.returncode, out
@@ -377,7 +381,7 @@ def test_token_in_url_and_environment_leaks_nowhere(
             "build": ["build", *project_opts, "--tag", tag, "--log", str(log)],
         }
         for name, args in steps.items():
-            code, out = run(args, cache, tmp_path, **env)
+            code, out = run(args, cache, tmp_path, env=env)
             tracker.from_log(log)
             assert code == 0, (name, out)
             seen[f"{name} output"] = out
@@ -387,12 +391,12 @@ def test_token_in_url_and_environment_leaks_nowhere(
             "wrong password build": ["build", "--host", wrong, "--tag", tag, "--log", str(log)],
             "wrong password init": ["init", "--host", wrong, "-o", str(tmp_path / "w.yaml")],
         }.items():
-            code, out = run(args, cache, tmp_path, **env)
+            code, out = run(args, cache, tmp_path, env=env)
             assert code == 2, out
             assert f"error: authentication failed for {url}" in out
             assert "Wr0ngPassw0rdXYZ" not in out
             seen[name] = out
-    code, out = run(["inspect", tag, "--json"], cache, tmp_path, **env)
+    code, out = run(["inspect", tag, "--json"], cache, tmp_path, env=env)
     assert code == 0, out
     seen["inspect --json"] = out
     assert json.loads(out)["host"]["repo"] == url

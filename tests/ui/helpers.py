@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from textual.app import App
@@ -28,6 +29,6 @@ def table_rows(table: DataTable[object]) -> list[list[str]]:
     return rows
 
 
-def screen_text(app: App[object]) -> str:
+def screen_text(app: App[Any]) -> str:
     """Everything the terminal shows right now (the top screen, dialogs included), as text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

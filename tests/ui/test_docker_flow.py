@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.docker
 
 
-def _engine_or_skip() -> object:
+def _engine_or_skip() -> DockerEngine:
     try:
         from plugwiz.adapters.docker_engine import DockerEngine
 
@@ -53,7 +53,7 @@ async def test_demo_host_builds_loads_every_plugin_and_runs(workdir: Path) -> No
     app = make_app(
         None,
         None,
-        engine_factory=lambda: engine,  # type: ignore[arg-type,return-value]
+        engine_factory=lambda: engine,
         repo_opener=open_repo,
     )
     app.project = replace(app.project, tag=tag)
@@ -184,7 +184,7 @@ async def test_cancel_and_quit_during_a_real_build_leave_nothing_behind(
             await pilot.pause()
             assert "Quit during the build?" in screen_text(app)
             await pilot.click("#yes")
-            await _until(pilot, lambda: not app.session.active, 30)
+            await _until(pilot, lambda: app.return_value is not None, 30)
         assert app.return_value == 0
         assert app.session.state is BuildState.CANCELLED
         made.extend(docker_engine.last_build_images)

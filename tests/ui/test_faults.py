@@ -259,7 +259,7 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
             "plugins/up/up.go": 'package main\n\nfunc New() string { return "up" }\n',
         },
     )
-    engine = DockerEngine(client=setup.get("client"))  # type: ignore[arg-type]
+    engine = DockerEngine(client=setup.get("client"))
     project = project_for(repo, workdir, images=Images(builder="golang:1.19-bookworm"))
     app = wizard(project, None, engine)
     async with app.run_test(size=SIZE) as pilot:

@@ -253,8 +253,8 @@ def test_a_plugin_edit_changes_only_the_layers_after_its_own() -> None:
 def test_runtime_copies_for_another_plugin_dir_or_no_custom_plugin() -> None:
     project = PROJECTS["single-file"].project
     elsewhere = replace(project, loading=replace(project.loading, directory="/opt/plugins"))
-    runtime = render_dockerfile(resolved_for(elsewhere, DEMO_FACTS)).split("# Runtime:")[1]
-    runtime = runtime.splitlines()
+    text = render_dockerfile(resolved_for(elsewhere, DEMO_FACTS))
+    runtime = text.split("# Runtime:")[1].splitlines()
     assert [line for line in runtime if line.startswith("COPY --from=")] == [
         "COPY --from=host /out/demo-host /app/demo-host",
         "COPY --from=host /out/plugins/reverse.so /out/plugins/upper.so /opt/plugins/",
@@ -262,7 +262,6 @@ def test_runtime_copies_for_another_plugin_dir_or_no_custom_plugin() -> None:
     ]
     # Without custom plugins the files come from the check stage, so that BuildKit, which
     # builds only the stages the image uses, still runs the load check.
-    runtime = render_dockerfile(resolved_for(replace(project, plugins=()), DEMO_FACTS))
-    runtime = runtime.split("# Runtime:")[1]
-    assert "COPY --from=check /out/ /app/" in runtime
-    assert "--from=host" not in runtime
+    text = render_dockerfile(resolved_for(replace(project, plugins=()), DEMO_FACTS))
+    assert "COPY --from=check /out/ /app/" in text.split("# Runtime:")[1]
+    assert "--from=host" not in text.split("# Runtime:")[1]
