@@ -13,7 +13,7 @@ import textwrap
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from plugwiz.core.engine import BuildEngine, EngineError
 from plugwiz.core.events import (
@@ -29,9 +29,6 @@ from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError
 from plugwiz.core.report import format_report, human_size
-
-if TYPE_CHECKING:
-    from plugwiz.adapters.docker_engine import DockerEngine
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -206,14 +203,14 @@ def explain_command(
     runtime_image: str | None = None,
     as_json: bool = False,
     out: TextIO | None = None,
-    engine: DockerEngine | None = None,
+    engine: BuildEngine | None = None,
 ) -> int:
     """Explain whether `plugin` would load into a host given as an image, a file or a resolved
     project. Returns 0 (nothing would stop it), 1 (something would) or 2 (an input is not a Go
     binary, cannot be read, or Docker/an image is unavailable), printing a message, never a
     traceback."""
     from plugwiz.core.buildinfo import NotAGoBinaryError
-    from plugwiz.explaining import (
+    from plugwiz.core.hosts import (
         explain_plugin,
         host_for_project,
         host_from_file,
@@ -230,12 +227,8 @@ def explain_command(
             print(f"error: {message}", file=out)
         return EXIT_UNAVAILABLE
 
-    def docker() -> DockerEngine:
-        from plugwiz.adapters.docker_engine import DockerEngine
-
-        return engine or DockerEngine()
-
-    from plugwiz.adapters.docker_engine import DockerError
+    def docker() -> BuildEngine:
+        return engine or default_engine()
 
     try:
         plugin_facts = read_plugin(plugin)
@@ -249,10 +242,12 @@ def explain_command(
         elif image is not None:
             host = host_from_image(docker(), image)
         elif project is not None:
-            host = host_for_project(docker(), project)
+            from plugwiz.service import open_repo
+
+            host = host_for_project(docker(), project, open_repo(project.project))
         else:
             return fail("no host given: --image IMAGE, --host FILE or PROJECT.yaml")
-    except (NotAGoBinaryError, OSError, DockerError, ProjectError, HostRepoError) as error:
+    except (NotAGoBinaryError, OSError, EngineError, ProjectError, HostRepoError) as error:
         return fail(str(error))
     explanation = explain_plugin(plugin_facts, host, plugin.name)
     if as_json:

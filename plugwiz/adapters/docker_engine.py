@@ -35,7 +35,13 @@ from plugwiz.core.context import HashingWriter, write_context
 from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
-from plugwiz.core.engine import ImageMissingError, ImageNotFoundError, PruneResult, RunResult
+from plugwiz.core.engine import (
+    ImageFileError,
+    ImageMissingError,
+    ImageNotFoundError,
+    PruneResult,
+    RunResult,
+)
 from plugwiz.core.events import (
     BuildCancelled,
     BuildEvent,
@@ -86,10 +92,6 @@ LIBC_PATHS = (
     "/lib/libc.so.6",
     "/usr/lib/libc.so.6",
 )
-
-
-class ImageFileError(DockerError):
-    """A file asked for is not in the image (or is not a regular file)."""
 
 
 __all__ = [
@@ -723,6 +725,11 @@ class DockerEngine:
             return libc_version(found[1]) if found else None
         except (ImageFileError, ElfError):
             return None
+
+    def image_arch(self, image: str) -> str | None:
+        """The image's architecture (`amd64`), None if the daemon does not say."""
+        arch = self._image_attrs(image).get("Architecture")
+        return str(arch) if arch else None
 
     def image_exists(self, image: str) -> bool:
         """True when `image` is present locally."""

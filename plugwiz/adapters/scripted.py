@@ -15,6 +15,7 @@ from pathlib import Path
 
 from plugwiz.core.engine import (
     EngineUnavailableError,
+    ImageFileError,
     ImageNotFoundError,
     PruneResult,
     RunResult,
@@ -48,6 +49,8 @@ class ScriptedEngine:
     - `ping_error`: raised by ping (and so by a build's own ping).
     - `reports`: what `inspect` returns, by tag; a missing tag raises ImageNotFoundError.
       A finished build adds a report for its tag from `report_for` when none is set.
+    - `files`: the files of images (by image, then absolute path), for `read_image_file`;
+      `go_versions` and `glibc` what builder and runtime images have.
     """
 
     events: list[BuildEvent] = field(default_factory=list)
@@ -59,6 +62,9 @@ class ScriptedEngine:
     )
     hold_at: int | None = None
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    go_versions: dict[str, str] = field(default_factory=lambda: {"golang:1.19-bookworm": "1.19.8"})
+    glibc: dict[str, str] = field(default_factory=lambda: {"debian:bookworm-slim": "2.36"})
     builds: list[ResolvedProject] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     holding: threading.Event = field(default_factory=threading.Event)
@@ -118,6 +124,50 @@ class ScriptedEngine:
         """`prune_result`."""
         self.ping()
         return self.prune_result
+
+    # -- reading images ----------------------------------------------------------------------
+
+    def image_exists(self, image: str) -> bool:
+        """True for a tag with a report, an image with files, or a known builder/runtime."""
+        return (
+            image in self.reports
+            or image in self.files
+            or image in self.go_versions
+            or image in self.glibc
+        )
+
+    def image_command(self, image: str) -> tuple[list[str], str, dict[str, str]]:
+        """The report's CMD, workdir and labels."""
+        report = self.inspect(image)
+        return [*report.entrypoint, *report.cmd], report.workdir, dict(report.labels)
+
+    def read_image_file(self, image: str, path: str) -> bytes:
+        """A file from `files`."""
+        if not self.image_exists(image):
+            raise ImageNotFoundError(f"no image {image!r} here")
+        try:
+            return self.files[image][path]
+        except KeyError:
+            raise ImageFileError(f"{path} is not in {image}") from None
+
+    def first_image_file(self, image: str, paths: list[str]) -> tuple[str, bytes] | None:
+        """The first of `paths` in `files`."""
+        for path in paths:
+            if path in self.files.get(image, {}):
+                return path, self.files[image][path]
+        return None
+
+    def image_glibc(self, image: str) -> str | None:
+        """From `glibc`."""
+        return self.glibc.get(image)
+
+    def image_arch(self, image: str) -> str | None:
+        """Always amd64."""
+        return "amd64" if self.image_exists(image) else None
+
+    def builder_go_version(self, image: str) -> str | None:
+        """From `go_versions`."""
+        return self.go_versions.get(image)
 
 
 def unavailable(message: str = "the Docker daemon is not reachable") -> EngineUnavailableError:

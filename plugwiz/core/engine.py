@@ -35,6 +35,10 @@ class ImageNotFoundError(EngineError):
     """The image to inspect or run does not exist."""
 
 
+class ImageFileError(EngineError):
+    """A file asked for is not in the image (or is not a regular file)."""
+
+
 @dataclass(frozen=True)
 class RunResult:
     """The outcome of running an image's CMD once."""
@@ -52,8 +56,40 @@ class PruneResult:
     freed_bytes: int
 
 
-class BuildEngine(Protocol):
-    """Builds, inspects, runs and prunes images."""
+class ImageFiles(Protocol):
+    """Reading images without running them: what `plugwiz explain` needs of an engine."""
+
+    def image_exists(self, image: str) -> bool:
+        """True when `image` is present."""
+        ...
+
+    def image_command(self, image: str) -> tuple[list[str], str, dict[str, str]]:
+        """The image's ENTRYPOINT + CMD, working directory and labels."""
+        ...
+
+    def read_image_file(self, image: str, path: str) -> bytes:
+        """A regular file of the image (links followed); ImageFileError if there is none."""
+        ...
+
+    def first_image_file(self, image: str, paths: list[str]) -> tuple[str, bytes] | None:
+        """(path, content) of the first of `paths` the image has, or None."""
+        ...
+
+    def image_glibc(self, image: str) -> str | None:
+        """The image's glibc release (`2.36`), None without one."""
+        ...
+
+    def image_arch(self, image: str) -> str | None:
+        """The image's architecture (`amd64`), None if unknown."""
+        ...
+
+    def builder_go_version(self, image: str) -> str | None:
+        """The Go version a builder image has (`1.19`, `1.22.3`), None if unknown."""
+        ...
+
+
+class BuildEngine(ImageFiles, Protocol):
+    """Builds, inspects, runs and prunes images, and reads files out of them."""
 
     def ping(self) -> None:
         """Raise EngineUnavailableError (with how to fix it) unless the engine answers."""

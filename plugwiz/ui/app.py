@@ -32,12 +32,16 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
+from plugwiz.core.buildinfo import NotAGoBinaryError
 from plugwiz.core.context import inspect_plugins
 from plugwiz.core.detect import DetectError
-from plugwiz.core.engine import BuildEngine
+from plugwiz.core.engine import BuildEngine, EngineError
+from plugwiz.core.explain import Explanation
 from plugwiz.core.model import (
     PluginFacts,
+    PluginKind,
     Project,
+    ProjectError,
     ResolvedHost,
     ResolvedProject,
     host_revision,
@@ -105,6 +109,17 @@ class PluginChecks:
         )
 
 
+@dataclass(frozen=True)
+class PrebuiltVerdict:
+    """Whether a prebuilt plugin can load into this host, examined before any build: the
+    explanation (as `plugwiz explain` gives it), or why it could not be examined."""
+
+    signature: tuple[tuple[str, int, int], ...]
+    sha: str
+    explanation: Explanation | None
+    error: str = ""
+
+
 class PlugwizApp(App[int]):
     """The wizard. Create it with `make_app`."""
 
@@ -136,6 +151,8 @@ class PlugwizApp(App[int]):
     project: reactive[Project] = reactive(Project, always_update=True)
     host: reactive[HostState] = reactive(HostState, always_update=True)
     plugin_checks: reactive[PluginChecks | None] = reactive(None, always_update=True)
+    # By plugin source: the verdict on each prebuilt plugin (see `PrebuiltVerdict`).
+    prebuilt_verdicts: reactive[dict[str, PrebuiltVerdict]] = reactive(dict, always_update=True)
     # Bumped whenever the build session changes state (observers redraw from the session).
     build_revision: reactive[int] = reactive(0)
     save_status: reactive[str] = reactive("")
@@ -336,6 +353,7 @@ class PlugwizApp(App[int]):
         if resolved.repo != self.project.host.repo:
             return
         self.host = replace(self.host, resolved=resolved, busy="", error="", error_title="")
+        self._examine_prebuilt()
 
     def _host_failed(self, repo_text: str, title: str, text: str, opening: bool) -> None:
         if repo_text != self.project.host.repo:
@@ -365,6 +383,58 @@ class PlugwizApp(App[int]):
     def _plugins_checked(self, checks: PluginChecks) -> None:
         if checks.matches(self.project):
             self.plugin_checks = checks
+            self._examine_prebuilt()
+
+    def _examine_prebuilt(self) -> None:
+        """Examine every prebuilt plugin against this host (off the UI thread) unless its
+        verdict is still about the same file and commit."""
+        resolved = self.resolved
+        checks = self.plugin_checks
+        repo = self.host.repo
+        if resolved is None or checks is None or repo is None:
+            return
+        wanted: dict[str, tuple[Path, tuple[tuple[str, int, int], ...]]] = {}
+        for index, plugin in enumerate(resolved.project.plugins):
+            if checks.facts[index].kind is not PluginKind.PREBUILT:
+                continue
+            known = self.prebuilt_verdicts.get(plugin.source)
+            signature = checks.signatures[index]
+            if known is None or known.signature != signature or known.sha != resolved.sha:
+                wanted[plugin.source] = (resolved.project.source_path(plugin.source), signature)
+        if wanted:
+            self._examine_worker(resolved, repo, wanted)
+
+    @work(thread=True, exclusive=True, group="prebuilt", exit_on_error=False)
+    def _examine_worker(
+        self,
+        resolved: ResolvedProject,
+        repo: HostRepository,
+        wanted: dict[str, tuple[Path, tuple[tuple[str, int, int], ...]]],
+    ) -> None:
+        from plugwiz.core.hosts import explain_plugin, host_for_project, read_plugin
+
+        verdicts: dict[str, PrebuiltVerdict] = {}
+        try:
+            host = host_for_project(self.engine, resolved, repo)
+        except (EngineError, ProjectError, HostRepoError, NotAGoBinaryError, OSError) as exc:
+            for source, (_path, signature) in wanted.items():
+                verdicts[source] = PrebuiltVerdict(
+                    signature, resolved.sha, None, f"cannot examine it against the host: {exc}"
+                )
+        else:
+            for source, (path, signature) in wanted.items():
+                try:
+                    facts = read_plugin(path)
+                except (NotAGoBinaryError, OSError) as exc:
+                    verdicts[source] = PrebuiltVerdict(signature, resolved.sha, None, str(exc))
+                    continue
+                explanation = explain_plugin(facts, host, path.name)
+                verdicts[source] = PrebuiltVerdict(signature, resolved.sha, explanation)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._examined, verdicts)
+
+    def _examined(self, verdicts: dict[str, PrebuiltVerdict]) -> None:
+        self.prebuilt_verdicts = {**self.prebuilt_verdicts, **verdicts}
 
     # -- the build session -------------------------------------------------------------------
 

@@ -311,3 +311,33 @@ def test_plugins_step_table_focused_small(snap_compare: SnapCompare, stable: Any
         terminal_size=SMALL,
         run_before=steps(go("plugins"), focus("#plugins-table")),
     )
+
+
+def test_build_step_load_check_failure_explained(snap_compare: SnapCompare, stable: Any) -> None:
+    from plugwiz.core.buildinfo import read_binary_facts
+    from plugwiz.core.events import BuildFailed, StepStarted
+    from plugwiz.core.explain import HostContext, explain
+
+    from .test_explain_in_wizard import host_binary, plugin_so
+
+    explanation = explain(
+        read_binary_facts(plugin_so("go1.22.5")),
+        read_binary_facts(host_binary("go1.19.8")),
+        HostContext(label="the host (example.com/plugwiz-demo)"),
+        plugin_label="drift",
+    )
+    title = "RUN PLUGWIZ_LOADCHECK=/out/plugins/drift.so /plugwiz/loadcheck"
+    failed = BuildFailed(
+        message='plugin.Open("/out/plugins/drift"): plugin was built with a different version '
+        "of package internal/goarch",
+        step=12,
+        title=title,
+        last_lines=(),
+        locations=(),
+        plugin="drift",
+        explanation=explanation,
+    )
+    engine = ScriptedEngine(events=[StepStarted(12, 14, title, "check"), failed])
+    assert snap_compare(
+        stable(engine), terminal_size=SIZE, run_before=steps(go("build"), press("b"))
+    )

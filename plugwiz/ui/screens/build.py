@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from plugwiz.core.engine import EngineUnavailableError
 from plugwiz.core.events import BuildFailed, StepStarted
+from plugwiz.core.explain import format_explanation
 from plugwiz.core.session import TAIL_LINES, BuildState, PollResult
 from plugwiz.ui.screens.base import WizardScreen, display_path
 from plugwiz.ui.widgets.build_log import BuildLog
@@ -291,6 +292,10 @@ class BuildScreen(WizardScreen):
                 where = display_path(loc.path, self.project.base_dir)
                 text.append(f"  {where}:{loc.line}:{loc.column}", style="bold")
                 text.append(f"  {loc.message}\n")
+        if failed.explanation is not None:
+            # What differs between the plugin and the host, and what to do (plugwiz explain).
+            text.append("\nWhy it will not load:\n", style="bold")
+            text.append(format_explanation(failed.explanation, title=False) + "\n")
         if failed.last_lines:
             text.append("\nLast lines:\n", style="bold")
             for line in failed.last_lines[-SHOWN_LAST_LINES:]:

@@ -32,6 +32,7 @@ from plugwiz.core.model import (
 )
 from plugwiz.core.plan import plan_build, plugin_problem
 from plugwiz.core.session import BuildState, PluginResult
+from plugwiz.ui.app import PrebuiltVerdict
 from plugwiz.ui.dialogs.file_picker import FilePickerDialog
 from plugwiz.ui.dialogs.loading_settings import LoadingSettingsDialog
 from plugwiz.ui.dialogs.text_input import TextInputDialog
@@ -58,10 +59,11 @@ def plugin_status(
     resolved: ResolvedProject | None,
     result: PluginResult | None,
     signature: tuple[tuple[str, int, int], ...] | None,
+    verdict: PrebuiltVerdict | None = None,
 ) -> PluginStatus:
     """The status of `project.plugins[index]`: its problem (in the words `plugwiz render`
     uses), else what the last build did with it if it is still about the same files, else
-    "looks right"."""
+    (a prebuilt plugin) whether it can load into this host, else "looks right"."""
     plugin = project.plugins[index]
     if facts is None:
         return PluginStatus(True, "checking…", "checking the source")
@@ -86,6 +88,17 @@ def plugin_status(
         if result.detail:
             detail += f": {result.detail}"
         return PluginStatus(ok, result.describe(), detail)
+    if verdict is not None and verdict.signature == signature:
+        explanation = verdict.explanation
+        if explanation is None:
+            return PluginStatus(True, "not examined", verdict.error)
+        if explanation.loads:
+            return PluginStatus(True, "should load", "examined: " + explanation.verdict)
+        first = explanation.blocking[0]
+        detail = f"{explanation.verdict} Fix: {first.fix}."
+        if first.detail:
+            detail = f"{explanation.verdict}\n{first.detail}\nFix: {first.fix}."
+        return PluginStatus(False, "would not load", detail)
     return PluginStatus(True, LOOKS_RIGHT, "the source looks right; build to check it loads")
 
 
@@ -162,13 +175,20 @@ class PluginsScreen(WizardScreen):
         current = checks is not None and checks.matches(project)
         resolved = self.wizard.resolved
         results = self.wizard.session.plugin_results
+        verdicts = self.wizard.prebuilt_verdicts
         statuses = []
         for index, plugin in enumerate(project.plugins):
             facts = checks.facts[index] if current and checks is not None else None
             signature = checks.signatures[index] if current and checks is not None else None
             statuses.append(
                 plugin_status(
-                    project, index, facts, resolved, results.get(plugin.output_name), signature
+                    project,
+                    index,
+                    facts,
+                    resolved,
+                    results.get(plugin.output_name),
+                    signature,
+                    verdicts.get(plugin.source),
                 )
             )
         return statuses
