@@ -17,6 +17,8 @@ DEFAULT_PLUGIN_DIR = "/app/plugins"
 DEFAULT_TAG = "plugwiz-host:latest"
 APP_DIR = "/app"
 HOST_BINARY_NAME = "host"
+# `host.repo` naming the demo host that ships inside plugwiz (not a path: never rebased).
+DEMO_REPO = "demo"
 
 # An output name becomes a file name, a Dockerfile path and a CMD argument: keep it boring.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
