@@ -30,7 +30,7 @@ from plugwiz.core.model import (
     Project,
 )
 from plugwiz.core.redact import redact_url
-from plugwiz.core.yaml_edit import patch_yaml, same_data
+from plugwiz.core.yaml_edit import match_items, patch_yaml, same_data
 
 FORMAT_VERSION = 1
 MAX_PROJECT_FILE_BYTES = 1024 * 1024
@@ -273,7 +273,9 @@ def _read_project_text(path: Path) -> str:
         size = path.stat().st_size
         if size > MAX_PROJECT_FILE_BYTES:
             raise ProjectFileError(f"{path}: {size} bytes is too large for a project file")
-        text = path.read_text(encoding="utf-8")
+        # newline="": the exact text, CRLF included, is what a later save patches.
+        with path.open(encoding="utf-8", newline="") as handle:
+            text = handle.read()
     except FileNotFoundError:
         raise ProjectFileError(f"{path}: no such project file") from None
     except UnicodeDecodeError:
@@ -563,22 +565,24 @@ def _updated_items(
     kept: Callable[[Any, Any], Any],
     changed: Callable[[Any, Any, Any], Any],
     made: Callable[[Any], Any],
+    similar: Callable[[Any, Any], bool] = lambda _old, _new: False,
 ) -> list[Any]:
     """A list section for `new`: items matched (by a diff) to an item of `old` keep the text's
     item (`kept`) or are edited from it (`changed`); the others are `made` afresh."""
     if not isinstance(written, list) or len(written) != len(old):
         return [made(item) for item in new]
-    matcher = difflib.SequenceMatcher(
-        None, [key_old(o) for o in old], [key_new(n) for n in new], autojunk=False
-    )
+    old_keys = [key_old(o) for o in old]
+    new_keys = [key_new(n) for n in new]
     out: list[Any] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            out += [kept(written[i], old[i]) for i in range(i1, i2)]
+    for i, j in match_items(old_keys, new_keys, lambda i, j: similar(old[i], new[j])):
+        if j is None:
             continue
-        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        out += [changed(written[i1 + t], old[i1 + t], new[j1 + t]) for t in range(paired)]
-        out += [made(item) for item in new[j1 + paired : j2]]
+        if i is None:
+            out.append(made(new[j]))
+        elif old_keys[i] == new_keys[j]:
+            out.append(kept(written[i], old[i]))
+        else:
+            out.append(changed(written[i], old[i], new[j]))
     return out
 
 
@@ -734,6 +738,7 @@ def _updated_plugins(
         kept=kept,
         changed=changed,
         made=made,
+        similar=lambda before, after: places.same(before.source, after.source),
     )
 
 
@@ -754,6 +759,7 @@ def _updated_bundled(written: Any, old: Project, new: Project) -> list[Any]:
         kept=lambda item, _before: item,
         changed=changed,
         made=lambda after: _named_item(None, "path", after.path, "", after.name),
+        similar=lambda before, after: before.path == after.path,
     )
 
 
@@ -783,4 +789,7 @@ def _updated_files(
         kept=kept,
         changed=changed,
         made=lambda after: {"source": places.fresh(after.source), "target": after.target},
+        similar=lambda before, after: (
+            places.same(before.source, after.source) or before.target == after.target
+        ),
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import io
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +52,10 @@ def patch_yaml(text: str, data: Any, *, fallback: bool = True) -> str:
     less carefully (tests use it to prove that the careful path was taken).
     """
     try:
-        patcher = _Patcher(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise YamlEditError(f"the text is not valid YAML: {exc}") from None
-    if patcher.root is None:
+    if root is None:
         if not fallback:
             raise YamlEditError("the text holds no document")
         return _dump_below(text, data)
@@ -92,6 +92,53 @@ def _fingerprint(value: Any) -> Hashable:
     if isinstance(value, list):
         return ("seq", tuple(_fingerprint(v) for v in value))
     return (type(value).__name__, repr(value))
+
+
+def match_items(
+    old: Sequence[Hashable], new: Sequence[Hashable], similar: Callable[[int, int], bool]
+) -> list[tuple[int | None, int | None]]:
+    """Align two lists by a diff of their keys: `(i, j)` pairs in order, where `(i, None)` is
+    an old item removed, `(None, j)` a new item added, and `(i, j)` an old item kept (equal
+    keys) or changed into a new one. Where the diff replaces a run of items, an old item is
+    paired with the first `similar` new one (a plugin that gained a name), and what is left
+    over is paired by position."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    out: list[tuple[int | None, int | None]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += [(i1 + t, j1 + t) for t in range(i2 - i1)]
+            continue
+        anchors: list[tuple[int, int]] = []
+        next_new = j1
+        for i in range(i1, i2):
+            for j in range(next_new, j2):
+                if similar(i, j):
+                    anchors.append((i, j))
+                    next_new = j + 1
+                    break
+        start_old, start_new = i1, j1
+        for i, j in [*anchors, (i2, j2)]:
+            gap_old, gap_new = range(start_old, i), range(start_new, j)
+            paired = min(len(gap_old), len(gap_new))
+            out += [(gap_old[t], gap_new[t]) for t in range(paired)]
+            out += [(x, None) for x in gap_old[paired:]]
+            out += [(None, y) for y in gap_new[paired:]]
+            if i < i2:
+                out.append((i, j))
+            start_old, start_new = i + 1, j + 1
+    return out
+
+
+def _similar(a: Any, b: Any) -> bool:
+    """Whether two items look like one edited into the other: they share a key and value, or
+    one is a value of the other (`hello.go` -> `{source: hello.go, name: hi}`)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return any(k in b and same_data(v, b[k]) for k, v in a.items())
+    if isinstance(a, dict):
+        return any(same_data(v, b) for v in a.values())
+    if isinstance(b, dict):
+        return any(same_data(a, v) for v in b.values())
+    return False
 
 
 def _loads_as(text: str, data: Any) -> bool:
@@ -208,6 +255,10 @@ class _Patcher:
     def at_line_start(self, index: int) -> bool:
         return not self.text[self.line_start(index) : index].strip(" \t\ufeff")
 
+    def blank_line_at(self, index: int) -> bool:
+        """Whether the line starting at `index` is empty (or only blanks)."""
+        return index < len(self.text) and not self.text[index : self.after_line(index)].strip()
+
     def rest_is_comment(self, index: int) -> bool:
         """Whether only blanks or a comment follow `index` on its line."""
         rest = self.text[index : self.after_line(index)].strip(" \t\r\n")
@@ -266,12 +317,12 @@ class _Patcher:
 
     def block_start(self, node: yaml.Node, index: int) -> int:
         """The first line of a block entry, with the comment lines just above it (same column,
-        no blank line between) that describe it. The first entry's comments are kept apart:
-        they often head the whole collection."""
+        no blank line between) that describe it. Comments above the document's first key are
+        the file's, not that key's."""
         start = self.line_start(self.entry_start(node, index))
-        if index == 0:
+        if index == 0 and node is self.root:
             return start
-        floor = self.after_line(self.entry_end(node, index - 1))
+        floor = self.after_line(self.entry_end(node, index - 1)) if index else 0
         column = self.entry_column(node)
         while start > floor:
             above = self.line_start(start - 1)
@@ -329,9 +380,14 @@ class _Patcher:
 
     def replace_value(self, node: yaml.Node, new: Any, ctx: _Ctx) -> None:
         """Write `new` in place of the whole of `node`, in the style of its context."""
-        if ctx.kind == "root":
-            raise _Unsupported("the document root changes type")
         start, end = int(node.start_mark.index), self.content_end(node)
+        if ctx.kind == "root":
+            if _is_scalar(new) or not new or _is_flow(node):
+                self.edit(start, end, self.inline(new, False))
+            else:
+                lines = self.block_lines(new, self.column_of(start))
+                self.edit(start, end, lines[0] + "".join(self.nl + line for line in lines[1:]))
+            return
         block_node = _is_block(node)
         # Flow stays flow: `plugins: []` that gains an item becomes `plugins: [a.go]`.
         inline = ctx.flow or _is_scalar(new) or not new or _is_flow(node)
@@ -404,19 +460,27 @@ class _Patcher:
 
     def patch_sequence(self, node: yaml.SequenceNode, new: list[Any], ctx: _Ctx) -> None:
         items = node.value
-        old = [_fingerprint(self.data_of(item)) for item in items]
-        matcher = difflib.SequenceMatcher(None, old, [_fingerprint(v) for v in new], autojunk=False)
+        old_values = [self.data_of(item) for item in items]
+        old = [_fingerprint(value) for value in old_values]
+        alignment = match_items(
+            old,
+            [_fingerprint(v) for v in new],
+            lambda i, j: _similar(old_values[i], new[j]),
+        )
         pairs: list[tuple[int, int]] = []
         deleted: list[int] = []
         inserts: dict[int, list[Any]] = {}
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "equal":
-                continue
-            paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-            pairs += [(i1 + t, j1 + t) for t in range(paired)]
-            deleted += range(i1 + paired, i2)
-            if j1 + paired < j2:
-                inserts.setdefault(i1 + paired - 1, []).extend(new[j1 + paired : j2])
+        anchor = -1
+        for i, j in alignment:
+            if i is None:
+                assert j is not None
+                inserts.setdefault(anchor, []).append(new[j])
+            elif j is None:
+                deleted.append(i)
+            else:
+                anchor = i
+                if old[i] != _fingerprint(new[j]):
+                    pairs.append((i, j))
         if len(deleted) == len(items):
             self.replace_value(node, new, ctx)
             return
@@ -474,7 +538,14 @@ class _Patcher:
                 self.edit(self.entry_start(node, 0), self.entry_start(node, last + 1), "")
             else:
                 start = self.block_start(node, first)
-                self.edit(start, self.after_line(self.entry_end(node, last)), "")
+                end = self.after_line(self.entry_end(node, last))
+                if first > 0 and (last == count - 1 or self.blank_line_at(end)):
+                    # A blank line that set the removed entries apart goes with them.
+                    above = self.line_start(start - 1)
+                    floor = self.after_line(self.entry_end(node, first - 1))
+                    if above >= floor and self.blank_line_at(above):
+                        start = above
+                self.edit(start, end, "")
 
     def delete_flow(self, node: yaml.Node, first: int, last: int, count: int) -> None:
         if last < count - 1:
@@ -509,7 +580,7 @@ class _Patcher:
             return
         first = self.entry_start(node, 0)
         if self.at_line_start(first):
-            at = self.line_start(first)
+            at = self.block_start(node, 0)
             self.edit(at, at, text)
         else:
             self.edit(first, first, text[column:] + " " * column)
@@ -561,12 +632,12 @@ class _Patcher:
 
     def items_in_flow(self, sequence: yaml.Node) -> bool:
         """Whether a mapping item of this block sequence is written `{k: v, ...}` on one line:
-        as its sibling mappings are, else as the document's are, else on one line (a plugin
-        that gains a name changes one line)."""
+        as its sibling mappings are, else on one line (a plugin that gains a name changes one
+        line, not one line into two)."""
         for item in sequence.value if isinstance(sequence, yaml.SequenceNode) else ():
             if isinstance(item, yaml.MappingNode) and item.value:
                 return bool(item.flow_style)
-        return True if self.flow_items is None else self.flow_items
+        return True
 
     def indented(self, lines: list[str], column: int) -> str:
         return " " * column + lines[0] + "".join(self.nl + line for line in lines[1:])
