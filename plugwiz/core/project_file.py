@@ -349,10 +349,11 @@ def dump_project(project: Project) -> str:
 
 
 def save_project(project: Project, path: Path) -> None:
-    """Write `project` to `path` atomically as a new file (the canonical form, paths relative to
-    `path`'s directory). To save changes to a file the user may have edited, use
-    `ProjectDocument.save`, which keeps what they wrote."""
-    ProjectDocument.new(project).save(project, path)
+    """Write `project` to `path` atomically in the canonical form, its values as they are.
+
+    For a file the user may have edited, or paths written relative to the file, use
+    `ProjectDocument.save`: it keeps what they wrote."""
+    atomic_write(path, dump_project(project))
 
 
 # ---- ProjectDocument: saving what changed, nothing else -------------------------------------
@@ -416,6 +417,8 @@ class ProjectDocument:
         if self.text is None:
             return dump_project(_relocated(project, _Places(current, current, new_dir)))
         old_dir = _directory(self.path.parent if self.path else self.project.base_dir)
+        if project == self.project and old_dir == new_dir == current:
+            return self.text  # the common case when the wizard asks `changed()`
         data = yaml.safe_load(self.text)
         if not isinstance(data, dict):
             raise ProjectFileError(f"{self.path or 'plugwiz.yaml'}: not a project document")

@@ -25,7 +25,7 @@ from plugwiz.core.model import (
     PluginSource,
     Project,
 )
-from plugwiz.core.project_file import ProjectDocument, parse_project, save_project
+from plugwiz.core.project_file import ProjectDocument, parse_project
 from plugwiz.core.yaml_edit import patch_yaml
 from tests.yaml_writer import StyledWriter
 
@@ -134,6 +134,30 @@ def test_open_and_save_unchanged_is_byte_identical(tmp_path: Path, name: str) ->
     # A project equal to the baseline but built afresh (as the wizard does) changes nothing.
     rebuilt = replace(doc.project, plugins=tuple(replace(p) for p in doc.project.plugins))
     assert doc.render(rebuilt) == FILES[name]
+
+
+def test_the_readme_example_is_edited_line_by_line(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    text = readme.split("## plugwiz.yaml\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    doc = ProjectDocument.load(write(tmp_path / "plugwiz.yaml", text))
+    p = doc.project
+    assert doc.render(p) == text
+    assert p.bundled is not None
+    project = replace(
+        p,
+        host=replace(p.host, commit=""),
+        bundled=(p.bundled[1],),
+        loading=replace(p.loading, symbol=""),
+    )
+    assert diff(text, doc.render(project)) == [
+        "-  commit: 3f1c...                              # pinned by plugwiz; drop it to follow"
+        " the ref",
+        "-bundled: [plugins/a, {path: plugins/b, name: bee}]   # default: detected",
+        "+bundled: [{path: plugins/b, name: bee}]   # default: detected",
+        "-loading: {flag: --prov, extension: .so, args: [--config, /etc/host/config.toml],"
+        " symbol: New}",
+        "+loading: {flag: --prov, extension: .so, args: [--config, /etc/host/config.toml]}",
+    ]
 
 
 def test_explicit_defaults_and_the_string_build_command_stay(tmp_path: Path) -> None:
@@ -337,8 +361,8 @@ def test_new_file_paths_and_demo(tmp_path: Path) -> None:
         files=(ExtraFile(str(tmp_path / "a" / "config.toml"), "/etc/x.toml"),),
         base_dir=tmp_path / "a",
     )
-    save_project(project, path)
-    text = path.read_text()
+    text = ProjectDocument.new(project).save(project, path).text or ""
+    assert path.read_text() == text
     assert text.startswith("# plugwiz project file")
     assert "  repo: ../host\n" in text
     assert "- ./hello.go\n- demo:hello.go\n" in text
