@@ -201,7 +201,10 @@ class PlugwizApp(App[int]):
 
     @property
     def dirty(self) -> bool:
-        """True when the user changed something since the file was opened or saved."""
+        """True when the user changed something since the file was opened or saved (a project
+        with no file yet: since the wizard opened it)."""
+        if self.document.text is None:
+            return self.project != self.document.project
         return self.document.changed(self.project)
 
     @property

@@ -36,6 +36,8 @@ def stable(
     """An app factory whose host repo is shown as `example/host` and whose log path is fixed."""
     real = make_host_repo(tmp_path / "host")
     monkeypatch.setattr("plugwiz.ui.app.new_log_path", lambda: SNAPSHOT_LOG)
+    # The clock shows elapsed seconds: a loaded machine must not change a snapshot.
+    monkeypatch.setattr("plugwiz.core.session.BuildSession.elapsed", lambda self, now=None: 0.0)
 
     def make(engine: ScriptedEngine | None = None, **changes: Any) -> PlugwizApp:
         project = Project(
