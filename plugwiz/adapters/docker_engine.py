@@ -40,7 +40,13 @@ from plugwiz.core.engine import (
     ImageMissingError,
     ImageNotFoundError,
     PruneResult,
+    PublishedPort,
+    RunEvent,
+    RunExited,
+    RunOutput,
     RunResult,
+    RunSpec,
+    RunStarted,
 )
 from plugwiz.core.events import (
     BuildCancelled,
@@ -743,28 +749,122 @@ class DockerEngine:
 
     def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
         """Run the image's CMD once (at most `timeout` seconds) and return its output."""
-        self._image_attrs(image)
+        lines: list[str] = []
+        exited = RunExited(None)
+        for event in self.run(RunSpec(image, timeout=timeout), cancel=threading.Event()):
+            if isinstance(event, RunOutput):
+                lines.append(event.text)
+            elif isinstance(event, RunExited):
+                exited = event
+        output = "".join(f"{line}\n" for line in lines)
+        return RunResult(exited.exit_code, output, exited.timed_out)
+
+    def run(self, spec: RunSpec, *, cancel: threading.Event) -> Generator[RunEvent, None, None]:
+        """Run `spec.image`, streaming its output; see BuildEngine.run."""
+        attrs = self._image_attrs(spec.image)
+        config = attrs.get("Config") or {}
         api = self.client.api
+        if spec.command is not None:
+            command: list[str] | None = list(spec.command)
+        elif spec.args:
+            command = [*(config.get("Cmd") or []), *spec.args]
+        else:
+            command = None
+        if spec.publish is None:
+            exposed = list((config.get("ExposedPorts") or {}).keys())
+        else:
+            exposed = [f"{port}/tcp" for port in spec.publish]
+        bindings = {port: ("127.0.0.1", None) for port in exposed}
+        host_config = api.create_host_config(port_bindings=bindings) if bindings else None
         with _docker_errors():
-            container = api.create_container(image)
+            container = api.create_container(
+                attrs["Id"],
+                command=command,
+                environment=[f"{k}={v}" for k, v in spec.env] or None,
+                ports=[p.split("/")[0] for p in exposed] or None,
+                host_config=host_config,
+            )
         cid = container["Id"]
+        lines: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def reader() -> None:
+            # Blocking reads here, so the generator can watch the cancel flag and the clock.
+            partial = b""
+            try:
+                for chunk in api.logs(cid, stdout=True, stderr=True, stream=True, follow=True):
+                    partial += chunk
+                    *complete, partial = partial.split(b"\n")
+                    for line in complete:
+                        lines.put(line.decode("utf-8", "replace"))
+                if partial:
+                    lines.put(partial.decode("utf-8", "replace"))
+            except Exception:  # noqa: BLE001 - the end of the stream, whatever ended it
+                pass
+            finally:
+                lines.put(done)
+
+        thread: threading.Thread | None = None
         try:
             with _docker_errors():
                 api.start(cid)
-                exit_code: int | None
-                timed_out = False
+                info = api.inspect_container(cid)
+            yield RunStarted(cid, _published(info))
+            thread = threading.Thread(target=reader, name="plugwiz-run", daemon=True)
+            thread.start()
+            deadline = time.monotonic() + spec.timeout if spec.timeout else None
+            ended = False
+            while not ended:
+                if cancel.is_set():
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 try:
-                    exit_code = int(api.wait(cid, timeout=timeout)["StatusCode"])
-                except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                    # A ReadTimeout surfaces as ConnectionError from urllib3 on unix sockets.
-                    timed_out, exit_code = True, None
-                    with contextlib.suppress(DockerException):
-                        api.kill(cid)
-                raw = api.logs(cid, stdout=True, stderr=True)
-            return RunResult(exit_code, raw.decode("utf-8", "replace"), timed_out)
+                    item = lines.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    ended = True
+                else:
+                    yield RunOutput(str(item))
+            if ended:
+                with _docker_errors():
+                    status = api.wait(cid, timeout=30)
+                yield RunExited(int(status.get("StatusCode", -1)))
+            else:
+                with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                    api.kill(cid)
+                # What it printed before it was stopped is still worth showing.
+                if thread is not None:
+                    thread.join(timeout=2)
+                while not lines.empty():
+                    item = lines.get_nowait()
+                    if item is not done:
+                        yield RunOutput(str(item))
+                yield RunExited(None, timed_out=not cancel.is_set(), stopped=cancel.is_set())
         finally:
             with contextlib.suppress(DockerException, requests.exceptions.RequestException):
                 api.remove_container(cid, force=True)
+            if thread is not None:
+                thread.join(timeout=2)
+
+
+def _published(info: dict[str, Any]) -> tuple[PublishedPort, ...]:
+    """The published ports of an inspected container."""
+    ports: list[PublishedPort] = []
+    for key, bindings in ((info.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        port, _, protocol = str(key).partition("/")
+        for binding in bindings or []:
+            with contextlib.suppress(ValueError, TypeError):
+                ports.append(
+                    PublishedPort(
+                        int(port),
+                        protocol or "tcp",
+                        binding.get("HostIp") or "127.0.0.1",
+                        int(binding.get("HostPort")),
+                    )
+                )
+    return tuple(sorted(ports, key=lambda p: p.container_port))
 
 
 def _cmd_values(args: list[str]) -> list[str]:

@@ -18,7 +18,12 @@ from plugwiz.core.engine import (
     ImageFileError,
     ImageNotFoundError,
     PruneResult,
+    RunEvent,
+    RunExited,
+    RunOutput,
     RunResult,
+    RunSpec,
+    RunStarted,
 )
 from plugwiz.core.events import (
     BuildCancelled,
@@ -61,6 +66,7 @@ class ScriptedEngine:
         default_factory=lambda: RunResult(0, "host: every plugin loaded\n", False)
     )
     hold_at: int | None = None
+    hold_run: int | None = None
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     go_versions: dict[str, str] = field(default_factory=lambda: {"golang:1.19-bookworm": "1.19.8"})
@@ -119,6 +125,22 @@ class ScriptedEngine:
         self.inspect(image)
         self.runs.append(image)
         return self.run_result
+
+    def run(self, spec: RunSpec, *, cancel: threading.Event) -> Iterator[RunEvent]:
+        """RunStarted, `run_result`'s output line by line, RunExited with its exit code
+        (a hold at `hold_run` lines waits for the cancel, like a server that keeps running)."""
+        self.inspect(spec.image)
+        self.runs.append(spec.image)
+        yield RunStarted("0" * 64)
+        for index, line in enumerate(self.run_result.output.splitlines()):
+            if self.hold_run is not None and index == self.hold_run:
+                while not cancel.is_set():
+                    cancel.wait(0.02)
+            if cancel.is_set():
+                yield RunExited(None, stopped=True)
+                return
+            yield RunOutput(line)
+        yield RunExited(self.run_result.exit_code, timed_out=self.run_result.timed_out)
 
     def prune(self) -> PruneResult:
         """`prune_result`."""

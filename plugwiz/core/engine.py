@@ -49,6 +49,61 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class RunSpec:
+    """How to run an image: its own CMD, with `args` appended (or `command` instead of the
+    CMD's arguments), `env` added, `publish` container ports (None: every port the image
+    EXPOSEs) on 127.0.0.1, stopped after `timeout` seconds (None: until cancelled)."""
+
+    image: str
+    args: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    publish: tuple[int, ...] | None = ()
+    timeout: float | None = 30.0
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A container port reachable from this machine at `host_ip:host_port`."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host_ip}:{self.host_port}"
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """The container runs; `ports` are the published ports."""
+
+    container_id: str
+    ports: tuple[PublishedPort, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """A line the container printed (stdout and stderr together, in order)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RunExited:
+    """The container stopped: by itself (`exit_code`), at the time limit, or on request."""
+
+    exit_code: int | None
+    timed_out: bool = False
+    stopped: bool = False
+
+
+RunEvent = RunStarted | RunOutput | RunExited
+
+
+@dataclass(frozen=True)
 class PruneResult:
     """What a prune removed: how many images, and the disk space that freed."""
 
@@ -115,6 +170,12 @@ class BuildEngine(ImageFiles, Protocol):
 
     def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
         """Run the image's CMD once (at most `timeout` seconds) and return its output."""
+        ...
+
+    def run(self, spec: RunSpec, *, cancel: threading.Event) -> Iterator[RunEvent]:
+        """Run an image and stream what it prints, as it prints it: RunStarted, RunOutput...,
+        then exactly one RunExited. Setting `cancel` (or closing the iterator) stops it; the
+        container is removed whatever happens. Raises EngineError before it starts."""
         ...
 
     def prune(self) -> PruneResult:
