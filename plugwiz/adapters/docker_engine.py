@@ -30,8 +30,9 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
+from plugwiz.adapters.goproxy import prepare_for_build
 from plugwiz.core.buildinfo import read_binary_facts
-from plugwiz.core.context import HashingWriter, write_context
+from plugwiz.core.context import HashingWriter, check_submodules, write_context
 from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
@@ -55,6 +56,9 @@ from plugwiz.core.events import (
     BuildFinished,
     BuildStreamParser,
     BuildWarning,
+    SmokeRunFinished,
+    SmokeRunOutput,
+    SmokeRunStarted,
     strip_ansi,
 )
 from plugwiz.core.explain import HostContext, explain
@@ -63,10 +67,10 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ResolvedProject
+from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ProjectError, ResolvedProject, SmokeTest
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.plan import OUT_DIR, plan_build
-from plugwiz.core.ports import HostRepository
+from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_MODULE,
@@ -77,6 +81,7 @@ from plugwiz.core.report import (
     PluginFile,
     go_version_from_binary,
 )
+from plugwiz.core.smoke import run_smoke
 
 # How often the build loop wakes up to look at the cancel flag while the builder is silent.
 _POLL_S = 0.2
@@ -272,6 +277,13 @@ class DockerEngine:
             if builder_version:
                 # Fail now, not after minutes of building, with both versions named.
                 check_builder_toolchain(go_line, plan.builder_image, builder_version)
+        # Modules and submodules are checked (or fetched) now: a missing one is one message
+        # before the build, not a failure minutes into it.
+        try:
+            check_submodules(resolved, repo)
+        except HostRepoError as error:
+            raise ProjectError(str(error)) from None
+        sources = prepare_for_build(resolved, plan.modules)
         for warning in plan.warnings:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -281,7 +293,10 @@ class DockerEngine:
             log_path.open("w", encoding="utf-8") as log,
         ):
             hashing = HashingWriter(context)
-            write_context(resolved, repo, cast(BinaryIO, hashing))
+            try:
+                write_context(resolved, repo, cast(BinaryIO, hashing), sources)
+            except HostRepoError as error:
+                raise ProjectError(str(error)) from None
             context.seek(0)
             log.write(
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
@@ -311,6 +326,10 @@ class DockerEngine:
             "q": False,
             "labels": json.dumps(labels),
         }
+        network = plan_build(resolved).network
+        if network:
+            # The module proxy is on this machine's loopback: RUN steps must share its network.
+            params["networkmode"] = network
         # The SDK's api.build() hides the HTTP response, and a cancel needs to close it: the
         # daemon stops a classic build when its client goes away. Same request, our handle.
         with _docker_errors():
@@ -397,6 +416,18 @@ class DockerEngine:
                         plugin=None,
                     )
                 else:
+                    smoke = resolved.project.smoke
+                    if smoke is not None:
+                        # Before the tag moves: a failing run leaves `tag` where it was.
+                        command = tuple(plan_build(resolved).cmd(resolved.project))
+                        passed = yield from self._smoke(
+                            parser.image_id, smoke, cancel, command, tag, log
+                        )
+                        if passed is None:
+                            outcome = "cancelled"
+                        elif not passed:
+                            outcome = "failed"
+                if outcome == "ended":
                     previous = self._tagged_id(tag)
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
@@ -419,6 +450,34 @@ class DockerEngine:
                 self._remove_tag(tmp_tag)
         if outcome == "cancelled":
             yield BuildCancelled()
+
+    def _smoke(
+        self,
+        image_id: str,
+        smoke: SmokeTest,
+        cancel: threading.Event,
+        command: tuple[str, ...],
+        tag: str,
+        log: Any,
+    ) -> Generator[BuildEvent, None, bool | None]:
+        """The smoke run of the image just built (see plugwiz.core.smoke), logged."""
+        runner = run_smoke(self, image_id, smoke, cancel, command, tag)
+        try:
+            while True:
+                event = next(runner)
+                if isinstance(event, SmokeRunStarted):
+                    log.write(f"# smoke run: {' '.join(event.command)} ({event.expectation})\n")
+                elif isinstance(event, SmokeRunOutput):
+                    log.write(event.text + "\n")
+                elif isinstance(event, SmokeRunFinished):
+                    log.write(
+                        f"# smoke run {'passed' if event.passed else 'failed'}: {event.reason}\n"
+                    )
+                log.flush()
+                yield event
+        except StopIteration as stop:
+            result: bool | None = stop.value
+            return result
 
     def _explain_failure(
         self, resolved: ResolvedProject, parser: BuildStreamParser, event: BuildFailed

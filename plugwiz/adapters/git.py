@@ -62,6 +62,7 @@ from plugwiz.core.ports import (  # noqa: E402
 )
 from plugwiz.core.redact import redact_url  # noqa: E402
 from plugwiz.core.repo_url import RepoKind, classify_repo  # noqa: E402
+from plugwiz.core.submodules import parse_gitmodules, resolve_submodule_url  # noqa: E402
 
 __all__ = [
     "ClonedGitRepository",
@@ -207,6 +208,34 @@ class _GitRepository(ABC):
         their content; this lets a caller notice (and refuse or warn).
         """
         return _gitlinks(self._commit(sha))
+
+    def open_submodule(self, sha: str, link: Gitlink) -> HostRepository:
+        """The repository of submodule `link` at `sha`, holding its recorded commit (its URL
+        from .gitmodules; relative URLs resolved against this repository). HostRepoError names
+        the submodule and its URL (without credentials) when it cannot be used."""
+        text = (self.read(sha, ".gitmodules") or b"").decode("utf-8", "replace")
+        url = parse_gitmodules(text).get(link.path)
+        if url is None:
+            raise HostRepoError(
+                f"the host's submodule {link.path} has no URL in .gitmodules at {sha[:12]}: "
+                "fix .gitmodules in the host repository"
+            )
+        location = resolve_submodule_url(url, self._location_url())
+        shown = redact_url(location)
+        try:
+            repo = open_host_repo(location)
+            repo.resolve(link.sha)
+        except HostRepoError as error:
+            raise HostRepoError(
+                f"the host's submodule {link.path} ({shown}) cannot be fetched at "
+                f"{link.sha[:12]}: {error}. Make that URL reachable from here (or change the "
+                "submodule's URL in the host's .gitmodules), or build a host commit without it"
+            ) from None
+        return repo
+
+    def _location_url(self) -> str:
+        """Where this repository is, for resolving relative submodule URLs."""
+        return self.display_url
 
     def read(self, sha: str, path: str) -> bytes | None:
         """The content of `path` at `sha` (a symlink's target for a symlink), or None."""
@@ -382,6 +411,10 @@ class ClonedGitRepository(_GitRepository):
     def display_url(self) -> str:
         """The URL without credentials."""
         return redact_url(self._url)
+
+    def _location_url(self) -> str:
+        # With its credentials: a relative submodule on the same server needs them too.
+        return self._url
 
     @property
     def clone_dir(self) -> Path:

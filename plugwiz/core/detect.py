@@ -63,9 +63,12 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         ) from None
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
+    package_dirs: set[str] = set()
     for path in files:
         if not _is_package_file(path):
             continue
+        parent = str(PurePosixPath(path).parent)
+        package_dirs.add("" if parent == "." else parent)
         content = read(path) or b""
         if go_package_name(content) != "main":
             continue
@@ -75,10 +78,16 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
             main_dirs.add(directory)
     plugin_dirs = package_main_dirs - main_dirs
     fileset = set(files)
+    gosum = read("go.sum") if "go.sum" in fileset else None
+    modules_txt = read("vendor/modules.txt") if "vendor/modules.txt" in fileset else None
     return HostFacts(
         gomod=gomod,
         main_packages=tuple(sorted(main_dirs)),
         plugin_packages=tuple(sorted(plugin_dirs)),
         has_go_sum="go.sum" in fileset,
         vendored="vendor/modules.txt" in fileset,
+        gomod_text=gomod_bytes.decode("utf-8", errors="replace"),
+        gosum_text=(gosum or b"").decode("utf-8", errors="replace"),
+        vendor_modules_text=(modules_txt or b"").decode("utf-8", errors="replace"),
+        packages=tuple(sorted(package_dirs)),
     )

@@ -107,7 +107,49 @@ class BuildCancelled:
     """The build was stopped on request; nothing was tagged."""
 
 
-BuildEvent = StepStarted | OutputLine | BuildWarning | BuildFailed | BuildFinished | BuildCancelled
+# The stage name a smoke run reports as (the build's last stage, after the runtime image).
+SMOKE_STAGE = "smoke"
+
+
+@dataclass(frozen=True)
+class SmokeRunStarted:
+    """The built image runs once before its tag moves: its CMD plus `args`, for at most
+    `timeout` seconds; `expectation` says what must happen for it to pass."""
+
+    command: tuple[str, ...]
+    timeout: float
+    expectation: str
+
+
+@dataclass(frozen=True)
+class SmokeRunOutput:
+    """A line the smoke run printed (stdout and stderr together, in order)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SmokeRunFinished:
+    """The smoke run ended: `passed` or not, and why (`reason`, for a person)."""
+
+    passed: bool
+    reason: str
+    exit_code: int | None
+    timed_out: bool
+    seconds: float
+
+
+BuildEvent = (
+    StepStarted
+    | OutputLine
+    | BuildWarning
+    | BuildFailed
+    | BuildFinished
+    | BuildCancelled
+    | SmokeRunStarted
+    | SmokeRunOutput
+    | SmokeRunFinished
+)
 
 
 def strip_ansi(text: str) -> str:
@@ -355,6 +397,10 @@ __all__ = [
     "BuildStreamParser",
     "BuildWarning",
     "OutputLine",
+    "SMOKE_STAGE",
+    "SmokeRunFinished",
+    "SmokeRunOutput",
+    "SmokeRunStarted",
     "SourceLocation",
     "StepStarted",
     "map_compiler_path",

@@ -17,20 +17,23 @@ Stage layout, chosen for the classic builder's layer cache:
 from __future__ import annotations
 
 from plugwiz.core.model import APP_DIR, ResolvedProject
+from plugwiz.core.modules import CTX_GOPROXY, CTX_MODULES, CTX_VENDOR, GOPROXY_DIR
 from plugwiz.core.plan import (
     CTX_HOST,
     CTX_LOADCHECK,
     CTX_PLUGINS,
     CTX_PREBUILT,
-    CUSTOM_PLUGIN_DIR,
+    LABEL_UPGRADED,
     LOADCHECK_BINARY,
     LOADCHECK_ENV,
     LOADCHECK_FILE,
+    LOADCHECK_REFERENCE_ENV,
     LOADCHECK_SOURCE,
     LOADCHECK_SYMBOL_ENV,
     OUT_DIR,
     SRC_DIR,
     BuildPlan,
+    PlannedPlugin,
     extra_file_context_path,
     plan_build,
 )
@@ -85,6 +88,86 @@ def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
     ]
 
 
+def _module_steps(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
+    """The host stage's module steps before the host tree: module files and downloads (or
+    vendor/), so that their layers survive every host commit that keeps them."""
+    facts = resolved.facts
+    modules = plan.modules
+    if modules.vendored:
+        if modules.merged:
+            # The merged go.mod and vendor/modules.txt come after the tree (it has its own).
+            return [f"COPY {CTX_HOST}/vendor/ ./vendor/"]
+        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
+        return [f"COPY {' '.join(module_files)} ./", f"COPY {CTX_HOST}/vendor/ ./vendor/"]
+    if modules.delivery == "none":
+        return []
+    lines = ["# Dependencies first: their layer survives every host commit that keeps go.mod."]
+    if modules.merged:
+        lines.append("# go.mod and go.sum merged with the plugins' (see plugwiz.yaml's plugins).")
+        lines.append(f"COPY {CTX_MODULES}/ ./")
+    else:
+        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
+        lines.append(f"COPY {' '.join(module_files)} ./")
+    if modules.delivery == "context":
+        lines.append("# Modules sent with the build (a file-based proxy): no network needed.")
+        lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
+    lines.append("RUN go mod download")
+    return lines
+
+
+def _merged_module_files(plan: BuildPlan) -> list[str]:
+    """After the host tree (which brings the host's own go.mod back): the merged module files,
+    and for a vendored host the packages the plugins' modules add."""
+    modules = plan.modules
+    if not modules.merged:
+        return []
+    lines = [f"COPY {CTX_MODULES}/ ./"]
+    if modules.vendored:
+        upgraded = {u.module for u in modules.upgrades}
+        stale = [
+            f"vendor/{package}"
+            for entry in modules.modules_txt
+            if entry.path in upgraded
+            for package in entry.packages
+        ]
+        if stale:
+            lines.append("# Upgraded modules (modules.upgrade): the old version's files go.")
+            lines.append(
+                "RUN find "
+                + " ".join(shell_words((p,), "vendored package") for p in stale)
+                + " -maxdepth 1 -type f -delete"
+            )
+        if modules.needs:
+            lines.append(f"COPY {CTX_VENDOR}/ ./vendor/")
+    return lines
+
+
+def _plugin_copies(plan: BuildPlan, plugin: PlannedPlugin) -> list[str]:
+    """A custom plugin stage's COPY lines: the plugin, and the local modules its go.mod
+    replaces (each stage has what its plugin needs, so an edit rebuilds only that stage)."""
+    lines = [f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{plugin.source_dir}/"]
+    module = plan.modules.plugin(plugin.name)
+    if module is not None:
+        by_index = {ld.index: ld for ld in plan.modules.local_dirs}
+        for index in module.local:
+            local = by_index[index]
+            lines.append(f"COPY {local.context_dir}/ ./{local.builder_dir}/")
+    return lines
+
+
+def _check_env(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
+    """The load check's environment: every plugin, the symbol, and the bundled plugins whose
+    symbol type is the default for the custom ones."""
+    loading = resolved.project.loading
+    env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
+    if loading.symbol:
+        env.append(f"{LOADCHECK_SYMBOL_ENV}={loading.symbol}")
+        bundled = [p.out_path for p in plan.plugins if p.kind == "bundled"]
+        if not loading.symbol_type and bundled:
+            env.append(f"{LOADCHECK_REFERENCE_ENV}=" + ":".join(bundled))
+    return env
+
+
 def render_dockerfile(resolved: ResolvedProject) -> str:
     """The Dockerfile for a resolved project; byte-for-byte the same for the same project and
     SHA. Raises ProjectError (from planning) for a person."""
@@ -104,6 +187,11 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
     add(f"# Plugins: {plugin_names}")
     for warning in plan.warnings:
         add(f"# Warning: {warning}")
+    for use in plan.modules.upgrades:
+        add(
+            f"# Upgraded for the plugins: {use.module} {use.host_version} -> {use.plugin_version}"
+            f" (modules.upgrade; {', '.join(use.plugins)})"
+        )
     add("")
     add("# Toolchain, modules, host and bundled plugins: cached until the host commit changes.")
     add(f"FROM {plan.builder_image} AS host")
@@ -112,21 +200,16 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
         ("GOFLAGS", " ".join(plan.goflags)),
         ("GOTOOLCHAIN", "local"),
         ("GOWORK", "off"),
+        *plan.module_env,
         *host.build_env,
     ]
     add(
         "ENV " + " \\\n    ".join(f"{name}={dockerfile_string(value, name)}" for name, value in env)
     )
     add(f"WORKDIR {SRC_DIR}")
-    if facts.vendored or facts.gomod.requires:
-        # Dependencies first: their layer survives every host commit that keeps go.mod.
-        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
-        add(f"COPY {' '.join(module_files)} ./")
-        if facts.vendored:
-            add(f"COPY {CTX_HOST}/vendor/ ./vendor/")
-        else:
-            add("RUN go mod download")
+    lines.extend(_module_steps(resolved, plan))
     add(f"COPY {CTX_HOST}/ ./")
+    lines.extend(_merged_module_files(plan))
     if plan.check_package:
         add(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
     lines.extend(_host_run(resolved, plan))
@@ -139,7 +222,7 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
             "its own stage, rebuilt alone when it changes."
         )
         add(f"FROM host AS {plugin.stage}")
-        add(f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{CUSTOM_PLUGIN_DIR}/{plugin.name}/")
+        lines.extend(_plugin_copies(plan, plugin))
         add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
 
     add("")
@@ -158,10 +241,7 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
         else:
             add(f"COPY {CTX_PREBUILT}/{plugin.file_name} {plugin.out_path}")
     if plan.check_package and plan.plugins:
-        check_env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
-        if project.loading.symbol:
-            check_env.append(f"{LOADCHECK_SYMBOL_ENV}={project.loading.symbol}")
-        add(f"RUN {' '.join(check_env)} {LOADCHECK_BINARY}")
+        add(f"RUN {' '.join(_check_env(resolved, plan))} {LOADCHECK_BINARY}")
 
     add("")
     add("# Runtime: the host, its plugins and extra files; no toolchain.")
@@ -174,6 +254,8 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
         ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),
         ("dev.plugwiz.builder", plan.builder_image),
     ]
+    if plan.modules.upgrades:
+        labels.append((LABEL_UPGRADED, plan.modules.upgrade_label))
     add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
     add(f"WORKDIR {APP_DIR}")
     # Metadata before the files, so a plugin edit does not redo it (the image is the same).
