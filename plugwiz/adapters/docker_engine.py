@@ -492,6 +492,9 @@ class DockerEngine:
         failures = parser.loadcheck_failures
         if not failures or not parser.last_image:
             return event
+        if failures[0][1].startswith(("symbol ", "plugin: symbol ")):
+            # It loaded; its symbol is missing or of another type: the binaries cannot say more.
+            return event
         try:
             plan = plan_build(resolved)
             host_path = f"{OUT_DIR}/{plan.host_binary}"

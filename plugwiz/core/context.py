@@ -39,9 +39,11 @@ from plugwiz.core.modfetch import PreparedModules, local_sources, prepare_module
 from plugwiz.core.modsource import ModuleSource
 from plugwiz.core.modules import (
     CTX_GOPROXY,
+    CTX_HOST_MODULES,
     CTX_MODULES,
     CTX_VENDOR,
     ModulePlan,
+    host_vendor_entries,
     modules_txt_text,
     package_dirs,
     vendor_entries,
@@ -397,19 +399,27 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, executable: bool = 
 def module_context_files(
     resolved: ResolvedProject, plan: BuildPlan, prepared: PreparedModules | None = None
 ) -> list[tuple[str, bytes]]:
-    """The context's module files: the merged go.mod and go.sum (and vendor/modules.txt), the
-    go.mod files of the directories the merged go.mod replaces modules with, and what
-    `prepared` fetched (a file-based proxy, or vendored packages)."""
+    """The context's module files: the host's go.mod and go.sum with its upgrades (when the
+    plugins upgrade some of its modules), the merged go.mod and go.sum (and
+    vendor/modules.txt) the plugins are built with, the go.mod files of the directories the
+    merged go.mod replaces modules with, and what `prepared` fetched (file-based proxies, or
+    vendored packages and the vendor/modules.txt that lists them)."""
     modules = plan.modules
     files: dict[str, bytes] = {}
+    if modules.upgrades:
+        files[f"{CTX_HOST_MODULES}/go.mod"] = modules.host_gomod.encode()
+        if modules.host_gosum:
+            files[f"{CTX_HOST_MODULES}/go.sum"] = modules.host_gosum.encode()
+        if modules.vendored:
+            entries = host_vendor_entries(modules, {})
+            files[f"{CTX_HOST_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
     if modules.merged:
         files[f"{CTX_MODULES}/go.mod"] = modules.gomod.encode()
         if modules.gosum:
             files[f"{CTX_MODULES}/go.sum"] = modules.gosum.encode()
         if modules.vendored:
-            files[f"{CTX_MODULES}/vendor/modules.txt"] = modules_txt_text(
-                vendor_entries(modules, {})
-            ).encode()
+            entries = vendor_entries(modules, {}, {})
+            files[f"{CTX_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
         else:
             for module in modules.plugins:
                 files[f"{CTX_MODULES}/{module.builder_dir}/go.mod"] = module.gomod_text.encode()
@@ -529,12 +539,12 @@ def context_listing(
     if modules.delivery == "context":
         entries.extend(
             ContextEntry(f"{CTX_GOPROXY}/{need.module}@{need.version} (fetched)", -1)
-            for need in modules.needs
+            for need in modules.all_needs
         )
     elif modules.delivery == "vendor":
         entries.extend(
             ContextEntry(f"{CTX_VENDOR}/{need.module}/ ({need.version}, fetched)", -1)
-            for need in modules.needs
+            for need in modules.all_needs
         )
     return entries
 

@@ -30,13 +30,19 @@ from plugwiz.core.modsource import (
 )
 from plugwiz.core.modules import (
     CTX_GOPROXY,
+    CTX_HOST_GOPROXY,
+    CTX_HOST_MODULES,
+    CTX_HOST_VENDOR,
     CTX_MODULES,
     CTX_VENDOR,
+    Fetched,
     ModuleConflictError,
     ModuleNeed,
     ModulePlan,
     ModuleUse,
     conflict_table,
+    host_module_versions,
+    host_vendor_entries,
     modules_txt_text,
     package_dirs,
     vendor_entries,
@@ -148,10 +154,19 @@ def prepare_modules(
     """The module files the build context needs for `plan` (delivery `context` or `vendor`),
     fetched from `sources` in order and checked against go.sum. Raises
     ModulesUnavailableError, ModuleChecksumError or ModuleConflictError before any build."""
-    if plan.delivery == "context":
-        return _prepare_proxy(resolved, plan, sources)
-    if plan.delivery == "vendor" and plan.needs:
-        return _prepare_vendor(resolved, plan, sources)
+    settings = plan.settings
+    if settings is not None and settings.offline is not None and not settings.offline.is_dir():
+        raise ProjectError(
+            f"modules.offline: {settings.offline} is not a directory; write it with "
+            "`plugwiz modules PROJECT.yaml -o DIR` where the network is"
+        )
+    try:
+        if plan.delivery == "context":
+            return _prepare_proxy(resolved, plan, sources)
+        if plan.delivery == "vendor" and plan.all_needs:
+            return _prepare_vendor(resolved, plan, sources)
+    except ModuleZipError as exc:
+        raise ProjectError(str(exc)) from None
     return PreparedModules()
 
 
@@ -160,31 +175,53 @@ def _prepare_proxy(
 ) -> PreparedModules:
     fetcher = _Fetcher(sources)
     sums = _sums(plan, resolved)
-    proxy = _ProxyFiles()
     missing: list[tuple[ModuleNeed, str]] = []
-    for need in plan.needs:
-        paths = proxy_paths(need.module, need.version)
-        mod = fetcher.get(paths["mod"])
-        if mod is None:
-            if need.required:
-                missing.append((need, fetcher.reasons[paths["mod"]]))
-            continue
-        _check(sums, need.module, need.version, True, mod[0], mod[1])
-        zip_data: tuple[bytes, str] | None = None
-        if need.zip:
-            zip_data = fetcher.get(paths["zip"])
-            if zip_data is None:
-                if need.required:
-                    missing.append((need, fetcher.reasons[paths["zip"]]))
-                continue
-            _check(sums, need.module, need.version, False, zip_data[0], zip_data[1])
-        proxy.add(fetcher, need, mod[0], zip_data[0] if zip_data else None)
+    parts = []
+    for needs in (plan.host_needs, plan.needs):
+        proxy = _ProxyFiles()
+        for need in needs:
+            fetched = _fetch_need(fetcher, sums, need, missing)
+            if fetched is not None:
+                proxy.add(fetcher, need, fetched[0], fetched[1])
+        parts.append(proxy.files())
     if missing:
         raise unavailable_error(resolved, plan, missing)
-    files = proxy.files()
-    return PreparedModules(
-        tuple((f"{CTX_GOPROXY}/{path}", data) for path, data in files), tuple(files)
-    )
+    host_files, plugin_files = parts
+    files = [(f"{CTX_HOST_GOPROXY}/{path}", data) for path, data in host_files]
+    files += [(f"{CTX_GOPROXY}/{path}", data) for path, data in plugin_files]
+    merged = dict(host_files)
+    for path, data in plugin_files:
+        if path.endswith("/@v/list") and path in merged:
+            versions = set(merged[path].decode().split()) | set(data.decode().split())
+            data = "".join(f"{v}\n" for v in sorted(versions, key=version_key)).encode()
+        merged[path] = data
+    return PreparedModules(tuple(sorted(files)), tuple(sorted(merged.items())))
+
+
+def _fetch_need(
+    fetcher: _Fetcher,
+    sums: dict[tuple[str, str, bool], str],
+    need: ModuleNeed,
+    missing: list[tuple[ModuleNeed, str]],
+) -> tuple[bytes, bytes | None] | None:
+    """(go.mod, zip or None) of `need`, checked; None (noted in `missing` when required) if
+    no source has it."""
+    paths = proxy_paths(need.module, need.version)
+    mod = fetcher.get(paths["mod"])
+    if mod is None:
+        if need.required:
+            missing.append((need, fetcher.reasons[paths["mod"]]))
+        return None
+    _check(sums, need.module, need.version, True, mod[0], mod[1])
+    if not need.zip:
+        return mod[0], None
+    zip_data = fetcher.get(paths["zip"])
+    if zip_data is None:
+        if need.required:
+            missing.append((need, fetcher.reasons[paths["zip"]]))
+        return None
+    _check(sums, need.module, need.version, False, zip_data[0], zip_data[1])
+    return mod[0], zip_data[0]
 
 
 class _ProxyFiles:
@@ -211,83 +248,36 @@ class _ProxyFiles:
         return sorted(files.items())
 
 
+class _Vendoring:
+    """Modules fetched and vendored for one stage (the host's upgrades, or the plugins')."""
+
+    def __init__(self) -> None:
+        self.done: Fetched = {}
+        self.files: dict[str, bytes] = {}
+        self.proxy = _ProxyFiles()
+
+
 def _prepare_vendor(
     resolved: ResolvedProject, plan: ModulePlan, sources: Sequence[ModuleSource]
 ) -> PreparedModules:
-    from plugwiz.core.modules import host_module_versions
-
     fetcher = _Fetcher(sources)
     sums = _sums(plan, resolved)
     host_versions = host_module_versions(resolved)
-    upgrade = set(plan.settings.upgrade if plan.settings else ())
+    upgrades = {u.module: u.plugin_version for u in plan.upgrades}
     skip = {p.module for p in plan.plugins} | {ld.module for ld in plan.local_dirs}
     skip.add(resolved.facts.gomod.module)
-    queue: dict[str, ModuleNeed] = {n.module: n for n in plan.needs}
-    done: dict[str, tuple[str, tuple[str, ...], str]] = {}
-    vendor: dict[str, bytes] = {}
-    proxy = _ProxyFiles()
     missing: list[tuple[ModuleNeed, str]] = []
     conflicts: list[ModuleUse] = []
-    while queue:
-        module = min(queue)
-        need = queue.pop(module)
-        if module in done and version_key(done[module][0]) >= version_key(need.version):
-            continue
-        paths = proxy_paths(need.module, need.version)
-        mod = fetcher.get(paths["mod"])
-        zip_data = fetcher.get(paths["zip"]) if mod is not None else None
-        if mod is None or zip_data is None:
-            if need.required:
-                missing.append(
-                    (
-                        need,
-                        fetcher.reasons.get(paths["mod"]) or fetcher.reasons.get(paths["zip"], ""),
-                    )
-                )
-            continue
-        if (need.module, need.version, False) not in sums:
-            if not need.required:
-                continue
-            raise ModuleChecksumError(
-                f"no checksum for {need.module} {need.version} in the plugins' go.sum files "
-                f"({need.wanted_by} needs it): plugwiz vendors only modules it can check; run "
-                "`go mod tidy` in the plugin's directory and try again"
-            )
-        _check(sums, need.module, need.version, True, mod[0], mod[1])
-        _check(sums, need.module, need.version, False, zip_data[0], zip_data[1])
-        try:
-            contents = zip_contents(need.module, need.version, zip_data[0])
-            gomod = parse_modfile(mod[0].decode("utf-8", "replace"), f"{need.module} go.mod")
-        except (ModuleZipError, GoModError) as exc:
-            raise ProjectError(f"{need.module} {need.version} from {zip_data[1]}: {exc}") from None
-        for name in [k for k in vendor if k.startswith(f"{need.module}/")]:
-            del vendor[name]
-        vendor.update(vendored_files(need.module, contents))
-        packages = tuple(
-            need.module if not p else f"{need.module}/{p}" for p in package_dirs(contents)
+    host = _Vendoring()
+    plugins = _Vendoring()
+    # The host's upgrades first (what they need becomes the host's too), then the plugins'.
+    for stage, needs in ((host, plan.host_needs), (plugins, plan.needs)):
+        versions = dict(host_versions)
+        versions.update({m: v[0] for m, v in host.done.items()})
+        versions.update(upgrades)
+        _vendor_queue(
+            fetcher, sums, needs, stage, versions, skip | set(host.done), missing, conflicts
         )
-        done[need.module] = (need.version, packages, gomod.go)
-        proxy.add(fetcher, need, mod[0], zip_data[0])
-        # What this module requires: vendored by the host (an older version is fine, a
-        # newer one is a conflict), or one more module to add.
-        for req in gomod.requires:
-            if req.path in skip:
-                continue
-            host_version = host_versions.get(req.path)
-            if host_version is not None and req.path not in upgrade:
-                if version_key(req.version) > version_key(host_version):
-                    conflicts.append(ModuleUse(req.path, host_version, req.version, (need.module,)))
-                continue
-            known = done.get(req.path)
-            queued = queue.get(req.path)
-            best = max_version(
-                [req.version, *(known[0:1] if known else ()), *([queued.version] if queued else [])]
-            )
-            if known is not None and known[0] == best:
-                continue
-            queue[req.path] = ModuleNeed(
-                req.path, best, True, f"{need.module} (for {need.wanted_by})", required=False
-            )
     if conflicts:
         raise ModuleConflictError(
             "modules the plugins add need newer versions of modules the host vendors:\n"
@@ -297,10 +287,87 @@ def _prepare_vendor(
         )
     if missing:
         raise unavailable_error(resolved, plan, missing)
-    entries = vendor_entries(plan, done)
-    files = {f"{CTX_VENDOR}/{name}": data for name, data in vendor.items()}
-    files[f"{CTX_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
-    return PreparedModules(tuple(sorted(files.items())), tuple(proxy.files()))
+    files = {f"{CTX_HOST_VENDOR}/{name}": data for name, data in host.files.items()}
+    files.update({f"{CTX_VENDOR}/{name}": data for name, data in plugins.files.items()})
+    if plan.upgrades:
+        entries = host_vendor_entries(plan, host.done)
+        files[f"{CTX_HOST_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
+    if plan.merged:
+        entries = vendor_entries(plan, host.done, plugins.done)
+        files[f"{CTX_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
+    proxy = dict(host.proxy.files())
+    proxy.update(plugins.proxy.files())
+    return PreparedModules(tuple(sorted(files.items())), tuple(sorted(proxy.items())))
+
+
+def _vendor_queue(
+    fetcher: _Fetcher,
+    sums: dict[tuple[str, str, bool], str],
+    needs: Sequence[ModuleNeed],
+    stage: _Vendoring,
+    versions: dict[str, str],
+    skip: set[str],
+    missing: list[tuple[ModuleNeed, str]],
+    conflicts: list[ModuleUse],
+) -> None:
+    """Fetch, check and vendor `needs` and what they require that `versions` (the host's) does
+    not already provide, into `stage`."""
+    queue: dict[str, ModuleNeed] = {n.module: n for n in needs}
+    while queue:
+        module = min(queue)
+        need = queue.pop(module)
+        known = stage.done.get(module)
+        if known is not None and version_key(known[0]) >= version_key(need.version):
+            continue
+        if need.required and (need.module, need.version, False) not in sums:
+            raise ModuleChecksumError(
+                f"no checksum for {need.module} {need.version} in the go.sum files "
+                f"({need.wanted_by} needs it): plugwiz vendors only modules it can check; run "
+                "`go mod tidy` in the plugin's directory and try again"
+            )
+        fetched = _fetch_need(fetcher, sums, need, missing)
+        if fetched is None:
+            continue
+        mod, zip_data = fetched
+        if zip_data is None:
+            continue
+        if (need.module, need.version, False) not in sums:
+            continue  # a module only some requirement names, and no go.sum vouches for
+        try:
+            contents = zip_contents(need.module, need.version, zip_data)
+            gomod = parse_modfile(mod.decode("utf-8", "replace"), f"{need.module} go.mod")
+        except GoModError as exc:
+            raise ProjectError(f"{need.module} {need.version}: {exc}") from None
+        for name in [k for k in stage.files if k.startswith(f"{need.module}/")]:
+            del stage.files[name]
+        stage.files.update(vendored_files(need.module, contents))
+        packages = tuple(
+            need.module if not p else f"{need.module}/{p}" for p in package_dirs(contents)
+        )
+        stage.done[need.module] = (need.version, packages, gomod.go)
+        stage.proxy.add(fetcher, need, mod, zip_data)
+        for req in gomod.requires:
+            if req.path in skip:
+                continue
+            have = versions.get(req.path)
+            if have is not None:
+                if version_key(req.version) > version_key(have):
+                    conflicts.append(ModuleUse(req.path, have, req.version, (need.module,)))
+                continue
+            current = stage.done.get(req.path)
+            queued = queue.get(req.path)
+            best = max_version(
+                [
+                    req.version,
+                    *([current[0]] if current else []),
+                    *([queued.version] if queued else []),
+                ]
+            )
+            if current is not None and current[0] == best:
+                continue
+            queue[req.path] = ModuleNeed(
+                req.path, best, True, f"{need.module} (for {need.wanted_by})", required=False
+            )
 
 
 def probe_modules(
@@ -316,7 +383,7 @@ def probe_modules(
         return
     fetcher = _Fetcher([source] if source is not None else [])
     missing: list[tuple[ModuleNeed, str]] = []
-    for need in plan.needs:
+    for need in plan.all_needs:
         if not need.required:
             continue
         path = proxy_paths(need.module, need.version)["mod"]

@@ -2,14 +2,18 @@
 
 How plugwiz merges (documented in the README, "Plugins with their own modules"):
 
-- The host's go.mod stays the main module's go.mod; plugwiz adds, in a marked block at its end,
-  a `require` of every plugin module (at `v0.0.0`), of the local modules their go.mod replaces,
-  and of every module only the plugins need; in module mode also a `replace` of each plugin
-  module with its directory in the build (`./plugwiz_plugins/NAME`) and of each local module
-  with its own (`./plugwiz_deps/K`). Their other `replace` lines (module to module) move into
-  it too, since Go obeys only the main module's. Plugins are built by import path, so every
-  package of the plugin (subpackages included) compiles against the versions the host's binary
-  uses.
+- The plugins are compiled in the host's module: its go.mod, with a marked block added at the
+  end: a `require` of every plugin module (at `v0.0.0`), of the local modules their go.mod
+  files replace, and of every module only the plugins need; in module mode also a `replace` of
+  each plugin module with its directory in the build (`./plugwiz_plugins/NAME`) and of each
+  local module with its own (`./plugwiz_deps/K`). Their other `replace` lines (module to
+  module) move into it too, since Go obeys only the main module's. Plugins are built by import
+  path, so every package of the plugin (subpackages included) compiles against the versions
+  the host's binary uses.
+- The host itself is built with its own go.mod (plus the upgrades the project allows): a
+  module only plugins need changes nothing it links, and a module they share is at the same
+  version by the rule below. So changing the plugins' modules rebuilds the plugins (the
+  `modules` stage and the plugin stages after it), not the host.
 - A plugin's requirement on the host's own module (any version, or a `replace` to a checkout
   of it) means this host as built: it is dropped from the plugin's go.mod in the build.
 - A module the host already uses at another version: an older one is fine (the plugin is
@@ -60,8 +64,14 @@ LOCAL_MODULE_DIR = "plugwiz_deps"
 CTX_MODULES = "plugwiz/modules"  # merged go.mod, go.sum (and vendor/modules.txt), skeletons
 CTX_DEPS = "plugwiz/deps"  # local modules the plugins' go.mod files replace
 CTX_VENDOR = "plugwiz/vendor"  # packages of the modules plugins add to a vendored host
-CTX_GOPROXY = "plugwiz/goproxy"  # modules sent with the context (a file-based proxy)
-GOPROXY_DIR = "/plugwiz/goproxy"  # ...and where the builder has it
+CTX_GOPROXY = "plugwiz/goproxy"  # modules the plugins need, sent with the context
+# The host's side when the plugins upgrade some of its modules: its go.mod and go.sum (and
+# vendor/modules.txt) with the upgrades, and the upgraded modules' vendored packages.
+CTX_HOST_MODULES = "plugwiz/host-modules"
+CTX_HOST_VENDOR = "plugwiz/host-vendor"
+CTX_HOST_GOPROXY = "plugwiz/host-goproxy"  # modules the host needs, sent with the context
+GOPROXY_DIR = "/plugwiz/goproxy"  # where the builder has both
+MODULES_STAGE = "modules"  # the stage that adds the plugins' modules (custom plugins start there)
 MERGE_COMMENT = "Added by plugwiz: the plugins' modules (see plugwiz.yaml)"
 
 
@@ -130,7 +140,10 @@ class ModulePlan:
     local_dirs: tuple[LocalDir, ...] = ()
     gomod: str = ""  # the merged go.mod ("" = the host's as it is)
     gosum: str = ""  # the merged go.sum ("" = the host's as it is)
-    modules_txt: tuple[VendoredModule, ...] = ()  # the host's entries, updated (vendored)
+    modules_txt: tuple[VendoredModule, ...] = ()  # the host's entries (vendored)
+    # The host's go.mod and go.sum with the upgrades ("" without upgrades).
+    host_gomod: str = ""
+    host_gosum: str = ""
     added: tuple[ModuleUse, ...] = ()  # modules only plugins need (host_version "")
     upgrades: tuple[ModuleUse, ...] = ()
     conflicts: tuple[ModuleUse, ...] = ()
@@ -138,7 +151,8 @@ class ModulePlan:
     sum_conflicts: tuple[SumConflict, ...] = ()
     replace_conflicts: tuple[str, ...] = ()
     delivery: str = "none"  # none | build | context | vendor
-    needs: tuple[ModuleNeed, ...] = ()
+    host_needs: tuple[ModuleNeed, ...] = ()  # what the host stage downloads
+    needs: tuple[ModuleNeed, ...] = ()  # what the plugins need on top
     settings: EffectiveModuleSettings | None = None
     host_go: str = ""
 
@@ -149,6 +163,14 @@ class ModulePlan:
 
     def plugin(self, name: str) -> PluginModulePlan | None:
         return next((p for p in self.plugins if p.name == name), None)
+
+    @property
+    def all_needs(self) -> tuple[ModuleNeed, ...]:
+        return (*self.host_needs, *self.needs)
+
+    @property
+    def upgraded_modules(self) -> set[str]:
+        return {u.module for u in self.upgrades}
 
     @property
     def upgrade_label(self) -> str:
@@ -374,6 +396,16 @@ def plan_modules(resolved: ResolvedProject) -> ModulePlan:
     gomod = _merged_gomod(
         host_mod, plans, local_dirs, added, upgrades, [r for r, _ in hoisted.values()], vendored
     )
+    host_gomod = host_gosum = ""
+    if upgrades and host_mod is not None:
+        listed = {r.path for r in host_mod.requires}
+        host_gomod = append_directives(
+            set_requirement_versions(host_mod, {u.module: u.plugin_version for u in upgrades}),
+            "Upgraded by plugwiz for the plugins (modules.upgrade in plugwiz.yaml)",
+            [(u.module, u.plugin_version) for u in upgrades if u.module not in listed],
+            [],
+        )
+        host_gosum = gosum
     modules_txt: tuple[VendoredModule, ...] = ()
     if vendored:
         modules_txt = tuple(parse_modules_txt(facts.vendor_modules_text))
@@ -384,6 +416,8 @@ def plan_modules(resolved: ResolvedProject) -> ModulePlan:
         gomod=gomod,
         gosum=gosum,
         modules_txt=modules_txt,
+        host_gomod=host_gomod,
+        host_gosum=host_gosum,
         added=tuple(added),
         upgrades=tuple(upgrades),
         conflicts=tuple(conflicts),
@@ -435,37 +469,66 @@ def _with_delivery(
     merged: ModFile | None,
     settings: EffectiveModuleSettings,
 ) -> ModulePlan:
-    """The plan with where its modules come from and which it needs."""
+    """The plan with where its modules come from, and which the host stage and the plugins'
+    `modules` stage each need."""
     facts = resolved.facts
     if plan.vendored:
-        fetch = [ModuleNeed(a.module, a.plugin_version, True, _by(a)) for a in plan.added]
-        fetch += [ModuleNeed(u.module, u.plugin_version, True, _by(u)) for u in plan.upgrades]
-        return _replace(plan, delivery="vendor", needs=tuple(fetch))
-    if merged is None or not merged.requires:
+        host = tuple(ModuleNeed(u.module, u.plugin_version, True, _by(u)) for u in plan.upgrades)
+        added = tuple(ModuleNeed(a.module, a.plugin_version, True, _by(a)) for a in plan.added)
+        return _replace(plan, delivery="vendor", host_needs=host, needs=added)
+    host_text = plan.host_gomod or facts.gomod_text
+    try:
+        host_mod = parse_modfile(host_text, "the host's go.mod") if host_text else None
+    except GoModError as exc:
+        raise ProjectError(str(exc)) from None
+    wanted_by = {use.module: _by(use) for use in (*plan.added, *plan.upgrades)}
+    host_needs = _needs(host_mod, plan.host_gosum or facts.gosum_text, set(), wanted_by)
+    plugin_needs: dict[tuple[str, str], ModuleNeed] = {}
+    if plan.merged:
+        local = {p.module for p in plan.plugins} | {ld.module for ld in plan.local_dirs}
+        for key, need in _needs(merged, plan.gosum, local, wanted_by).items():
+            known = host_needs.get(key)
+            if known is None or (need.zip and not known.zip):
+                plugin_needs[key] = need
+    if not host_needs and not plugin_needs:
         return _replace(plan, delivery="none")
-    local = {p.module for p in plan.plugins} | {ld.module for ld in plan.local_dirs}
-    wanted_by: dict[str, str] = {}
-    for use in (*plan.added, *plan.upgrades):
-        wanted_by[use.module] = _by(use)
+    delivery = "context" if settings.offline or settings.proxy_has_credentials else "build"
+    return _replace(
+        plan, delivery=delivery, host_needs=_ordered(host_needs), needs=_ordered(plugin_needs)
+    )
+
+
+def _ordered(needs: dict[tuple[str, str], ModuleNeed]) -> tuple[ModuleNeed, ...]:
+    return tuple(sorted(needs.values(), key=lambda n: (n.module, version_key(n.version))))
+
+
+def _needs(
+    mod: ModFile | None, gosum_text: str, local: set[str], wanted_by: dict[str, str]
+) -> dict[tuple[str, str], ModuleNeed]:
+    """The module versions a build with `mod` and `gosum_text` downloads: the go.mod of every
+    version go.sum names (stale ones not required), the files of each module's newest version
+    there, and everything `mod` requires. Modules replaced with directories are not needed."""
     needs: dict[tuple[str, str], ModuleNeed] = {}
+    if mod is None or not mod.requires:
+        return needs
 
     def need(path: str, version: str, zip_needed: bool, required: bool) -> None:
-        rep = merged.replacement(path, version) if merged else None
+        rep = mod.replacement(path, version)
         if rep is not None:
             if rep.local:
                 return
             path, version = rep.new, rep.new_version
-        if path in local:
+        if path in local or path == mod.module:
             return
         key = (path, version)
         known = needs.get(key)
-        who = wanted_by.get(path, "the host")
         if known is not None:
             zip_needed = zip_needed or known.zip
             required = required or known.required
-        needs[key] = ModuleNeed(path, version, zip_needed, who, required)
+        needs[key] = ModuleNeed(
+            path, version, zip_needed, wanted_by.get(path, "the host"), required
+        )
 
-    gosum_text = plan.gosum or facts.gosum_text
     zips: dict[str, list[str]] = {}
     for line in parse_gosum(gosum_text) if gosum_text else []:
         if line.gomod:
@@ -476,11 +539,9 @@ def _with_delivery(
         newest = max_version(versions)
         for version in versions:
             need(path, version, version == newest, version == newest)
-    for req in merged.requires:
+    for req in mod.requires:
         need(req.path, req.version, True, True)
-    ordered = tuple(sorted(needs.values(), key=lambda n: (n.module, version_key(n.version))))
-    delivery = "context" if settings.offline or settings.proxy_has_credentials else "build"
-    return _replace(plan, delivery=delivery, needs=ordered)
+    return needs
 
 
 def _by(use: ModuleUse) -> str:
@@ -569,22 +630,21 @@ def go_note(go: str) -> str:
     return f"; go {go}" if go else ""
 
 
-def vendor_entries(
-    plan: ModulePlan, fetched: dict[str, tuple[str, tuple[str, ...], str]]
-) -> list[VendoredModule]:
-    """The merged vendor/modules.txt entries of a vendored host: the host's (upgraded modules
-    at their new version and packages), then the plugin modules, their local modules and the
-    modules they add. `fetched`: module -> (version, packages, its go line) for each module
-    taken from a module source."""
+Fetched = dict[str, tuple[str, tuple[str, ...], str]]  # module -> (version, packages, go)
+
+
+def host_vendor_entries(plan: ModulePlan, fetched: Fetched) -> list[VendoredModule]:
+    """The host stage's vendor/modules.txt entries: the host's, with each upgraded module (and
+    what its new version needs, in `fetched`) at the version fetched."""
     explicit_go = _go_at_least(plan.host_go, 17)
-    upgraded = {u.module for u in plan.upgrades}
     entries: list[VendoredModule] = []
     for entry in plan.modules_txt:
-        if entry.path in upgraded and entry.path in fetched:
+        if entry.path in fetched:
             version, packages, go = fetched[entry.path]
-            notes = ["explicit" + (go_note(go) if explicit_go else "")] if entry.explicit else []
+            # The host's go.mod requires an upgraded module explicitly (plugwiz adds it).
+            note = "explicit" + (go_note(go) if explicit_go else "")
             entries.append(
-                VendoredModule(entry.path, version, entry.replacement, notes, list(packages))
+                VendoredModule(entry.path, version, entry.replacement, [note], list(packages))
             )
         else:
             entries.append(
@@ -597,13 +657,37 @@ def vendor_entries(
                 )
             )
     listed = {e.path for e in entries}
+    for path in sorted(fetched):
+        if path in listed:
+            continue
+        version, packages, go = fetched[path]
+        notes = ["explicit" + (go_note(go) if explicit_go else "")]
+        if path not in plan.upgraded_modules:
+            notes = [go_note(go).removeprefix("; ")] if explicit_go and go else []
+        entries.append(VendoredModule(path, version, "", notes, list(packages)))
+    return entries
 
-    def add(path: str, version: str, packages: Iterable[str], go: str) -> None:
+
+def vendor_entries(
+    plan: ModulePlan, host_fetched: Fetched, fetched: Fetched
+) -> list[VendoredModule]:
+    """The plugins' vendor/modules.txt entries: the host stage's (see `host_vendor_entries`),
+    then the plugin modules, their local modules and the modules they add (in `fetched`)."""
+    explicit_go = _go_at_least(plan.host_go, 17)
+    entries = host_vendor_entries(plan, host_fetched)
+    listed = {e.path for e in entries}
+
+    required = {a.module for a in plan.added}
+
+    def add(path: str, version: str, packages: Iterable[str], go: str, explicit: bool) -> None:
         if path in listed:
             return
         listed.add(path)
-        note = "explicit" + (go_note(go) if explicit_go else "")
-        entries.append(VendoredModule(path, version, "", [note], list(packages)))
+        # `## explicit` exactly for what the merged go.mod requires: Go checks both ways.
+        notes = ["explicit"] if explicit else []
+        if explicit_go and go:
+            notes = ["; ".join([*notes, f"go {go}"])]
+        entries.append(VendoredModule(path, version, "", notes, list(packages)))
 
     for plugin in plan.plugins:
         add(
@@ -611,14 +695,14 @@ def vendor_entries(
             PLUGIN_MODULE_VERSION,
             _import_paths(plugin.module, plugin.packages),
             _go_line(plugin.gomod_text),
+            True,
         )
     for ld in plan.local_dirs:
-        add(ld.module, ld.version, _import_paths(ld.module, ld.packages), _go_line(ld.gomod_text))
+        paths = _import_paths(ld.module, ld.packages)
+        add(ld.module, ld.version, paths, _go_line(ld.gomod_text), True)
     for path in sorted(fetched):
-        if path in upgraded:
-            continue
         version, packages, go = fetched[path]
-        add(path, version, packages, go)
+        add(path, version, packages, go, path in required)
     return entries
 
 
@@ -674,6 +758,7 @@ __all__ = [
     "CTX_VENDOR",
     "GOPROXY_DIR",
     "LOCAL_MODULE_DIR",
+    "MODULES_STAGE",
     "LocalDir",
     "ModuleConflictError",
     "ModuleNeed",
@@ -687,6 +772,7 @@ __all__ = [
     "package_dirs",
     "plan_modules",
     "plan_warnings",
+    "host_vendor_entries",
     "vendor_entries",
     "vendored_files",
 ]

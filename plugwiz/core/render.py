@@ -5,9 +5,11 @@ Stage layout, chosen for the classic builder's layer cache:
 1. `host`: module files and downloads, then the host tree at the pinned SHA, and one RUN that
    builds the host, the load-check binary (the host's main package linked again with one extra
    init file) and the bundled plugins, the host side in parallel with the plugins. It
-   changes only when the host commit, images or flags change.
-2. one `plugin-N` stage per custom plugin, each `FROM host`, so editing one plugin rebuilds
-   only that plugin (on top of the Go build cache the host stage left in its layers).
+   changes only when the host commit, images or flags change (or an allowed module upgrade).
+   `modules` (only when some plugin is a Go module of its own): `FROM host`, the host's go.mod
+   merged with the plugins' and the downloads only they need (see plugwiz.core.modules).
+2. one `plugin-N` stage per custom plugin, each `FROM host` (or `modules`), so editing one
+   plugin rebuilds only that plugin (on top of the Go build cache the host stage left).
 3. `check`: from the last plugin stage, the other plugins copied next to its own, then the
    load-check binary opens every plugin and exits; a plugin that would not load fails here.
 4. the runtime stage: the host binary, the checked plugins and the extra files, nothing else.
@@ -17,7 +19,16 @@ Stage layout, chosen for the classic builder's layer cache:
 from __future__ import annotations
 
 from plugwiz.core.model import APP_DIR, ResolvedProject
-from plugwiz.core.modules import CTX_GOPROXY, CTX_MODULES, CTX_VENDOR, GOPROXY_DIR
+from plugwiz.core.modules import (
+    CTX_GOPROXY,
+    CTX_HOST_GOPROXY,
+    CTX_HOST_MODULES,
+    CTX_HOST_VENDOR,
+    CTX_MODULES,
+    CTX_VENDOR,
+    GOPROXY_DIR,
+    MODULES_STAGE,
+)
 from plugwiz.core.plan import (
     CTX_HOST,
     CTX_LOADCHECK,
@@ -89,41 +100,38 @@ def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
 
 
 def _module_steps(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
-    """The host stage's module steps before the host tree: module files and downloads (or
-    vendor/), so that their layers survive every host commit that keeps them."""
+    """The host stage's module steps before the host tree: its module files and downloads (or
+    vendor/), so that their layers survive every host commit that keeps them. The plugins'
+    modules are not here (see `_modules_stage`): they do not change the host."""
     facts = resolved.facts
     modules = plan.modules
+    own = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
     if modules.vendored:
-        if modules.merged:
-            # The merged go.mod and vendor/modules.txt come after the tree (it has its own).
-            return [f"COPY {CTX_HOST}/vendor/ ./vendor/"]
-        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
-        return [f"COPY {' '.join(module_files)} ./", f"COPY {CTX_HOST}/vendor/ ./vendor/"]
-    if modules.delivery == "none":
+        return [f"COPY {' '.join(own)} ./", f"COPY {CTX_HOST}/vendor/ ./vendor/"]
+    if not (facts.gomod.requires or modules.upgrades):
         return []
     lines = ["# Dependencies first: their layer survives every host commit that keeps go.mod."]
-    if modules.merged:
-        lines.append("# go.mod and go.sum merged with the plugins' (see plugwiz.yaml's plugins).")
-        lines.append(f"COPY {CTX_MODULES}/ ./")
+    if modules.upgrades:
+        lines.append(f"COPY {CTX_HOST_MODULES}/ ./")
     else:
-        module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
-        lines.append(f"COPY {' '.join(module_files)} ./")
-    if modules.delivery == "context":
+        lines.append(f"COPY {' '.join(own)} ./")
+    if modules.delivery == "context" and modules.host_needs:
         lines.append("# Modules sent with the build (a file-based proxy): no network needed.")
-        lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
+        lines.append(f"COPY {CTX_HOST_GOPROXY}/ {GOPROXY_DIR}/")
     lines.append("RUN go mod download")
     return lines
 
 
-def _merged_module_files(plan: BuildPlan) -> list[str]:
-    """After the host tree (which brings the host's own go.mod back): the merged module files,
-    and for a vendored host the packages the plugins' modules add."""
+def _upgraded_module_files(plan: BuildPlan) -> list[str]:
+    """After the host tree (which brings the host's own module files back): the host's module
+    files with the upgrades the project allows, and for a vendored host the new versions'
+    packages in place of the old ones."""
     modules = plan.modules
-    if not modules.merged:
+    if not modules.upgrades:
         return []
-    lines = [f"COPY {CTX_MODULES}/ ./"]
+    lines = [f"COPY {CTX_HOST_MODULES}/ ./"]
     if modules.vendored:
-        upgraded = {u.module for u in modules.upgrades}
+        upgraded = modules.upgraded_modules
         stale = [
             f"vendor/{package}"
             for entry in modules.modules_txt
@@ -131,14 +139,41 @@ def _merged_module_files(plan: BuildPlan) -> list[str]:
             for package in entry.packages
         ]
         if stale:
-            lines.append("# Upgraded modules (modules.upgrade): the old version's files go.")
+            lines.append("# The upgraded modules' old files go (modules.upgrade).")
             lines.append(
                 "RUN find "
                 + " ".join(shell_words((p,), "vendored package") for p in stale)
                 + " -maxdepth 1 -type f -delete"
             )
+        lines.append(f"COPY {CTX_HOST_VENDOR}/ ./vendor/")
+    return lines
+
+
+def _modules_stage(plan: BuildPlan) -> list[str]:
+    """The `modules` stage, when plugins are modules of their own: the host's go.mod merged
+    with theirs, and what only they need. Every custom plugin stage starts from it, so a
+    plugin's go.mod edit rebuilds this and the plugins, never the host."""
+    modules = plan.modules
+    if not modules.merged:
+        return []
+    lines = [
+        "",
+        "# The plugins' modules: go.mod merged with theirs (one build list, the host's).",
+        f"FROM host AS {MODULES_STAGE}",
+    ]
+    if plan.module_env and not modules.host_needs:
+        lines.append(
+            "ENV " + " ".join(f"{name}={dockerfile_string(v, name)}" for name, v in plan.module_env)
+        )
+    lines.append(f"COPY {CTX_MODULES}/ ./")
+    if modules.vendored:
         if modules.needs:
             lines.append(f"COPY {CTX_VENDOR}/ ./vendor/")
+        return lines
+    if modules.delivery == "context" and modules.needs:
+        lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
+    if modules.delivery != "none":
+        lines.append("RUN go mod download")
     return lines
 
 
@@ -200,7 +235,9 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
         ("GOFLAGS", " ".join(plan.goflags)),
         ("GOTOOLCHAIN", "local"),
         ("GOWORK", "off"),
-        *plan.module_env,
+        # Module settings here only when the host downloads: else the plugins' modules would
+        # change the host stage.
+        *(plan.module_env if plan.modules.host_needs else ()),
         *host.build_env,
     ]
     add(
@@ -209,19 +246,21 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
     add(f"WORKDIR {SRC_DIR}")
     lines.extend(_module_steps(resolved, plan))
     add(f"COPY {CTX_HOST}/ ./")
-    lines.extend(_merged_module_files(plan))
+    lines.extend(_upgraded_module_files(plan))
     if plan.check_package:
         add(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
     lines.extend(_host_run(resolved, plan))
 
     custom_built = [p for p in plan.plugins if p.kind != "bundled" and p.build_path]
+    lines.extend(_modules_stage(plan))
+    plugin_base = MODULES_STAGE if plan.modules.merged else "host"
     for plugin in custom_built:
         add("")
         add(
             f"# Custom plugin {plugin.name} ({plugin.kind}): "
             "its own stage, rebuilt alone when it changes."
         )
-        add(f"FROM host AS {plugin.stage}")
+        add(f"FROM {plugin_base} AS {plugin.stage}")
         lines.extend(_plugin_copies(plan, plugin))
         add(f"RUN go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}")
 
