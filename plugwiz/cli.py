@@ -428,15 +428,17 @@ def _cmd_context(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
+    from plugwiz.adapters.goproxy import module_sources
     from plugwiz.core.context import write_context
     from plugwiz.service import open_repo
 
     project = resolved_project(args)
     output = Path(args.output)
+    sources = module_sources(project)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            entries = write_context(project, open_repo(project.project), handle)
+            entries = write_context(project, open_repo(project.project), handle, sources)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

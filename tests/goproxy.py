@@ -60,7 +60,7 @@ def write_file_proxy(dest: Path, only: set[str] | None = None, root: Path = MODU
         for key, (info, mod, data) in module_blobs(root).items()
         if only is None or key[0] in only
     }
-    for item in proxy_files(blobs):  # type: ignore[arg-type]
+    for item in proxy_files(blobs):
         target = dest / item.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(item.data)

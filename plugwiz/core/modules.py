@@ -623,6 +623,31 @@ def plan_warnings(plan: ModulePlan) -> list[str]:
     return warnings
 
 
+def rebuild_notes(plan: ModulePlan) -> list[str]:
+    """What an edit rebuilds, and where modules come from, for a plan with plugin modules (the
+    wizard's Preview shows it); nothing for a plan without."""
+    if not plan.merged:
+        return []
+    names = ", ".join(p.name for p in plan.plugins)
+    notes = [
+        f"Editing a .go file of {names} rebuilds only that plugin's stage (and the check).",
+        "Editing a plugin's go.mod or go.sum rebuilds the modules stage and every custom plugin "
+        "(they share one build list), never the host"
+        + (" (a module upgrade rebuilds the host too)." if plan.upgrades else "."),
+    ]
+    settings = plan.settings
+    if plan.delivery == "vendor":
+        notes.append("Modules: the host's vendor/, and the plugins' added to it by plugwiz.")
+    elif plan.delivery == "context" and settings is not None and settings.offline:
+        notes.append(f"Modules: from {settings.offline}, sent with the build (no network).")
+    elif plan.delivery == "context":
+        notes.append("Modules: fetched through the authenticated proxy, sent with the build.")
+    elif plan.delivery == "build":
+        proxy = settings.proxy if settings and settings.proxy else "Go's default proxy"
+        notes.append(f"Modules: the build downloads them from {proxy}.")
+    return notes
+
+
 # -- vendor/ for a vendored host ----------------------------------------------------------------
 
 
@@ -772,6 +797,7 @@ __all__ = [
     "package_dirs",
     "plan_modules",
     "plan_warnings",
+    "rebuild_notes",
     "host_vendor_entries",
     "vendor_entries",
     "vendored_files",

@@ -255,6 +255,17 @@ def module_problem(resolved: ResolvedProject) -> str | None:
     return conflict_message(modules, resolved.project.host.ref)
 
 
+def _check_module_settings(project: Project) -> None:
+    """The project's module settings hold no credentials (they would reach the Dockerfile)."""
+    mine = project.modules
+    for value, key in ((mine.proxy, "proxy"), (mine.sumdb, "sumdb")):
+        if has_userinfo(value):
+            raise ProjectError(
+                f"modules.{key} must not hold credentials: put them in GOPROXY in the "
+                "environment or in ~/.netrc"
+            )
+
+
 def _module_env(resolved: ResolvedProject, modules: ModulePlan) -> tuple[tuple[str, str], ...]:
     """GOPROXY & co. for the host stage: a file-based proxy in the builder when modules come
     with the context, else the (credential-free) settings the project or environment gives."""
@@ -264,12 +275,6 @@ def _module_env(resolved: ResolvedProject, modules: ModulePlan) -> tuple[tuple[s
     if modules.delivery == "context":
         # The sums in go.sum check every module; no checksum database is reachable offline.
         return (("GOPROXY", f"file://{GOPROXY_DIR}"), ("GOSUMDB", "off"))
-    for value, what in ((settings.proxy, "GOPROXY"), (settings.sumdb, "GOSUMDB")):
-        if has_userinfo(value):
-            raise ProjectError(
-                f"{what} in plugwiz.yaml must not hold credentials: put them in GOPROXY in "
-                "the environment or in ~/.netrc"
-            )
     env = [
         ("GOPROXY", settings.proxy),
         ("GOPRIVATE", settings.private),
@@ -366,6 +371,7 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
     clashes = plugin_clashes(project, facts)
     if clashes:
         raise ProjectError(clashes[0].message)
+    _check_module_settings(project)
     modules = plan_modules(resolved)
     refusal = conflict_message(modules, host.ref)
     if refusal:
