@@ -22,6 +22,7 @@ from typing import Any
 
 from plugwiz.core.explain import Explanation
 from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
+from plugwiz.core.modules import plan_modules
 from plugwiz.core.plan import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
 
 # How many output lines of the failing step a BuildFailed keeps.
@@ -168,6 +169,9 @@ def map_compiler_path(resolved: ResolvedProject, path: str) -> str | None:
     marker = f"{CUSTOM_PLUGIN_DIR}/"
     for prefix in ("./", f"{SRC_DIR}/"):
         clean = clean.removeprefix(prefix)
+    mapped = _map_module_path(resolved, clean)
+    if mapped is not None:
+        return mapped
     if not clean.startswith(marker):
         # `example.com/mod/plugwiz_plugins/NAME/x.go` (module-qualified, -trimpath).
         index = clean.find("/" + marker)
@@ -190,6 +194,31 @@ def map_compiler_path(resolved: ResolvedProject, path: str) -> str | None:
         if kind is PluginKind.DIRECTORY:
             return str(source / rel)
         return None
+    return None
+
+
+def _map_module_path(resolved: ResolvedProject, clean: str) -> str | None:
+    """The user's file for a compiler path inside a plugin module or a local module it
+    replaces: by its directory in the build (`plugwiz_plugins/NAME/`, `plugwiz_deps/K/`,
+    `vendor/MODULE/`) or its import path (`MODULE/...`, as -trimpath writes it)."""
+    if not any(f.module is not None for f in resolved.plugins):
+        return None
+    try:
+        modules = plan_modules(resolved)
+    except ProjectError:
+        return None
+    roots: list[tuple[str, str]] = []
+    for plugin in resolved.project.plugins:
+        module = modules.plugin(plugin.output_name)
+        if module is not None:
+            source = str(resolved.project.source_path(plugin.source))
+            roots += [(module.builder_dir, source), (module.module, source)]
+    for local in modules.local_dirs:
+        roots += [(local.builder_dir, str(local.directory)), (local.module, str(local.directory))]
+    # The longest prefix first: example.com/a/b is not inside example.com/a's directory.
+    for prefix, directory in sorted(roots, key=lambda r: -len(r[0])):
+        if clean.startswith(prefix + "/"):
+            return f"{directory}/{clean[len(prefix) + 1 :]}"
     return None
 
 
@@ -240,6 +269,8 @@ class BuildStreamParser:
             return {}, {}, {}
         by_stage = {p.stage: p.name for p in plan.plugins if p.index}
         by_build_path = {p.build_path: p.name for p in plan.plugins if p.build_path}
+        # Compiler paths of a plugin module: its directory in the build (vendor/MODULE...).
+        by_build_path.update({p.source_dir: p.name for p in plan.plugins if p.module})
         by_out_path = {p.out_path: p.name for p in plan.plugins}
         return by_stage, by_build_path, by_out_path
 

@@ -596,3 +596,47 @@ def test_unreachable_submodule_is_a_message_before_the_build(
     buffer = io.BytesIO()
     with pytest.raises(Exception, match="third_party/banner"):
         write_context(resolved, open_repo(project), buffer)
+
+
+def test_compile_error_in_a_subpackage_points_at_the_users_file(
+    docker_engine: DockerEngine, tracker: ImageTracker, work: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "greet"
+    shutil.copytree(MODPLUGINS / "greet", source)
+    broken = source / "format" / "format.go"
+    broken.write_text(broken.read_text().replace("words.Signature", "words.Missing"))
+    project = replace(modhost_project(work), plugins=(PluginSource(str(source)),))
+    events = build(docker_engine, tracker, project, tracker.tag(), tmp_path / "log")
+    failed = events[-1]
+    assert isinstance(failed, BuildFailed), events[-3:]
+    assert failed.plugin == "greet"
+    assert [(loc.path, loc.line) for loc in failed.locations] == [(str(broken), 11)], (
+        failed.last_lines
+    )
+    assert "undefined: words.Missing" in failed.locations[0].message
+
+
+def test_vendored_host_upgrade_is_vendored_and_built(
+    docker_engine: DockerEngine, tracker: ImageTracker, work: Path, tmp_path: Path
+) -> None:
+    """The opt-in on a `go 1.12` vendored host: the host's vendor/ gets the newer module (its
+    old files gone), its modules.txt the new version, and host and plugin both use it."""
+    plugin = tmp_path / "upgrade"
+    shutil.copytree(MODPLUGINS / "upgrade", plugin)
+    for name in ("go.mod", "upgrade.go"):
+        path = plugin / name
+        path.write_text(path.read_text().replace("example.com/modhost", "example.com/legacyhost"))
+    project = Project(
+        host=Host(repo=str(work / "legacy")),
+        plugins=(PluginSource(str(plugin)),),
+        loading=LOADING,
+        modules=ModuleSettings(offline=str(work / "goproxy"), upgrade=("example.org/colors",)),
+        base_dir=work,
+    )
+    tag = tracker.tag()
+    events = build(docker_engine, tracker, project, tag, tmp_path / "log")
+    assert isinstance(events[-1], BuildFinished), events[-3:]
+    output = run_image(docker_engine, tag)
+    assert "legacyhost: [green]upgrade[/green] says [grey]hello world[/grey]" in output
+    labels = docker_engine.client.images.get(tag).labels
+    assert labels[LABEL_UPGRADED] == "example.org/colors@v1.0.0=>v1.1.0"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugwiz.adapters.scripted import ScriptedEngine, successful_events
+from plugwiz.adapters.scripted import ScriptedEngine, report_for, successful_events
 from plugwiz.core.engine import RunResult
 from plugwiz.core.events import (
     BuildFailed,
@@ -37,6 +37,7 @@ from plugwiz.core.project_file import (
     dump_project,
     parse_project,
 )
+from plugwiz.core.report import ImageReport
 from plugwiz.core.session import BuildSession, BuildState
 from plugwiz.core.smoke import run_smoke
 from plugwiz.core.submodules import parse_gitmodules, resolve_submodule_url
@@ -115,7 +116,7 @@ def smoke_events(
     smoke: SmokeTest, output: str, exit_code: int | None = 0, timed_out: bool = False
 ) -> tuple[list[object], bool | None]:
     engine = ScriptedEngine(run_result=RunResult(exit_code, output, timed_out))
-    engine.reports["sha256:img"] = engine.reports.get("x") or _report()
+    engine.reports["sha256:img"] = _report()
     events: list[object] = []
     runner = run_smoke(engine, "sha256:img", smoke, threading.Event(), ("/app/host",), "t:1")
     while True:
@@ -125,9 +126,7 @@ def smoke_events(
             return events, stop.value
 
 
-def _report() -> object:
-    from plugwiz.adapters.scripted import report_for
-
+def _report() -> ImageReport:
     return report_for(resolved_for(project(), FACTS), "sha256:img")
 
 
@@ -201,7 +200,8 @@ def test_scripted_build_runs_the_smoke_before_finishing_and_the_session_shows_it
     engine.run_result = RunResult(0, "host: 1 plugins ready\n", False)
     session.start(resolved, repo=None, tag="demo:latest", log_path=tmp_path / "log2")  # type: ignore[arg-type]
     session.drain()
-    assert session.state is BuildState.SUCCEEDED
+    assert session.smoke_finished is not None and session.smoke_finished.passed
+    assert session.failure is None and session.finished is not None
 
 
 # -- the project file ---------------------------------------------------------------------------
@@ -309,3 +309,13 @@ def test_gitmodules_and_relative_urls() -> None:
     assert resolve_submodule_url("./sub", "/srv/git/host") == "/srv/git/host/sub"
     assert resolve_submodule_url("../lib", "git@h.example:org/host.git") == "git@h.example:org/lib"
     assert resolve_submodule_url("https://x/y", "/srv/host") == "https://x/y"
+
+
+def test_the_readme_module_example_parses() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Plugins with their own modules\n", 1)[1]
+    text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_project("version: 1\n" + text, base_dir=Path("/p"))
+    assert [p.source for p in parsed.plugins] == ["./greet", "./sibling"]
+    assert parsed.loading.symbol_type == "func() api.Plugin"
+    assert parsed.modules.offline == "./goproxy" and parsed.smoke is not None

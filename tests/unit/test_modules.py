@@ -324,8 +324,8 @@ def test_plugin_modules_join_the_host_build_list() -> None:
 
 
 def test_newer_module_is_a_conflict_with_a_table_unless_upgrades_are_allowed() -> None:
-    plan = plan_modules(resolved("modhost", "upgrade"))
-    message = conflict_message(plan)
+    refused = plan_modules(resolved("modhost", "upgrade"))
+    message = conflict_message(refused)
     assert message is not None
     assert "    module              host has  plugin requires  plugins\n" in message
     assert "    example.org/colors  v1.0.0    v1.1.0           upgrade\n" in message
@@ -337,13 +337,13 @@ def test_newer_module_is_a_conflict_with_a_table_unless_upgrades_are_allowed() -
     allowed = resolved(
         "modhost", "upgrade", modules=ModuleSettings(upgrade=("example.org/colors",))
     )
-    plan = plan_build(allowed)
-    modules = plan.modules
+    build_plan = plan_build(allowed)
+    modules = build_plan.modules
     assert conflict_message(modules) is None
     assert modules.upgrade_label == "example.org/colors@v1.0.0=>v1.1.0"
     assert parse_modfile(modules.host_gomod).required("example.org/colors").version == "v1.1.0"  # type: ignore[union-attr]
-    assert any("rebuilt with example.org/colors v1.1.0" in w for w in plan.warnings)
-    dockerfile = emit_dockerfile(allowed, plan)
+    assert any("rebuilt with example.org/colors v1.1.0" in w for w in build_plan.warnings)
+    dockerfile = emit_dockerfile(allowed, build_plan)
     assert "# Upgraded for the plugins: example.org/colors v1.0.0 -> v1.1.0" in dockerfile
     assert 'dev.plugwiz.host.upgraded="example.org/colors@v1.0.0=>v1.1.0"' in dockerfile
     assert "COPY plugwiz/host-modules/ ./" in dockerfile
@@ -573,3 +573,44 @@ def test_module_dockerfiles_match_golden(
     if os.environ.get("PLUGWIZ_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def legacy_upgrade_plugin(tmp_path: Path) -> Path:
+    """The `upgrade` fixture plugin, for the vendored legacy host."""
+    plugin = tmp_path / "upgrade"
+    shutil.copytree(MODPLUGINS / "upgrade", plugin)
+    for name in ("go.mod", "upgrade.go"):
+        path = plugin / name
+        path.write_text(path.read_text().replace("example.com/modhost", "example.com/legacyhost"))
+    return plugin
+
+
+def test_vendored_host_upgrade_replaces_the_vendored_module(tmp_path: Path) -> None:
+    legacy_upgrade_plugin(tmp_path)
+    proxy = write_file_proxy(tmp_path / "proxy")
+    settings = ModuleSettings(offline=str(proxy), upgrade=("example.org/colors",))
+    project = resolved("legacy", "upgrade", modules=settings, base=tmp_path)
+    plan = plan_build(project)
+    modules = plan.modules
+    assert [(n.module, n.version) for n in modules.host_needs] == [("example.org/colors", "v1.1.0")]
+    files = dict(prepare_modules(project, modules, [DirectorySource(proxy)]).files)
+    assert b"func Shade" in files["plugwiz/host-vendor/example.org/colors/colors.go"]
+    assert files["plugwiz/host-modules/vendor/modules.txt"].decode() == (
+        "# example.org/colors v1.1.0\n## explicit\nexample.org/colors\n"
+    )
+    assert (
+        files["plugwiz/modules/vendor/modules.txt"]
+        .decode()
+        .startswith(
+            "# example.org/colors v1.1.0\n## explicit\nexample.org/colors\n"
+            "# example.com/upgrade v0.0.0\n## explicit\nexample.com/upgrade\n"
+        )
+    )
+    assert "example.org/colors v1.1.0" in modules.host_gomod
+    text = emit_dockerfile(project, plan)
+    assert (
+        "COPY host/ ./\nCOPY plugwiz/host-modules/ ./\n"
+        "# The upgraded modules' old files go (modules.upgrade).\n"
+        "RUN find vendor/example.org/colors -maxdepth 1 -type f -delete\n"
+        "COPY plugwiz/host-vendor/ ./vendor/\n"
+    ) in text
