@@ -75,3 +75,35 @@ def test_direct_probe_only_when_goproxy_allows_it() -> None:
     settings = settings_for(Project(), ModuleEnvironment(proxy="off,direct"))
     problem = direct_probe(settings)("nothing.invalid/x")
     assert problem is not None and problem.startswith("direct from nothing.invalid: unreachable")
+
+
+def test_plugwiz_modules_writes_every_module_of_a_module_mode_host(
+    proxy_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from plugwiz import cli
+    from tests.helpers import FIXTURES, make_git_repo
+
+    make_git_repo(FIXTURES / "hosts" / "modhost", tmp_path / "modhost")
+    project = tmp_path / "plugwiz.yaml"
+    project.write_text(
+        f"version: 1\nhost: {{repo: ./modhost}}\nplugins: [{FIXTURES / 'modplugins' / 'greet'}]\n"
+    )
+    monkeypatch.setenv("PLUGWIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NETRC", "/nonexistent")
+    with serve_proxy(proxy_dir, user="ci", password="pw-for-modules") as proxy:
+        monkeypatch.setenv("GOPROXY", proxy.url_with_credentials)
+        assert cli.main(["modules", str(project), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "wrote 2 module version(s)" in out
+    assert "example.org/colors@v1.0.0" in out and "example.org/shapes@v1.0.0" in out
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix()
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file()
+    )
+    assert "example.org/colors/@v/v1.0.0.zip" in written
+    assert "example.org/shapes/@v/v1.0.0.zip" in written
+    assert "pw-for-modules" not in out
