@@ -640,6 +640,10 @@ def _relocated(project: Project, places: _Places) -> Project:
         host=replace(project.host, repo=places.fresh(project.host.repo, repo=True)),
         plugins=tuple(replace(p, source=places.fresh(p.source)) for p in project.plugins),
         files=tuple(replace(f, source=places.fresh(f.source)) for f in project.files),
+        modules=replace(
+            project.modules,
+            offline=places.fresh(project.modules.offline) if project.modules.offline else "",
+        ),
     )
 
 
@@ -762,7 +766,7 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
-    if old.modules != new.modules:
+    if old.modules != new.modules or (new.modules.offline and places.old_dir != places.new_dir):
         _put(doc, "modules", _updated_modules(doc.get("modules"), old, new, places), _TOP_KEYS)
     if old.smoke != new.smoke:
         smoke = _updated_smoke(doc.get("smoke"), old.smoke, new.smoke)

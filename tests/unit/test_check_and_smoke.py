@@ -319,3 +319,18 @@ def test_the_readme_module_example_parses() -> None:
     assert [p.source for p in parsed.plugins] == ["./greet", "./sibling"]
     assert parsed.loading.symbol_type == "func() api.Plugin"
     assert parsed.modules.offline == "./goproxy" and parsed.smoke is not None
+
+
+def test_offline_directory_moves_with_the_project_file(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "deeper").mkdir(parents=True)
+    path = tmp_path / "a" / "plugwiz.yaml"
+    path.write_text("version: 1\nhost: {repo: ../host}\nmodules: {offline: ./goproxy}\n")
+    document = ProjectDocument.load(path)
+    moved = document.save(document.project, tmp_path / "b" / "deeper" / "plugwiz.yaml")
+    assert (
+        "modules: {offline: ../../a/goproxy}"
+        in (tmp_path / "b" / "deeper" / "plugwiz.yaml").read_text()
+    )
+    offline = moved.project.source_path(moved.project.modules.offline)
+    assert offline.resolve() == (tmp_path / "a" / "goproxy").resolve()
