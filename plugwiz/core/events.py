@@ -38,6 +38,11 @@ _WARNING_RE = re.compile(r"^\[warning\]:?\s*(.*)$", re.IGNORECASE)
 _LOCATION_RE = re.compile(r"^(?P<path>[^\s:]+\.go):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.+)$")
 _LOADCHECK_FAIL_RE = re.compile(r"^plugwiz-loadcheck: FAIL (?P<path>\S+?): (?P<msg>.*)$")
 _CUSTOM_BUILD_RE = re.compile(rf"\./{CUSTOM_PLUGIN_DIR}/([A-Za-z0-9._-]+)")
+# Go refusing a download: `verifying M@V[/go.mod]: checksum mismatch`, then the two hashes.
+_CHECKSUM_RE = re.compile(
+    r"verifying (?P<module>\S+?)@(?P<version>v[^\s/:]+)(?P<gomod>/go\.mod)?: checksum mismatch"
+)
+_HASH_RE = re.compile(r"^\s*(?P<which>downloaded|go\.sum):\s+(?P<hash>h1:\S+)")
 _COMMAND_ERROR_RE = re.compile(
     r"^The command '(?:/bin/sh -c )?(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)$", re.S
 )
@@ -363,6 +368,28 @@ class BuildStreamParser:
         custom = _CUSTOM_BUILD_RE.search(self._title)
         return custom.group(1) if custom else None
 
+    def _checksum_mismatch(self) -> str:
+        """Go's `checksum mismatch` in the failing step, as one message naming the module."""
+        found = None
+        hashes: dict[str, str] = {}
+        for line in self._lines:
+            match = _CHECKSUM_RE.search(line)
+            if match and found is None:
+                found = match
+                continue
+            digest = _HASH_RE.match(line)
+            if digest and found is not None:
+                hashes.setdefault(digest.group("which"), digest.group("hash"))
+        if found is None:
+            return ""
+        what = " (its go.mod)" if found.group("gomod") else ""
+        return (
+            f"checksum mismatch for {found.group('module')} {found.group('version')}{what}: "
+            f"go.sum says {hashes.get('go.sum', '?')}, the module source served "
+            f"{hashes.get('downloaded', '?')}. Either the module was changed after its release "
+            "or go.sum is wrong: do not build with it until you know which"
+        )
+
     def _plugin_of_path(self, path: str) -> str | None:
         """The plugin whose build directory holds compiler path `path`, if any."""
         clean = path.strip().removeprefix("./").removeprefix(f"{SRC_DIR}/")
@@ -397,7 +424,10 @@ class BuildStreamParser:
         if isinstance(detail, Mapping):
             raw = str(detail.get("message") or "")
         raw = strip_ansi(raw or str(chunk.get("error") or "the build failed")).strip()
-        if self._loadcheck_failures:
+        mismatch = self._checksum_mismatch()
+        if mismatch:
+            message = mismatch
+        elif self._loadcheck_failures:
             # Go's own reason is what the person needs, not "returned a non-zero code: 3".
             message = self._loadcheck_failures[0][1]
             others = len(self._loadcheck_failures) - 1

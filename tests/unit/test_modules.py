@@ -614,3 +614,51 @@ def test_vendored_host_upgrade_replaces_the_vendored_module(tmp_path: Path) -> N
         "RUN find vendor/example.org/colors -maxdepth 1 -type f -delete\n"
         "COPY plugwiz/host-vendor/ ./vendor/\n"
     ) in text
+
+
+def test_gos_checksum_mismatch_in_the_build_names_the_module() -> None:
+    from plugwiz.core.events import BuildFailed, BuildStreamParser
+
+    parser = BuildStreamParser(resolved("modhost", "greet"))
+    chunks: list[dict[str, object]] = [
+        {"stream": "Step 13/25 : RUN go mod download\n"},
+        {"stream": " ---> Running in 1e128431a49e\n"},
+        {
+            "stream": "\x1b[91mverifying example.org/shapes@v1.0.0: checksum mismatch\n"
+            "\tdownloaded: h1:AAAA=\n\tgo.sum:     h1:BBBB=\n\nSECURITY ERROR\n\x1b[0m"
+        },
+        {
+            "errorDetail": {
+                "message": "The command '/bin/sh -c go mod download' returned a non-zero code: 1"
+            },
+            "error": "x",
+        },
+    ]
+    events = [e for chunk in chunks for e in parser.feed(chunk)]
+    failed = events[-1]
+    assert isinstance(failed, BuildFailed)
+    assert failed.message.startswith(
+        "checksum mismatch for example.org/shapes v1.0.0: go.sum says h1:BBBB=, the module "
+        "source served h1:AAAA=."
+    )
+
+
+def test_compiler_paths_in_plugin_modules_map_to_the_users_files(tmp_path: Path) -> None:
+    from plugwiz.core.events import map_compiler_path
+
+    project = resolved("modhost", "greet", "sibling")
+    greet = MODPLUGINS / "greet"
+    assert map_compiler_path(project, "plugwiz_plugins/greet/format/format.go") == (
+        f"{greet}/format/format.go"
+    )
+    assert map_compiler_path(project, "example.com/greet/internal/words/words.go") == (
+        f"{greet}/internal/words/words.go"
+    )
+    assert map_compiler_path(project, "plugwiz_deps/1/motto/motto.go") == (
+        f"{MODPLUGINS / 'siblib'}/motto/motto.go"
+    )
+    vendored = resolved("legacy", "legacyext")
+    assert map_compiler_path(vendored, "vendor/example.com/legacyext/internal/box/box.go") == (
+        f"{MODPLUGINS / 'legacyext'}/internal/box/box.go"
+    )
+    assert map_compiler_path(vendored, "vendor/example.org/shapes/shapes.go") is None
