@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from plugwiz.core.detect import go_package_name
+from plugwiz.core.detect import go_imports, go_package_name
 from plugwiz.core.gomod import GoModError
 from plugwiz.core.gomodfile import parse_modfile
 from plugwiz.core.model import (
@@ -42,11 +42,13 @@ from plugwiz.core.modules import (
     CTX_HOST_MODULES,
     CTX_MODULES,
     CTX_VENDOR,
+    CTX_WARM,
     ModulePlan,
     host_vendor_entries,
     modules_txt_text,
     package_dirs,
     vendor_entries,
+    warm_source,
 )
 from plugwiz.core.plan import (
     CTX_FILES,
@@ -243,6 +245,7 @@ def _module_facts(
             )
         local_files = _walk_module(target, f"{what} ({rep.old})")
         local_sum = target / "go.sum"
+        local_imports = _imports(local_files)
         local.append(
             LocalModule(
                 path=rep.old,
@@ -251,6 +254,7 @@ def _module_facts(
                 gomod_text=local_text,
                 gosum_text=local_sum.read_text(encoding="utf-8") if local_sum.is_file() else "",
                 packages=package_dirs(f.relative_to(target).as_posix() for f in local_files),
+                imports=local_imports,
             )
         )
     return PluginModule(
@@ -259,7 +263,17 @@ def _module_facts(
         gosum_text=gosum_text,
         packages=package_dirs(rel_names),
         local=tuple(local),
+        imports=_imports(files),
     )
+
+
+def _imports(files: list[Path]) -> tuple[str, ...]:
+    """Every import path the non-test Go files among `files` name, sorted."""
+    found: set[str] = set()
+    for path in files:
+        if path.suffix == ".go" and not path.name.endswith("_test.go"):
+            found.update(go_imports(path.read_bytes()))
+    return tuple(sorted(found))
 
 
 def _plugin_files(project: Project, plugin: PluginSource, kind: PluginKind) -> list[LocalFile]:
@@ -425,6 +439,8 @@ def module_context_files(
                 files[f"{CTX_MODULES}/{module.builder_dir}/go.mod"] = module.gomod_text.encode()
             for local in modules.local_dirs:
                 files[f"{CTX_MODULES}/{local.builder_dir}/go.mod"] = local.gomod_text.encode()
+    if modules.warm_imports:
+        files[f"{CTX_WARM}/warm.go"] = warm_source(modules).encode()
     for path, data in prepared.files if prepared is not None else ():
         files[path] = data
     return sorted(files.items())

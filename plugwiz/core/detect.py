@@ -34,6 +34,21 @@ def go_package_name(source: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
+_IMPORT_BLOCK_RE = re.compile(rb"^import\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
+_IMPORT_LINE_RE = re.compile(rb'^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"', re.MULTILINE)
+_IMPORT_SPEC_RE = re.compile(rb'(?:^|\s)(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"')
+
+
+def go_imports(source: bytes) -> list[str]:
+    """The import paths of a Go file (comments ignored; good enough for a cache warm-up, not
+    a parser: build constraints are not evaluated)."""
+    stripped = _LINE_COMMENT_RE.sub(b"", _BLOCK_COMMENT_RE.sub(b"", source))
+    found = [m.group(1) for m in _IMPORT_LINE_RE.finditer(stripped)]
+    for block in _IMPORT_BLOCK_RE.finditer(stripped):
+        found.extend(m.group(1) for m in _IMPORT_SPEC_RE.finditer(block.group(1)))
+    return sorted({path.decode("utf-8", "replace") for path in found})
+
+
 def has_func_main(source: bytes) -> bool:
     """Whether a Go file declares `func main()` at top level."""
     return _FUNC_MAIN_RE.search(_BLOCK_COMMENT_RE.sub(b"", source)) is not None

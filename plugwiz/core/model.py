@@ -268,6 +268,7 @@ class LocalModule:
     gomod_text: str
     gosum_text: str = ""
     packages: tuple[str, ...] = ()  # package directories, relative ("" = the module root)
+    imports: tuple[str, ...] = ()  # every import path its packages name, sorted
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,7 @@ class PluginModule:
     gosum_text: str = ""
     packages: tuple[str, ...] = ()  # package directories, relative ("" = the plugin itself)
     local: tuple[LocalModule, ...] = ()
+    imports: tuple[str, ...] = ()  # every import path its packages name, sorted
 
 
 @dataclass(frozen=True)

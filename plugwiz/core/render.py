@@ -26,8 +26,10 @@ from plugwiz.core.modules import (
     CTX_HOST_VENDOR,
     CTX_MODULES,
     CTX_VENDOR,
+    CTX_WARM,
     GOPROXY_DIR,
     MODULES_STAGE,
+    WARM_DIR,
 )
 from plugwiz.core.plan import (
     CTX_HOST,
@@ -169,12 +171,28 @@ def _modules_stage(plan: BuildPlan) -> list[str]:
     if modules.vendored:
         if modules.needs:
             lines.append(f"COPY {CTX_VENDOR}/ ./vendor/")
-        return lines
-    if modules.delivery == "context" and modules.needs:
-        lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
-    if modules.delivery != "none":
-        lines.append("RUN go mod download")
-    return lines
+    else:
+        if modules.delivery == "context" and modules.needs:
+            lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
+        if modules.delivery != "none":
+            lines.append("RUN go mod download")
+    return lines + _warm_steps(plan)
+
+
+def _warm_steps(plan: BuildPlan) -> list[str]:
+    """Compile what the plugin modules import from outside themselves, as plugin code, once:
+    a plugin's rebuild then compiles only its own packages. Only a cache: if it fails, the
+    plugin stages compile everything (and report any real error)."""
+    if not plan.modules.warm_imports:
+        return []
+    out = f"/tmp/{WARM_DIR}.so"
+    return [
+        "# Their imports compiled once, so a plugin edit compiles only that plugin's packages.",
+        f"COPY {CTX_WARM}/ ./{WARM_DIR}/",
+        f"RUN go build -buildmode=plugin -o {out} ./{WARM_DIR} "
+        f'|| echo "plugwiz: warming the build cache failed (the plugin stages compile it all)"; '
+        f"rm -rf {out} ./{WARM_DIR}",
+    ]
 
 
 def _plugin_copies(plan: BuildPlan, plugin: PlannedPlugin) -> list[str]:

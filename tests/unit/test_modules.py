@@ -314,6 +314,8 @@ def test_plugin_modules_join_the_host_build_list() -> None:
     assert greet is not None
     assert "example.com/modhost" not in {r.path for r in parse_modfile(greet.gomod_text).requires}
     assert parse_modfile(greet.gomod_text).replaces == ()
+    # What the plugins import from outside themselves is compiled once, in the modules stage.
+    assert plan.warm_imports == ("example.com/modhost/api", "example.org/shapes")
     # Colors comes with the host stage, shapes with the plugins' modules stage.
     assert [(n.module, n.version, n.zip) for n in plan.host_needs] == [
         ("example.org/colors", "v1.0.0", True)
