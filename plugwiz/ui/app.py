@@ -515,6 +515,9 @@ class PlugwizApp(App[int]):
         self.build_revision += 1
         if session.active:
             return
+        # The sources may have changed since they were last looked at (an edit before the
+        # build): look again, so a plugin's status is about the files as they are.
+        self.check_plugins()
         closed = self._close_build_dialogs()
         outcome = {
             BuildState.SUCCEEDED: "The build succeeded",
