@@ -341,7 +341,9 @@ class PluginsScreen(WizardScreen):
         table.move_cursor(row=len(self.project.plugins) - 1)
         kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
         if facts.problem:
-            self.notify(facts.problem, title=f"Added {plugin.output_name}: fix it", severity="warning")
+            self.notify(
+                facts.problem, title=f"Added {plugin.output_name}: fix it", severity="warning"
+            )
         else:
             self.notify(f"Added {plugin.output_name} ({kind}).", title="Plugin added")
 
