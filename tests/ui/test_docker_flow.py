@@ -97,7 +97,13 @@ async def test_demo_host_builds_loads_every_plugin_and_runs(workdir: Path) -> No
 
 
 def _tmp_tags(client: Any) -> set[str]:
-    return {t for image in client.images.list() for t in image.tags if t.startswith("plugwiz-tmp-")}
+    # One list call: images that other builds remove meanwhile cannot make it fail.
+    return {
+        tag
+        for image in client.api.images()
+        for tag in image.get("RepoTags") or []
+        if tag.startswith("plugwiz-tmp-")
+    }
 
 
 def _containers_running(client: Any, token: str) -> list[str]:
