@@ -189,10 +189,11 @@ class DockerEngine:
     ) -> None:
         """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use.
 
-        `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
-        project's `build:` settings; `cache_id` names BuildKit's Go build cache mount."""
+        `backend` (classic, buildkit or auto; else the PLUGWIZ_BACKEND environment variable)
+        and `builder` (a buildx builder) override the project's `build:` settings; `cache_id`
+        names BuildKit's Go build cache mount."""
         self._client = client
-        self.backend = backend
+        self.backend = backend or os.environ.get("PLUGWIZ_BACKEND", "")
         self.builder = builder
         self.cache_id = cache_id
         # Image IDs the last build produced or used (stage results, then layers), in stream
