@@ -40,8 +40,10 @@ from plugwiz.core.paths import cache_dir
 
 # How often the build loop looks at the cancel flag while the CLI is silent.
 _POLL_S = 0.2
-# After SIGINT, how long the CLI gets to cancel the solve before it is killed.
-_CANCEL_GRACE_S = 10.0
+# After SIGINT, how long the CLI gets to cancel the solve before it is killed. Killing it is
+# as good (the daemon sees its session go and cancels the steps: measured, their processes go
+# within 0.1 s), so the grace is short: a cancel must end within a few seconds.
+_CANCEL_GRACE_S = 2.0
 # The CLI that ships with dockerd 20.10 (Debian's docker.io): BuildKit built in.
 _LEGACY_MAX_MAJOR = 22
 _PROBE_TIMEOUT_S = 20.0
@@ -213,7 +215,8 @@ def require_buildkit(builder: str = "") -> BuildKitCli:
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
-    """Cancel the CLI as Ctrl-C would (it cancels the solve), then kill it if it lingers."""
+    """Cancel the CLI as Ctrl-C would (it cancels the solve), then kill it if it lingers
+    (the daemon cancels a build whose client has gone)."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
