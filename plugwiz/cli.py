@@ -391,10 +391,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _renders_for_buildkit(resolved: ResolvedProject) -> bool:
     """Whether `render` and `context` show the BuildKit layout: what `build` would use."""
+    import os
+
     settings = resolved.project.build
-    if settings.backend == "classic":
+    backend = settings.backend
+    if backend == "auto":
+        backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+    if backend == "classic":
         return False
-    if settings.backend == "buildkit" or settings.builder:
+    if backend == "buildkit" or settings.builder:
         return True
     from plugwiz.adapters.buildkit import find_buildkit
 

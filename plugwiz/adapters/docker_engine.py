@@ -189,11 +189,12 @@ class DockerEngine:
     ) -> None:
         """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use.
 
-        `backend` (classic, buildkit or auto; else the PLUGWIZ_BACKEND environment variable)
-        and `builder` (a buildx builder) override the project's `build:` settings; `cache_id`
-        names BuildKit's Go build cache mount."""
+        `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
+        project's `build:` settings; a project that leaves the backend to `auto` gets the
+        PLUGWIZ_BACKEND environment variable's, if set. `cache_id` names BuildKit's Go
+        build cache mount."""
         self._client = client
-        self.backend = backend or os.environ.get("PLUGWIZ_BACKEND", "")
+        self.backend = backend
         self.builder = builder
         self.cache_id = cache_id
         # Image IDs the last build produced or used (stage results, then layers), in stream
@@ -331,6 +332,14 @@ class DockerEngine:
                 labels = {LABEL_CONTEXT: context_digest(resolved, repo)}
                 yield from self._buildkit_build(resolved, cli, context, tag, labels, log, cancel)
 
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """Whether a build of `resolved` goes through BuildKit; False when unsure (BuildKit
+        asked for but missing: the build itself says so)."""
+        try:
+            return self.buildkit_cli(resolved) is not None
+        except DockerError:
+            return False
+
     def backend_for(self, resolved: ResolvedProject) -> str:
         """`classic` or `buildkit`: what a build of `resolved` uses (the engine's override,
         else the project's `build.backend`; `auto` is BuildKit where it is available)."""
@@ -342,6 +351,8 @@ class DockerEngine:
         docker CLI here can drive it."""
         settings = resolved.project.build
         backend = self.backend or settings.backend or "auto"
+        if backend == "auto":
+            backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
         builder = self.builder or settings.builder
         if backend not in BACKENDS:
             raise DockerError(f"unknown build backend {backend!r}: use {', '.join(BACKENDS)}")
