@@ -120,7 +120,7 @@ def find_buildkit(builder: str = "") -> BuildKitCli | None:
             key = _probe_key(builder)
             cached = _load_probe(key)
             if cached is _MISSING:
-                cached = _probe(builder)
+                cached = probe_buildkit(_candidates(), builder)
                 _save_probe(key, cached)
             _found[builder] = cast("BuildKitCli | None", cached)
         return _found[builder]
@@ -160,21 +160,23 @@ def _load_probe(key: str) -> object:
 
 
 def _save_probe(key: str, cli: BuildKitCli | None) -> None:
-    entry = (
-        {"argv": list(cli.argv), "env": [list(p) for p in cli.env], "desc": cli.description}
-        if cli is not None
-        else {"argv": []}
-    )
+    entry: dict[str, Any] = {"argv": []}
     if cli is not None:
-        entry["description"] = entry.pop("desc")
+        entry = {
+            "argv": list(cli.argv),
+            "env": [list(pair) for pair in cli.env],
+            "description": cli.description,
+        }
     with contextlib.suppress(OSError):
         path = _probe_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, json.dumps({key: entry}, indent=1) + "\n")
 
 
-def _probe(builder: str) -> BuildKitCli | None:
-    for docker in _candidates():
+def probe_buildkit(candidates: list[str], builder: str = "") -> BuildKitCli | None:
+    """The first of the docker CLIs `candidates` that can build with BuildKit (buildx, with
+    `builder` if given; else a CLI older than 23 with DOCKER_BUILDKIT=1), or None."""
+    for docker in candidates:
         buildx = _run([docker, "buildx", "version"])
         if buildx is not None and buildx.returncode == 0:
             argv = [docker, "buildx", "build", "--load"]
@@ -333,6 +335,7 @@ __all__ = [
     "BuildKitRun",
     "BuildKitUnavailableError",
     "find_buildkit",
+    "probe_buildkit",
     "require_buildkit",
     "run_buildkit_build",
 ]

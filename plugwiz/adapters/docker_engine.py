@@ -340,11 +340,6 @@ class DockerEngine:
         except DockerError:
             return False
 
-    def backend_for(self, resolved: ResolvedProject) -> str:
-        """`classic` or `buildkit`: what a build of `resolved` uses (the engine's override,
-        else the project's `build.backend`; `auto` is BuildKit where it is available)."""
-        return "classic" if self.buildkit_cli(resolved) is None else "buildkit"
-
     def buildkit_cli(self, resolved: ResolvedProject) -> BuildKitCli | None:
         """How to run a BuildKit build of `resolved`, or None for the classic builder.
         Raises EngineError when BuildKit was asked for (or a buildx builder named) and no
