@@ -66,31 +66,6 @@ def external_imports(paths: set[str], module: str) -> tuple[str, ...]:
     )
 
 
-def reachable_imports(
-    package_imports: tuple[tuple[str, tuple[str, ...]], ...], module: str, roots: list[str]
-) -> tuple[str, ...]:
-    """The packages of other modules that the host packages in directories `roots` import,
-    directly or through other packages of the host (`package_imports`, as detected)."""
-    by_dir = dict(package_imports)
-    prefix = module.rstrip("/") + "/"
-    seen: set[str] = set()
-    found: set[str] = set()
-    pending = [r.removeprefix("./").strip("/") or "." for r in roots]
-    while pending:
-        directory = pending.pop()
-        if directory in seen:
-            continue
-        seen.add(directory)
-        for path in by_dir.get(directory, ()):
-            if path == module:
-                pending.append(".")
-            elif path.startswith(prefix):
-                pending.append(path[len(prefix) :])
-            else:
-                found.add(path)
-    return external_imports(found, module)
-
-
 def _is_package_file(path: str) -> bool:
     parts = PurePosixPath(path).parts
     if not path.endswith(".go") or path.endswith("_test.go"):
@@ -116,14 +91,11 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
     imports: set[str] = set()
-    by_dir: dict[str, set[str]] = {}
     for path in files:
         if not _is_package_file(path):
             continue
         content = read(path) or b""
-        found = go_imports(content)
-        imports.update(found)
-        by_dir.setdefault(str(PurePosixPath(path).parent), set()).update(found)
+        imports.update(go_imports(content))
         if go_package_name(content) != "main":
             continue
         directory = str(PurePosixPath(path).parent)
@@ -139,5 +111,4 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         has_go_sum="go.sum" in fileset,
         vendored="vendor/modules.txt" in fileset,
         imports=external_imports(imports, gomod.module),
-        package_imports=tuple((d, tuple(sorted(i))) for d, i in sorted(by_dir.items())),
     )

@@ -176,8 +176,6 @@ class HostFacts:
     # Packages from outside the host module that its own (non-test) files import: what a
     # build can compile before the host's source is copied in (see plan.dependency_packages).
     imports: tuple[str, ...] = ()
-    # Each package directory of the host's own tree and the import paths its files name.
-    package_imports: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 BACKENDS = ("auto", "classic", "buildkit")

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from plugwiz.core.detect import reachable_imports
 from plugwiz.core.images import pick_builder_image, pick_runtime_image
 from plugwiz.core.model import (
     APP_DIR,
@@ -142,10 +141,8 @@ class BuildPlan:
     goflags: tuple[str, ...]
     warnings: tuple[str, ...]
     plugin_dir: str = ""
-    # Packages of other modules the host imports: compiled before the host's tree is copied
-    # (for executables), and those the bundled plugins reach (for plugins too).
+    # Packages of other modules the host imports: compiled before the host's tree is copied.
     dependencies: tuple[str, ...] = ()
-    plugin_dependencies: tuple[str, ...] = ()
 
     @property
     def toolchain_goflags(self) -> tuple[str, ...]:
@@ -333,15 +330,6 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         warnings=tuple(warnings),
         plugin_dir=loading.directory.rstrip("/") or "/",
         dependencies=tuple(p for p in facts.imports if _IMPORT_PATH_RE.match(p)),
-        plugin_dependencies=tuple(
-            p
-            for p in reachable_imports(
-                facts.package_imports,
-                facts.gomod.module,
-                [b.path for b in effective_bundled(project, facts)],
-            )
-            if _IMPORT_PATH_RE.match(p)
-        ),
     )
 
 

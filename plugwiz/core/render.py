@@ -149,16 +149,17 @@ def _go_env(resolved: ResolvedProject, goflags: tuple[str, ...]) -> list[tuple[s
     ]
 
 
-def _warm(packages: tuple[str, ...]) -> str:
+def _warm(packages: tuple[str, ...], *, deps: bool) -> str:
     """A RUN command that compiles `packages` (and what they import) into Go's build cache,
     for executables and for plugins (`-dynlink`: the two share nothing), without linking."""
     listed = " \\\n    ".join(_wrapped(packages))
+    flags = "-e -export -deps" if deps else "-e -export"
     # -e: a package this builder cannot compile is left to the build that needs it (which
     # reports it); `-f ''` prints nothing per package.
     return (
         f"set -- {listed} && \\\n"
-        "    go list -e -export -f '' \"$@\" >/dev/null && \\\n"
-        "    go list -e -export -buildmode=plugin -f '' \"$@\" >/dev/null"
+        f"    go list {flags} -f '' \"$@\" >/dev/null && \\\n"
+        f"    go list {flags} -buildmode=plugin -f '' \"$@\" >/dev/null"
     )
 
 
@@ -181,7 +182,7 @@ def _toolchain_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
         "# once per builder image and flags (every host and commit reuses it).",
         f"FROM {plan.builder_image} AS {TOOLCHAIN_STAGE}",
         _env(_go_env(resolved, plan.toolchain_goflags)),
-        f"RUN {_warm(TOOLCHAIN_PACKAGES)}",
+        f"RUN {_warm(TOOLCHAIN_PACKAGES, deps=False)}",
     ]
 
 
@@ -201,20 +202,10 @@ def _module_lines(resolved: ResolvedProject) -> list[str]:
 
 def _dependency_lines(plan: BuildPlan) -> list[str]:
     """Classic: the host's third-party packages compiled before its tree is copied in, so
-    a new host commit compiles only the host's own packages: all of them for executables,
-    and for plugins those the bundled plugins reach (compiling the others with `-dynlink`
-    too would cost a cold build for packages no plugin of the host links)."""
+    a new host commit compiles only the host's own packages."""
     if not plan.dependencies:
         return []
-    listed = " \\\n    ".join(_wrapped(plan.dependencies))
-    command = f"RUN go list -e -export -deps -f '' \\\n    {listed} >/dev/null"
-    if plan.plugin_dependencies:
-        for_plugins = " \\\n    ".join(_wrapped(plan.plugin_dependencies))
-        command += (
-            " && \\\n    go list -e -export -deps -buildmode=plugin -f '' \\\n"
-            f"    {for_plugins} >/dev/null"
-        )
-    return [command]
+    return [f"RUN {_warm(plan.dependencies, deps=True)}"]
 
 
 def _classic_host_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:

@@ -25,8 +25,9 @@ ENV GOFLAGS="-tags=netgo -mod=vendor"
 WORKDIR /src
 COPY host/go.mod ./
 COPY host/vendor/ ./vendor/
-RUN go list -e -export -deps -f '' \
-    example.org/colors example.org/colors/names >/dev/null
+RUN set -- example.org/colors example.org/colors/names && \
+    go list -e -export -deps -f '' "$@" >/dev/null && \
+    go list -e -export -deps -buildmode=plugin -f '' "$@" >/dev/null
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
 # Host and load-check binary build in the background, beside
