@@ -60,6 +60,13 @@ def make_git_repo(source: Path, dest: Path, *, branch: str = "main") -> str:
     return git(dest, "rev-parse", "HEAD")
 
 
+def commit_all(repo: Path, message: str) -> str:
+    """Commit every change in `repo`; return the new SHA."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
 # Image ids the classic builder prints for each step ("---> abc123", "Successfully built ...").
 _IMAGE_ID_RE = re.compile(r"(?:---> |Successfully built )([0-9a-f]{12})\b")
 

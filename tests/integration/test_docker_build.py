@@ -39,6 +39,7 @@ from plugwiz.service import open_repo, resolve
 from tests.helpers import (
     FIXTURES,
     ImageTracker,
+    commit_all,
     make_git_repo,
     processes_with,
     skip_or_fail,
@@ -413,3 +414,47 @@ def test_inspect_command_json(demo_image: dict[str, Any], engine: DockerEngine) 
     name = f"plugwiz-test-{uuid.uuid4().hex[:12]}:absent"
     assert commands.inspect_command(name, as_json=False, out=missing, engine=engine) == 2
     assert "error: no image" in missing.getvalue()
+
+
+def test_a_new_host_commit_compiles_only_the_hosts_own_packages(
+    engine: DockerEngine, tracker: ImageTracker, module_cache: Path, tmp_path: Path
+) -> None:
+    """The toolchain (classic: its stage; BuildKit: the Go cache mount) and the host's
+    third-party packages are compiled once; the next commit compiles only the host's own
+    packages and the plugins. `go build -v` names every package it compiles."""
+    repo = tmp_path / "realistic"
+    make_git_repo(FIXTURES / "hosts" / "realistic", repo)
+    project = Project(
+        host=Host(repo=str(repo), build_flags=("-v",)),
+        plugins=(PluginSource(source=str(FIXTURES / "plugins" / "multi")),),
+        loading=PluginLoading(flag="--plugin", symbol="Plugin"),
+        base_dir=tmp_path,
+    )
+    tag = tracker.tag()
+    first = build(engine, tracker, project, tag, tmp_path / "first.log")
+    assert isinstance(first[-1], BuildFinished), first[-3:]
+
+    registry = repo / "internal" / "registry" / "registry.go"
+    registry.write_text(
+        registry.read_text() + "\n// Commit2 is new in the second commit.\n"
+        "func Commit2() int { return 2 }\n"
+    )
+    commit_all(repo, "second commit")
+    events = build(engine, tracker, project, tag, tmp_path / "second.log")
+    assert isinstance(events[-1], BuildFinished), events[-3:]
+    # What `go build -v` printed: the packages this build compiled.
+    compiled = {
+        e.text for e in events if isinstance(e, OutputLine) and " " not in e.text and "/" in e.text
+    }
+    assert compiled, "go build -v printed nothing"
+    own = {p for p in compiled if p.startswith("example.com/realhost")}
+    assert compiled == own, f"compiled again: {sorted(compiled - own)}"
+    assert "example.com/realhost/internal/registry" in compiled
+    steps = [e.title for e in events if isinstance(e, StepStarted)]
+    if engine.backend == "classic":
+        log = (tmp_path / "second.log").read_text()
+        # The toolchain and dependency steps came from the layer cache.
+        for step in ("go list -e -export -f ''", "go list -e -export -deps -f ''"):
+            title = next(t for t in steps if step in t)
+            after = log.split(title, 1)[1].split("\nStep ", 1)[0]
+            assert "Using cache" in after, after
