@@ -435,9 +435,11 @@ def test_a_new_host_commit_compiles_only_the_hosts_own_packages(
     assert isinstance(first[-1], BuildFinished), first[-3:]
 
     registry = repo / "internal" / "registry" / "registry.go"
+    # A commit no earlier run has built (BuildKit keeps its cache between runs).
     registry.write_text(
-        registry.read_text() + "\n// Commit2 is new in the second commit.\n"
-        "func Commit2() int { return 2 }\n"
+        registry.read_text()
+        + f"\n// Commit{uuid.uuid4().hex} is new in the second commit.\n"
+        + "func Commit2() int { return 2 }\n"
     )
     commit_all(repo, "second commit")
     events = build(engine, tracker, project, tag, tmp_path / "second.log")

@@ -457,7 +457,9 @@ async def test_docker_unreachable_is_explained_and_other_steps_still_work(
         assert not engine.builds
         app.action_go("preview")
         await settle(pilot)
-        assert "FROM golang:1.19-bookworm AS toolchain" in text_of(app.screen.query_one("#dockerfile"))
+        assert "FROM golang:1.19-bookworm AS toolchain" in text_of(
+            app.screen.query_one("#dockerfile")
+        )
 
 
 async def test_result_before_any_build_says_so(
