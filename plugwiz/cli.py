@@ -13,7 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource, Project, ProjectError
+from plugwiz.core.model import (
+    BACKENDS,
+    BundledPlugin,
+    ExtraFile,
+    PluginSource,
+    Project,
+    ProjectError,
+)
 
 if TYPE_CHECKING:
     from plugwiz.core.model import ResolvedProject
@@ -111,6 +118,17 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
         "(split like a shell, never run by one)",
     )
     g.add_argument("--binary", metavar="PATH", help="file the custom build command produces")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="build with the classic builder, BuildKit (docker CLI or buildx), or auto: "
+        "BuildKit where available (default: the project's build.backend, else auto)",
+    )
+    g.add_argument(
+        "--builder",
+        metavar="NAME",
+        help="buildx builder to build on, local or remote (implies BuildKit)",
+    )
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
@@ -279,6 +297,12 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
         )
     if args.tag is not None:
         changes["tag"] = args.tag
+    build = project.build
+    if args.backend is not None:
+        build = replace(build, backend=args.backend)
+    if args.builder is not None:
+        build = replace(build, builder=args.builder)
+    changes["build"] = build
     return replace(project, **changes)  # type: ignore[arg-type]
 
 
@@ -354,7 +378,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     # The same checks `context` and `build` make: a Dockerfile for sources that cannot be
     # sent is no use, and the two commands must not disagree about a project.
     local_context_files(project)
-    text = emit_dockerfile(project, plan)
+    text = emit_dockerfile(project, plan, buildkit=_renders_for_buildkit(project))
     for warning in plan.warnings:
         print(f"plugwiz: warning: {warning}", file=sys.stderr)
     if args.output:
@@ -364,6 +388,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _renders_for_buildkit(resolved: ResolvedProject) -> bool:
+    """Whether `render` and `context` show the BuildKit layout: what `build` would use."""
+    import os
+
+    settings = resolved.project.build
+    backend = settings.backend
+    if backend == "auto":
+        backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+    if backend == "classic":
+        return False
+    if backend == "buildkit" or settings.builder:
+        return True
+    from plugwiz.adapters.buildkit import find_buildkit
+
+    return find_buildkit() is not None
 
 
 def _cmd_context(args: argparse.Namespace) -> int:
@@ -378,7 +419,12 @@ def _cmd_context(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            entries = write_context(project, open_repo(project.project), handle)
+            entries = write_context(
+                project,
+                open_repo(project.project),
+                handle,
+                buildkit=_renders_for_buildkit(project),
+            )
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

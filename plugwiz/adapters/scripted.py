@@ -67,6 +67,7 @@ class ScriptedEngine:
     )
     hold_at: int | None = None
     hold_run: int | None = None
+    buildkit: bool = False  # what uses_buildkit answers
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     go_versions: dict[str, str] = field(default_factory=lambda: {"golang:1.19-bookworm": "1.19.8"})
@@ -111,6 +112,10 @@ class ScriptedEngine:
                 if isinstance(event, BuildFinished) and event.tag not in self.reports:
                     self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
                 yield event
+
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """`buildkit` (a real engine asks the project and this machine)."""
+        return self.buildkit
 
     def inspect(self, image: str) -> ImageReport:
         """The report set for `image`; ImageNotFoundError when there is none."""

@@ -173,6 +173,22 @@ class HostFacts:
     plugin_packages: tuple[str, ...] = ()
     has_go_sum: bool = False
     vendored: bool = False
+    # Packages from outside the host module that its own (non-test) files import: what a
+    # build can compile before the host's source is copied in (see plan.dependency_packages).
+    imports: tuple[str, ...] = ()
+
+
+BACKENDS = ("auto", "classic", "buildkit")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How the image is built: `backend` is `classic` (the daemon's classic builder, through
+    the Docker API), `buildkit` (the docker CLI with BuildKit, or buildx), or `auto` (BuildKit
+    where it is available); `builder` names a buildx builder (local or remote)."""
+
+    backend: str = "auto"
+    builder: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +203,7 @@ class Project:
     loading: PluginLoading = field(default_factory=PluginLoading)
     files: tuple[ExtraFile, ...] = ()
     tag: str = DEFAULT_TAG
+    build: BuildSettings = field(default_factory=BuildSettings)
     # Relative plugin and file sources are relative to this directory (the project file's).
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 

@@ -20,7 +20,9 @@ import yaml
 
 from plugwiz.core.atomic import atomic_write
 from plugwiz.core.model import (
+    BACKENDS,
     DEMO_REPO,
+    BuildSettings,
     BundledPlugin,
     ExtraFile,
     Host,
@@ -128,7 +130,7 @@ def parse_project(
     top = reader.mapping(
         root,
         "(top level)",
-        ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag"),
+        _TOP_KEYS,
     )
     version_node = top.get("version")
     if version_node is None:
@@ -244,7 +246,24 @@ def parse_project(
         loading=loading,
         files=tuple(files),
         tag=reader.string(top.get("tag"), "tag", Project().tag),
+        build=_parse_build(reader, top.get("build")),
         base_dir=base_dir or Path.cwd(),
+    )
+
+
+def _parse_build(reader: _Reader, node: Node | None) -> BuildSettings:
+    """`build: {backend: auto|classic|buildkit, builder: NAME}`."""
+    if node is None:
+        return BuildSettings()
+    section = reader.mapping(node, "build", _BUILD_KEYS)
+    backend = reader.string(section.get("backend"), "build.backend", BuildSettings().backend)
+    if backend not in BACKENDS:
+        raise reader.fail(
+            section.get("backend"),
+            f"`build.backend` must be one of {', '.join(BACKENDS)}, not {backend!r}",
+        )
+    return BuildSettings(
+        backend=backend, builder=reader.string(section.get("builder"), "build.builder")
     )
 
 
@@ -336,7 +355,22 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     if project.files:
         doc["files"] = [{"source": f.source, "target": f.target} for f in project.files]
     doc["tag"] = project.tag
+    build = _build_dict(project.build)
+    if build:
+        doc["build"] = build
     return doc
+
+
+def _build_dict(settings: BuildSettings) -> dict[str, Any]:
+    defaults = BuildSettings()
+    return {
+        key: value
+        for key, value, default in (
+            ("backend", settings.backend, defaults.backend),
+            ("builder", settings.builder, defaults.builder),
+        )
+        if value != default
+    }
 
 
 def dump_project(project: Project) -> str:
@@ -358,7 +392,18 @@ def save_project(project: Project, path: Path) -> None:
 
 # ---- ProjectDocument: saving what changed, nothing else -------------------------------------
 
-_TOP_KEYS = ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag")
+_TOP_KEYS = (
+    "version",
+    "host",
+    "bundled",
+    "plugins",
+    "images",
+    "loading",
+    "files",
+    "tag",
+    "build",
+)
+_BUILD_KEYS = ("backend", "builder")
 _HOST_KEYS = (
     "repo",
     "ref",
@@ -650,6 +695,16 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
+
+    build = dict(doc["build"]) if isinstance(doc.get("build"), dict) else {}
+    build_defaults = BuildSettings()
+    for key, before, after, default in (
+        ("backend", old.build.backend, new.build.backend, build_defaults.backend),
+        ("builder", old.build.builder, new.build.builder, build_defaults.builder),
+    ):
+        if before != after:
+            _put(build, key, _DELETE if after == default else after, _BUILD_KEYS)
+    _put(doc, "build", _section(doc.get("build"), build), _TOP_KEYS)
     return doc
 
 

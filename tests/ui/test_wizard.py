@@ -283,7 +283,7 @@ async def test_preview_shows_the_dockerfile_and_follows_changes(
         app.action_go("preview")
         await settle(pilot)
         text = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM golang:1.19-bookworm AS host" in text
+        assert "FROM golang:1.19-bookworm AS toolchain" in text
         assert "/out/plugins/greet.so" in text
         listing = text_of(app.screen.query_one("#context-list"))
         assert "plugins/greet/greet.go" in listing
@@ -294,7 +294,7 @@ async def test_preview_shows_the_dockerfile_and_follows_changes(
         await settle(pilot)
         assert app.project.images.builder == "golang:1.19-bullseye"
         text = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM golang:1.19-bullseye AS host" in text
+        assert "FROM golang:1.19-bullseye AS toolchain" in text
         assert "FROM debian:bullseye-slim" in text
 
 
@@ -457,7 +457,9 @@ async def test_docker_unreachable_is_explained_and_other_steps_still_work(
         assert not engine.builds
         app.action_go("preview")
         await settle(pilot)
-        assert "FROM golang:1.19-bookworm AS host" in text_of(app.screen.query_one("#dockerfile"))
+        assert "FROM golang:1.19-bookworm AS toolchain" in text_of(
+            app.screen.query_one("#dockerfile")
+        )
 
 
 async def test_result_before_any_build_says_so(
