@@ -28,6 +28,7 @@ from plugwiz.core.model import (
     PluginLoading,
     PluginSource,
     Project,
+    RunSettings,
 )
 from plugwiz.core.redact import redact_url
 from plugwiz.core.yaml_edit import match_items, patch_yaml, same_data
@@ -128,7 +129,7 @@ def parse_project(
     top = reader.mapping(
         root,
         "(top level)",
-        ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag"),
+        ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag", "run"),
     )
     version_node = top.get("version")
     if version_node is None:
@@ -244,7 +245,35 @@ def parse_project(
         loading=loading,
         files=tuple(files),
         tag=reader.string(top.get("tag"), "tag", Project().tag),
+        run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
+    )
+
+
+def _run_settings(reader: _Reader, node: Node | None) -> RunSettings:
+    """`run: {args: [...], env: {NAME: value}, ports: [8080]}`: how a live run starts."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return RunSettings()
+    run = reader.mapping(node, "run", _RUN_KEYS)
+    env: list[tuple[str, str]] = []
+    env_node = run.get("env")
+    if env_node is not None and not (
+        isinstance(env_node, yaml.ScalarNode) and env_node.tag.endswith(":null")
+    ):
+        if not isinstance(env_node, yaml.MappingNode):
+            raise reader.fail(env_node, "`run.env` must be a mapping NAME: value")
+        for key_node, value_node in env_node.value:
+            env.append(
+                (reader.string(key_node, "run.env key"), reader.string(value_node, "run.env"))
+            )
+    ports: list[int] = []
+    for i, item in enumerate(reader.items(run.get("ports"), "run.ports")):
+        text = reader.string(item, f"run.ports[{i}]")
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise reader.fail(item, f"`run.ports[{i}]` must be a TCP port number (1-65535)")
+        ports.append(int(text))
+    return RunSettings(
+        args=reader.strings(run.get("args"), "run.args"), env=tuple(env), ports=tuple(ports)
     )
 
 
@@ -336,7 +365,23 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     if project.files:
         doc["files"] = [{"source": f.source, "target": f.target} for f in project.files]
     doc["tag"] = project.tag
+    run = _run_dict(project.run)
+    if run:
+        doc["run"] = run
     return doc
+
+
+def _run_dict(run: RunSettings) -> dict[str, Any]:
+    """The `run:` section for `run` (only what is set)."""
+    out: dict[str, Any] = {}
+    for key, value in (
+        ("args", list(run.args)),
+        ("env", dict(run.env)),
+        ("ports", list(run.ports)),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 def dump_project(project: Project) -> str:
@@ -358,7 +403,7 @@ def save_project(project: Project, path: Path) -> None:
 
 # ---- ProjectDocument: saving what changed, nothing else -------------------------------------
 
-_TOP_KEYS = ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag")
+_TOP_KEYS = ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag", "run")
 _HOST_KEYS = (
     "repo",
     "ref",
@@ -371,6 +416,7 @@ _HOST_KEYS = (
 )
 _IMAGE_KEYS = ("builder", "runtime")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol")
+_RUN_KEYS = ("args", "env", "ports")
 
 
 class _Delete:
@@ -650,7 +696,31 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
+    if old.run != new.run:
+        _put(doc, "run", _updated_run(doc.get("run"), old.run, new.run), _TOP_KEYS)
     return doc
+
+
+def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:
+    """The `run:` section with what changed: args and ports list by list, env by name (a
+    value the text already holds keeps its spelling)."""
+    run = dict(written) if isinstance(written, dict) else {}
+    if old.args != new.args:
+        args = _updated_strings(run.get("args"), old.args, new.args)
+        _put(run, "args", args or _DELETE, _RUN_KEYS)
+    if old.env != new.env:
+        written_env = run.get("env")
+        old_env = dict(old.env)
+        env: dict[Any, Any] = {}
+        for name, value in new.env:
+            if isinstance(written_env, dict) and name in written_env and old_env.get(name) == value:
+                env[name] = written_env[name]
+            else:
+                env[name] = value
+        _put(run, "env", env or _DELETE, _RUN_KEYS)
+    if old.ports != new.ports:
+        _put(run, "ports", list(new.ports) or _DELETE, _RUN_KEYS)
+    return _section(written, run)
 
 
 def _updated_host(written: Any, old: Host, new: Host, places: _Places) -> Any:
