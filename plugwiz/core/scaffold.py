@@ -119,7 +119,10 @@ def plugin_from_bundled(
         if total > MAX_COPIED_BYTES:
             raise ScaffoldError(f"the bundled plugin {directory} is too large to copy")
         contents[path[len(prefix) :]] = data
-    old = bundled.output_name
+    # The code names the plugin after its directory (`plugins/upper`: "upper"); a name the
+    # project gives it (`{path: plugins/upper, name: shout}`) is renamed too.
+    old = name_from_source(directory)
+    olds = [old] + ([bundled.output_name] if bundled.output_name != old else [])
     go_names = [n for n in contents if n.endswith(".go")]
     try:
         sources = [contents[n].decode("utf-8") for n in go_names]
@@ -127,11 +130,17 @@ def plugin_from_bundled(
         raise ScaffoldError(
             f"the bundled plugin {directory} has a Go file that is not UTF-8"
         ) from None
-    try:
-        result = rename_package(sources, old, name)
-    except GoSourceError as exc:
-        raise ScaffoldError(f"cannot rename {directory}: {exc}") from None
-    renamed_text = dict(zip(go_names, result.sources, strict=True))
+    identifiers: list[tuple[str, str]] = []
+    strings = 0
+    for each in olds:
+        try:
+            result = rename_package(sources, each, name)
+        except GoSourceError as exc:
+            raise ScaffoldError(f"cannot rename {directory}: {exc}") from None
+        sources = list(result.sources)
+        identifiers += result.identifiers
+        strings += result.strings
+    renamed_text = dict(zip(go_names, sources, strict=True))
     notes: list[str] = []
     module = resolved.facts.gomod.module
     for file_name in go_names:
@@ -175,8 +184,8 @@ def plugin_from_bundled(
         tuple(sorted(out)),
         origin=directory,
         commit=sha,
-        renamed=result.identifiers,
-        strings=result.strings,
+        renamed=tuple(identifiers),
+        strings=strings,
         notes=tuple(dict.fromkeys(notes)),
     )
 
