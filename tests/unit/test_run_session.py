@@ -57,7 +57,7 @@ def test_a_server_runs_until_stopped_and_its_ports_are_known() -> None:
     assert session.ports == (port,)
     assert session.ports[0].address == "127.0.0.1:49153"
     assert session.stop_and_wait(timeout=5)
-    assert session.state is RunState.STOPPED
+    assert session.state.value == RunState.STOPPED.value  # (mypy narrowed `state` above)
     assert session.exit == RunExited(None, stopped=True)
     assert list(session.tail) == ["listening"]
     assert not session.stop()  # nothing left to stop

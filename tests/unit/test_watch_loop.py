@@ -95,7 +95,7 @@ def test_start_builds_then_runs_the_image(tmp_path: Path) -> None:
     loop.until(lambda: loop.run.state is RunState.EXITED)
     assert list(loop.run.tail) == ["loaded mine"]
     assert loop.messages[:2] == ["building the project", f"built; running {TAG}"]
-    assert loop.loop.phase is WatchPhase.WAITING
+    assert loop.loop.phase.value == WatchPhase.WAITING.value  # (mypy narrowed `phase` above)
     assert loop.loop.rounds[0].save_to_output is not None
 
 
