@@ -18,6 +18,7 @@ from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource, Project, 
 if TYPE_CHECKING:
     from plugwiz.core.model import ResolvedProject
     from plugwiz.core.project_file import ProjectDocument
+    from plugwiz.core.watch import FileWatcher
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
@@ -528,7 +529,14 @@ def _cmd_wizard(args: argparse.Namespace) -> int:
         engine_factory=default_engine,
         repo_opener=open_repo,
         document=document,
+        watcher_factory=_watcher,
     )
+
+
+def _watcher() -> FileWatcher:
+    from plugwiz.adapters.watcher import WatchfilesWatcher
+
+    return WatchfilesWatcher()
 
 
 def _project_document_for(args: argparse.Namespace) -> tuple[ProjectDocument, Project]:

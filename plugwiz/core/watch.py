@@ -175,11 +175,12 @@ class WatchLoop:
 
     def watch_files(self, watcher: FileWatcher, project: Project) -> None:
         """Start a thread that feeds `changed` from `watcher` for `project`'s plugin sources."""
+        self._stop.set()  # a watcher of an earlier list of sources ends
         targets = watch_targets(project)
         roots = watch_roots(targets)
+        self._stop = threading.Event()
         if not roots:
             return
-        self._stop = threading.Event()
         stop = self._stop
 
         def feed() -> None:
@@ -199,16 +200,21 @@ class WatchLoop:
         self._pending = ["(start)"]
         self._pending_at = self._clock()
 
-    def close(self, timeout: float = 15.0) -> None:
-        """Stop watching, the build and the run (waits for the container to be gone)."""
+    def stop(self) -> None:
+        """Stop watching; cancel the build and stop the run without waiting (their sessions
+        say when they are over)."""
         self.active = False
         self._stop.set()
         self._pending = []
         if self.build.active:
             self.build.cancel()
-            self.build.wait(timeout)
-        if self.run.active:
-            self.run.stop_and_wait(timeout)
+        self.run.stop()
+
+    def close(self, timeout: float = 15.0) -> None:
+        """Stop watching, the build and the run, and wait for the container to be gone."""
+        self.stop()
+        self.build.wait(timeout)
+        self.run.stop_and_wait(timeout)
 
     @property
     def phase(self) -> WatchPhase:
@@ -217,10 +223,10 @@ class WatchLoop:
             return WatchPhase.OFF
         if self._pending and (self.build.active or self.run.active):
             return WatchPhase.RESTARTING
+        if self.run.active:
+            return WatchPhase.RUNNING  # (the build session may still be reading the report)
         if self.build.active or self._pending:
             return WatchPhase.BUILDING
-        if self.run.active:
-            return WatchPhase.RUNNING
         if self.build.generation == self._build_generation and self.build.state in (
             BuildState.FAILED,
             BuildState.CRASHED,
@@ -273,7 +279,9 @@ class WatchLoop:
             return messages
         if (
             self.build.generation == self._build_generation
-            and self.build.state is BuildState.SUCCEEDED
+            # Built and tagged: the run starts while the session still reads the image's
+            # report (a second or so the person saving would otherwise wait).
+            and (self.build.finished is not None or self.build.state is BuildState.SUCCEEDED)
             and self._ran_generation != self._build_generation
             and self._prepared is not None
         ):
