@@ -67,6 +67,17 @@ if TYPE_CHECKING:
     from plugwiz.core.project_file import ProjectDocument
 
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+# Keys a browser keeps for itself (a page never sees them) or that are unsafe there (F5
+# reloads, F11 goes full screen, alt+digits switch tabs, ctrl+q quits Firefox), and what
+# the footer shows instead when the wizard runs in a browser (`plugwiz serve`).
+BROWSER_KEPT_KEYS = frozenset(
+    {"ctrl+n", "ctrl+t", "ctrl+w", "ctrl+shift+n", "ctrl+shift+t", "ctrl+shift+w", "ctrl+tab"}
+    | {"ctrl+shift+tab", "ctrl+q", "ctrl+r", "ctrl+l", "alt+left", "alt+right"}
+    | {f"f{n}" for n in range(1, 13)}
+    | {f"alt+{n}" for n in range(10)}
+    | {f"ctrl+{n}" for n in range(10)}
+)
+WEB_KEY_DISPLAY = {"ctrl+n": "^→", "ctrl+b": "^←", "question_mark": "?"}
 DRAIN_INTERVAL = 0.1  # seconds between batches of build output reaching the screen
 
 EngineFactory = Callable[[], BuildEngine]
@@ -146,6 +157,8 @@ class PlugwizApp(App[int]):
         # The footer shows the step's own keys first; of the wizard's, those a newcomer needs
         # (the rest are in the help, the command palette and the header's "^s").
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Firefox keeps ctrl+q for itself: ctrl+c quits too (a text field copies with it first).
+        Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         # Two keys each: ctrl+n/ctrl+b where the terminal passes them, ctrl+arrows where a
         # browser keeps ctrl+n for itself (text fields keep ctrl+arrows for word moves).
@@ -830,12 +843,23 @@ class PlugwizApp(App[int]):
         if saved or answer is Answer.DISCARD:
             self.exit(0)
 
+    def get_key_display(self, binding: Binding) -> str:
+        """In a browser, the footer shows the keys that reach the page (a browser keeps
+        ctrl+n for a new window): ctrl+→ for Next."""
+        if self.is_web and binding.key in WEB_KEY_DISPLAY:
+            return WEB_KEY_DISPLAY[binding.key]
+        return super().get_key_display(binding)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p): every wizard action, then Textual's own."""
         for index, (name, title) in enumerate(STEPS, start=1):
             yield SystemCommand(
-                f"Go to step {index}: {title}", f"F{index}", lambda n=name: self.action_go(n)
+                f"Go to step {index}: {title}",
+                f"F{index}, or click it at the top",
+                lambda n=name: self.action_go(n),
             )
+        yield SystemCommand("Next step", "ctrl+→ (or ctrl+n)", self.action_next_step)
+        yield SystemCommand("Previous step", "ctrl+← (or ctrl+b)", self.action_previous_step)
         yield SystemCommand("Save the project", "ctrl+s", self.action_save)
         yield SystemCommand("Save the project as…", "to another file", self.action_save_as)
         yield SystemCommand("Help: keys of this step", "? or F10", self.action_help)

@@ -143,7 +143,12 @@ class PluginsScreen(WizardScreen):
     )
     PALETTE = (
         ("New plugin from a bundled plugin", "n", "action_new_plugin"),
+        ("Add a plugin by its path", "a", "action_focus_source"),
         ("Add a plugin from a file picker", "o", "action_browse"),
+        ("Rename the selected plugin", "r", "action_rename"),
+        ("Remove the selected plugin", "x", "action_remove"),
+        ("Move the selected plugin up (load order)", "ctrl+up or K", "action_move_up"),
+        ("Move the selected plugin down (load order)", "ctrl+down or J", "action_move_down"),
         ("Plugin loading settings", "s", "action_settings"),
         ("Undo the last plugin removal", "u", "action_undo"),
     )
@@ -526,6 +531,12 @@ class PluginsScreen(WizardScreen):
         plugins[index], plugins[target] = plugins[target], plugins[index]
         self.wizard.update_project(replace(self.project, plugins=tuple(plugins)))
         self.query_one("#plugins-table", DataTable).move_cursor(row=target)
+
+    def action_move_up(self) -> None:
+        self.action_move(-1)
+
+    def action_move_down(self) -> None:
+        self.action_move(1)
 
     def action_settings(self) -> None:
         def saved(loading: PluginLoading | None) -> None:
