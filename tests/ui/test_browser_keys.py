@@ -16,7 +16,7 @@ from plugwiz.ui.screens.plugins import PluginsScreen
 from plugwiz.ui.screens.preview import PreviewScreen
 from plugwiz.ui.screens.result import ResultScreen
 
-from .conftest import SIZE, AppMaker, host_repo, project_for, settle  # noqa: F401
+from .conftest import SIZE, AppMaker, project_for, settle
 
 SCREENS: list[Any] = [HostScreen, PluginsScreen, PreviewScreen, BuildScreen, ResultScreen]
 # Palette methods standing for parametrised actions.
