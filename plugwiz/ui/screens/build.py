@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Label, ProgressBar, Static
+from textual.widgets import Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from plugwiz.core.engine import EngineUnavailableError
@@ -70,7 +70,7 @@ class BuildScreen(WizardScreen):
         with Vertical(id="build-body", classes="step-body"):
             with Horizontal(id="build-status-row"):
                 yield Static("", id="build-state")
-                yield Button(self.WATCH_LABELS[0], id="watch-toggle", compact=True)
+                yield Static("", id="watch-toggle")
                 yield Static("", id="elapsed")
             yield ProgressBar(total=None, show_eta=False, id="build-progress")
             yield Label("", id="step-title")
@@ -143,17 +143,17 @@ class BuildScreen(WizardScreen):
     def action_cancel_build(self) -> None:
         self.wizard.ask_cancel_build()
 
-    @on(Button.Pressed, "#watch-toggle")
-    def watch_pressed(self) -> None:
-        self.app.action_toggle_watch()  # type: ignore[attr-defined]
-
     def _show_watch(self) -> None:
         """The watch toggle's label, and (watch mode on) the host's last output beside the
         compile errors."""
         watching = self.wizard.watching
-        toggle = self.query_one("#watch-toggle", Button)
-        toggle.label = self.WATCH_LABELS[watching]
-        toggle.variant = "success" if watching else "default"
+        # Something to click as well as a key (w): in a browser, the mouse is what people try.
+        style = "bold $success" if watching else "$text-muted"
+        self.query_one("#watch-toggle", Static).update(
+            Content.from_markup(
+                f"[{style} @click=app.toggle_watch]{self.WATCH_LABELS[watching]} (w)[/]"
+            )
+        )
         panel = self.query_one("#host-output-panel")
         run = self.wizard.run_session
         panel.display = watching and self.wizard.session.state is BuildState.FAILED

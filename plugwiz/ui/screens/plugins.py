@@ -399,10 +399,13 @@ class PluginsScreen(WizardScreen):
             else "a minimal skeleton"
         )
         notes = "".join(f"\n{note}" for note in plugin.notes)
-        self._message(
-            f"Created {plugin.name} in {where}/: {origin}. Edit it, then build (F4) or turn on "
-            f"watch mode (w on the Build step) to see it run at every save.{notes}",
-            "success",
+        # A notification: the message area is redrawn (cleared) when the new source has been
+        # looked at, a moment later.
+        self.notify(
+            f"Created {plugin.name} in {where}/: {origin}. Edit it, then build (F4), or turn "
+            f"on watch mode (w on the Build step) to see it run at every save.{notes}",
+            title="New plugin",
+            timeout=12,
         )
 
     def add_source(self, source: str) -> None:

@@ -399,6 +399,9 @@ class ResultScreen(WizardScreen):
             log.clear()
             log.write_lines(list(session.tail), scroll_end=False)
             log.scroll_end(animate=False, x_axis=False)
+            if shown:
+                # A new run: its output below the image's details comes into view.
+                self.call_after_refresh(log.scroll_visible, animate=False)
         self._show_run_status()
 
     def _show_run_status(self) -> None:
@@ -469,10 +472,12 @@ def _ended(exited: RunExited | None, state: RunState) -> str:
         return "The run ended."
     if exited.timed_out:
         return "Stopped at the time limit; the container was removed."
+    if exited.exit_code is None:
+        return "The host stopped (no exit code); the container was removed."
     return f"The host exited: exit code {exited.exit_code}."
 
 
 def _ended_style(exited: RunExited | None) -> str:
-    if exited is None or exited.stopped or exited.timed_out:
+    if exited is None or exited.stopped or exited.timed_out or exited.exit_code is None:
         return "bold yellow"
     return "bold green" if exited.exit_code == 0 else "bold red"

@@ -58,7 +58,7 @@ class StepIndicator(Horizontal):
         background: $panel;
         padding: 0 1;
     }
-    StepIndicator > #steps { width: auto; }
+    StepIndicator > #steps { width: auto; link-style: none; link-style-hover: underline; }
     StepIndicator > #save-status { width: 1fr; text-align: right; color: $text-muted; }
     """
 
