@@ -293,6 +293,14 @@ def watch_command(
     def say(text: str) -> None:
         print(f"[{datetime.now():%H:%M:%S}] {text}", file=out, flush=True)
 
+    targets = watch_targets(project)
+    if not targets:
+        print(
+            "error: no custom plugin source to watch (prebuilt plugins are not rebuilt): "
+            "add one with `plugwiz new NAME` or --plugin PATH",
+            file=out,
+        )
+        return EXIT_UNAVAILABLE
     try:
         engine.ping()
     except EngineError as error:
@@ -303,14 +311,6 @@ def watch_command(
         host = resolve_host(project.host, repo)
     except HostRepoError as error:
         print(f"error: {error}", file=out)
-        return EXIT_UNAVAILABLE
-    targets = watch_targets(project)
-    if not targets:
-        print(
-            "error: no custom plugin source to watch (prebuilt plugins are not rebuilt): "
-            "add one with `plugwiz new NAME` or --plugin PATH",
-            file=out,
-        )
         return EXIT_UNAVAILABLE
 
     def prepare() -> Prepared:

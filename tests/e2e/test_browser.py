@@ -216,9 +216,7 @@ def test_the_wizard_in_a_browser_from_host_to_a_live_run(
 
         # A click on a step goes there (F2 is the browser's).
         first_row = view.text().split("1 Host", 1)[0].rsplit("\n", 1)[-1]
-        column = len(first_row) + view.text().split("\n", 1)[0].find("2 Plugins") - len(
-            first_row
-        )
+        column = len(first_row) + view.text().split("\n", 1)[0].find("2 Plugins") - len(first_row)
         view.click_cell(max(column, 0) + 1, 0)
         view.wait_for_text("Custom plugins (1)")
 
