@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 860
 # Records what the server sends the terminal (the app's output, as text) and the terminal's
 # size, so the test can wait for what the wizard shows and click on a cell.
 HOOK = """
@@ -182,7 +182,7 @@ def browser(tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
         def open_page(url: str) -> Browser:
-            page = chromium.new_page(viewport=VIEWPORT)
+            page = chromium.new_page(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
             page.add_init_script(HOOK)
             page.goto(url)
             return Browser(page, shots)
