@@ -97,13 +97,13 @@ class Watch:
     def tail(self, count: int = 40) -> str:
         return "\n".join(line for _, line in self.lines[-count:])
 
-    def compile_step(self, since: float) -> float:
-        """The plugin's RUN step after `since`: from its line to the next step's line."""
+    def compile_step(self, since: float) -> tuple[float, float]:
+        """The plugin's RUN step after `since`: when its line and the next step's came."""
         steps = [(at, m) for at, line in self.lines if at >= since and (m := _STEP.match(line))]
         for (at, match), (after, _next) in zip(steps, steps[1:], strict=False):
             title = match.group(3)
             if title.startswith("RUN go build -buildmode=plugin") and f"/{PLUGIN}" in title:
-                return after - at
+                return at, after
         raise RuntimeError("the plugin's compile step was not printed:\n" + self.tail())
 
     def stop(self) -> None:
@@ -156,11 +156,16 @@ def main(argv: list[str] | None = None) -> int:
                 saved = time.monotonic()
                 source.write_text(plugin_source(f"stamp-{number}"))
                 shown = watch.wait_for(f"{PLUGIN}: stamp-{number}: ", timeout=600, after=saved)
-                floor = watch.compile_step(saved)
+                compile_start, compile_end = watch.compile_step(saved)
+                built = watch.wait_for("built; running", timeout=1, after=saved)
+                floor = compile_end - compile_start
                 results.append((shown - saved, floor))
                 say(
                     f"  save {number}: output after {fmt_s(shown - saved)}, compile step "
-                    f"{fmt_s(floor)}, over it {fmt_s(shown - saved - floor)}"
+                    f"{fmt_s(floor)}, over it {fmt_s(shown - saved - floor)} = "
+                    f"{fmt_s(compile_start - saved)} to the step + "
+                    f"{fmt_s(built - compile_end)} load check and image + "
+                    f"{fmt_s(shown - built)} run to first line"
                 )
         finally:
             watch.stop()
