@@ -261,8 +261,8 @@ class BuildScreen(WizardScreen):
         elif state is BuildState.FAILED:
             failed = session.failure
             where = f"at step {failed.step}" if failed is not None and failed.step else ""
-            again = "Save a plugin file to try again" if self.wizard.watching else "Press b"
-            self._set_state("failed", f"Build failed {where}. {again} to build again.")
+            again = "A save builds again" if self.wizard.watching else "Press b to build again"
+            self._set_state("failed", f"Build failed {where}. {again}.")
             message.clear()
         elif state is BuildState.CANCELLED:
             self._set_state(
@@ -344,6 +344,8 @@ class BuildScreen(WizardScreen):
             if failed.title
             else "\nPress b to build again: the project keeps everything."
         )
+        if self.wizard.watching:
+            hint = "\nWatch mode: fix it in your editor; the next save builds and runs again."
         text.append(hint, style="italic")
         self.query_one("#failure", Static).update(text)
 
