@@ -16,7 +16,17 @@ from plugwiz.core.engine import PublishedPort, RunResult
 from plugwiz.core.model import PluginSource, RunSettings
 from plugwiz.ui.app import PlugwizApp
 
-from .test_snapshots import SIZES, SnapCompare, go, press, stable, steps  # noqa: F401
+from .test_snapshots import SIZES, SnapCompare, go, press, steps
+from .test_snapshots import stable as _stable
+
+
+@pytest.fixture
+def app_factory(stable: Callable[..., PlugwizApp]) -> Callable[..., PlugwizApp]:
+    """The snapshot tests' app factory (`stable`: `example/host`, a fixed log path)."""
+    return stable
+
+
+stable = _stable  # the fixture itself, found by pytest under its name
 
 SERVER_OUTPUT = (
     "serverhost: loaded plugin greeter\n"
@@ -35,21 +45,25 @@ class IdleWatcher:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_new_plugin_dialog(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+def test_new_plugin_dialog(snap_compare: SnapCompare, app_factory: Any, size: str) -> None:
     assert snap_compare(
-        stable(), terminal_size=SIZES[size], run_before=steps(go("plugins"), press("escape", "n"))
+        app_factory(),
+        terminal_size=SIZES[size],
+        run_before=steps(go("plugins"), press("escape", "n")),
     )
 
 
-def test_run_settings_dialog(snap_compare: SnapCompare, stable: Any) -> None:
-    app = stable(run=RunSettings(("--addr", ":8080"), (("LOG_LEVEL", "debug"),), (8080,)))
+def test_run_settings_dialog(snap_compare: SnapCompare, app_factory: Any) -> None:
+    app = app_factory(run=RunSettings(("--addr", ":8080"), (("LOG_LEVEL", "debug"),), (8080,)))
     assert snap_compare(
         app, terminal_size=SIZES["small"], run_before=steps(go("build"), press("b"), press("e"))
     )
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_result_step_live_server_run(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+def test_result_step_live_server_run(
+    snap_compare: SnapCompare, app_factory: Any, size: str
+) -> None:
     engine = ScriptedEngine(
         script=lambda resolved, tag: realistic_build(resolved, tag, lines_per_step=6),
         run_result=RunResult(None, SERVER_OUTPUT, False),
@@ -64,15 +78,15 @@ def test_result_step_live_server_run(snap_compare: SnapCompare, stable: Any, siz
         await pilot.pause(0.3)
 
     assert snap_compare(
-        stable(engine, run=RunSettings(ports=(8080,))),
+        app_factory(engine, run=RunSettings(ports=(8080,))),
         terminal_size=SIZES[size],
         run_before=steps(go("build"), press("b"), press("o"), running),
     )
 
 
-def test_build_step_watch_mode_failed(snap_compare: SnapCompare, stable: Any) -> None:
+def test_build_step_watch_mode_failed(snap_compare: SnapCompare, app_factory: Any) -> None:
     def make() -> PlugwizApp:
-        app: PlugwizApp = stable(
+        app: PlugwizApp = app_factory(
             plugins=(PluginSource("plugins/greet.go"), PluginSource("plugins/broken.go"))
         )
         factory: Callable[[], Any] = IdleWatcher
