@@ -54,7 +54,7 @@ from plugwiz.core.model import (
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoundError
 from plugwiz.core.resolve import resolve_host
-from plugwiz.core.run_session import RunSession, run_spec_for
+from plugwiz.core.run_session import RunSession, RunState, run_spec_for
 from plugwiz.core.session import BuildSession, BuildState, source_signature
 from plugwiz.core.watch import FileWatcher, Prepared, WatchLoop, WatchPhase
 from plugwiz.ui.dialogs.choice import Answer, ChoiceDialog, confirm_dialog
@@ -804,7 +804,23 @@ class PlugwizApp(App[int]):
                 self._quit_after_build_dialog,
             )
             return
+        if self.run_session.state is RunState.RUNNING and not self.watching:
+            # Closes by itself if the host stops meanwhile: then nothing is left to ask about.
+            self.push_run_dialog(
+                confirm_dialog(
+                    "Quit while the image runs?",
+                    "The host is still running. Stop it (its container is removed) and quit?",
+                    yes="Stop it and quit",
+                ),
+                self._quit_after_run_dialog,
+            )
+            return
         self._quit_unless_unsaved()
+
+    def _quit_after_run_dialog(self, answer: Answer | None) -> None:
+        if answer is Answer.YES:
+            self.run_session.stop()  # on_unmount waits for the container to be gone
+            self._quit_unless_unsaved()
 
     def _quit_unless_unsaved(self) -> None:
         if not self.dirty:

@@ -161,9 +161,10 @@ class ResultScreen(WizardScreen):
         super().on_mount()
 
     def on_screen_suspend(self) -> None:
-        # Leaving the step stops the live run (its container is removed); in watch mode the
-        # run is the watch's, until the next save or watch mode is turned off.
-        if not self.wizard.watching:
+        # Leaving the step stops the live run (its container is removed); a dialog on top of
+        # the step does not leave it. In watch mode the run is the watch's, until the next
+        # save or watch mode is turned off.
+        if self.app.current_mode != self.STEP and not self.wizard.watching:
             self.wizard.stop_run()
 
     def home_widget(self) -> Widget | None:
