@@ -156,7 +156,7 @@ async def test_quitting_while_the_host_runs_asks_and_the_dialog_closes_when_it_s
         assert "Quit while the image runs?" in screen_text(app)
         app.stop_run()  # it stops meanwhile: nothing is left to ask about
         await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog))
-        assert app.run_session.state is RunState.STOPPED
+        assert app.run_session.state.value == RunState.STOPPED.value  # (narrowed above)
         assert app.is_running  # not quit: the dialog was closed, not answered
 
 
