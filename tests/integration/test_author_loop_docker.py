@@ -24,7 +24,7 @@ from plugwiz.core.model import ResolvedProject
 from plugwiz.core.project_file import load_project
 from plugwiz.core.resolve import resolve_host
 from plugwiz.core.run_session import RunSession, run_spec_for
-from plugwiz.core.session import BuildSession
+from plugwiz.core.session import BuildSession, BuildState
 from plugwiz.core.watch import Prepared, WatchLoop
 from plugwiz.service import open_repo, resolve
 from tests.helpers import FIXTURES, ImageTracker, make_git_repo
@@ -169,6 +169,12 @@ def test_watch_rebuilds_and_reruns_at_each_save_within_the_compile_plus_3_s(
         deadline = time.monotonic() + timeout
         while not condition():  # type: ignore[operator]
             assert time.monotonic() < deadline, (build.state, build.message, run.state)
+            # A failed build waits for the next save: say why now rather than at the deadline.
+            assert build.state not in (
+                BuildState.FAILED,
+                BuildState.CRASHED,
+                BuildState.UNAVAILABLE,
+            ), (build.state, build.message, build.failure)
             for event in build.poll().events:
                 if isinstance(event, StepStarted):
                     steps.append((time.monotonic(), event.title))
