@@ -387,7 +387,7 @@ def resolved_project(args: argparse.Namespace) -> ResolvedProject:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from plugwiz.core.project_file import save_project
+    from plugwiz.core.project_file import ProjectDocument
 
     output = Path(args.output)
     if output.exists() and not args.force:
@@ -408,7 +408,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     commit = resolved.host.commit
     if args.pin:
         project = replace(project, host=replace(project.host, commit=commit.sha))
-    save_project(project, output)
+    # Paths inside the project's directory are written relative to the file.
+    ProjectDocument.new(project).save(project, output)
     follows = "pinned" if args.pin else f"following {project.host.ref or 'HEAD'}"
     print(
         f"wrote {output}: host {commit.short_sha} ({commit.subject}), {follows}, "

@@ -176,6 +176,8 @@ class PlugwizApp(App[int]):
     plugin_checks: reactive[PluginChecks | None] = reactive(None, always_update=True)
     # By plugin source: the verdict on each prebuilt plugin (see `PrebuiltVerdict`).
     prebuilt_verdicts: reactive[dict[str, PrebuiltVerdict]] = reactive(dict, always_update=True)
+    # Host repositories used before, newest first (suggested on the Host step).
+    recent: reactive[tuple[str, ...]] = reactive(tuple, always_update=True)
     # Bumped whenever the build session changes state (observers redraw from the session).
     build_revision: reactive[int] = reactive(0)
     # The same for the run session and watch mode.
@@ -221,6 +223,7 @@ class PlugwizApp(App[int]):
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._show_save_status()
+        self._load_recent()
         self.check_plugins()
         if self.project.host.repo:
             self.open_host(self.project.host.repo, resolve_after=True)
@@ -328,6 +331,13 @@ class PlugwizApp(App[int]):
         )
         self._open_host_worker(repo_text, resolve_after)
 
+    @work(thread=True, group="recent", exit_on_error=False)
+    def _load_recent(self) -> None:
+        from plugwiz.ui.recent import load_recent
+
+        recent = tuple(load_recent())
+        self.call_from_thread(setattr, self, "recent", recent)
+
     @work(thread=True, exclusive=True, group="host", exit_on_error=False)
     def _open_host_worker(self, repo_text: str, resolve_after: bool) -> None:
         worker = get_current_worker()
@@ -343,7 +353,10 @@ class PlugwizApp(App[int]):
             return
         if worker.is_cancelled:
             return
-        self.call_from_thread(self._host_opened, repo_text, repo, refs)
+        from plugwiz.ui.recent import remember_recent
+
+        recent = tuple(remember_recent(repo_text))  # a small file: written here, not on the UI
+        self.call_from_thread(self._host_opened, repo_text, repo, refs, recent)
         if resolve_after:
             self._resolve_now(repo, repo_text)
 
@@ -381,12 +394,16 @@ class PlugwizApp(App[int]):
         if not worker.is_cancelled:
             self.call_from_thread(self._host_failed, repo_text, *failure, False)
 
-    def _host_opened(self, repo_text: str, repo: HostRepository, refs: tuple[GitRef, ...]) -> None:
+    def _host_opened(
+        self,
+        repo_text: str,
+        repo: HostRepository,
+        refs: tuple[GitRef, ...],
+        recent: tuple[str, ...],
+    ) -> None:
+        self.recent = recent
         if repo_text != self.project.host.repo:
             return  # the user moved on to another repository meanwhile
-        from plugwiz.ui.recent import remember_recent
-
-        remember_recent(repo_text)
         self.host = replace(
             self.host, repo_text=repo_text, repo=repo, refs=refs, busy="", error="", error_title=""
         )
@@ -551,6 +568,9 @@ class PlugwizApp(App[int]):
         self.build_revision += 1
         if session.active:
             return
+        # The sources may have changed since they were last looked at (an edit before the
+        # build): look again, so a plugin's status is about the files as they are.
+        self.check_plugins()
         closed = self._close_build_dialogs()
         outcome = {
             BuildState.SUCCEEDED: "The build succeeded",

@@ -312,9 +312,14 @@ class BuildScreen(WizardScreen):
 
     def _show_failure(self, failed: BuildFailed | None) -> None:
         panel = self.query_one("#failure-panel")
+        shown = panel.display
         panel.display = failed is not None
         if failed is None:
             return
+        if not shown:
+            # The panel takes room from the log: keep the log's end (the failing output) in view.
+            log = self.query_one("#build-log", BuildLog)
+            self.call_after_refresh(log.scroll_end, animate=False, x_axis=False)
         panel.border_title = f"Step {failed.step} failed" if failed.step else "The build failed"
         text = Text()
         if failed.title:

@@ -186,6 +186,11 @@ class PluginsScreen(WizardScreen):
     def home_widget(self) -> Widget | None:
         return self.query_one("#plugins-table", DataTable)
 
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        # Files may have been edited elsewhere meanwhile (an editor, a git pull): look again.
+        self.wizard.check_plugins()
+
     # -- drawing -----------------------------------------------------------------------------
 
     def _statuses(self) -> list[PluginStatus]:
@@ -441,11 +446,13 @@ class PluginsScreen(WizardScreen):
         self.query_one("#plugin-source", Input).value = ""
         table = self.query_one("#plugins-table", DataTable)
         table.move_cursor(row=len(self.project.plugins) - 1)
+        kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
         if facts.problem:
-            self._message(f"Added, with a problem to fix: {facts.problem}", "warning")
+            self.notify(
+                facts.problem, title=f"Added {plugin.output_name}: fix it", severity="warning"
+            )
         else:
-            kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
-            self._message(f"Added {plugin.output_name} ({kind}).", "success")
+            self.notify(f"Added {plugin.output_name} ({kind}).", title="Plugin added")
 
     def _message(self, text: str, severity: str) -> None:
         self.query_one("#plugins-message", MessageArea).show(text, severity)

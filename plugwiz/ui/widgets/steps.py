@@ -88,6 +88,8 @@ class StepIndicator(Horizontal):
                 short += " ^s"
             elif short.startswith("ctrl+s"):
                 short = "^s saves"
+            elif short == "saves":
+                short = "saves on change"
             label.update(short)
             label.tooltip = status
         else:
