@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
 
 from plugwiz.core.model import ProjectError, check_name
 from plugwiz.core.scaffold import LookedUpSymbol
-from plugwiz.ui.dialogs.base import Dialog
+from plugwiz.ui.dialogs.base import FormDialog
 from plugwiz.ui.widgets.message import MessageArea
 
 
@@ -25,11 +24,10 @@ class NewPluginChoice:
     skeleton: bool = False
 
 
-class NewPluginDialog(Dialog[NewPluginChoice | None]):
+class NewPluginDialog(FormDialog[NewPluginChoice | None]):
     """Asks for the new plugin's name and which bundled plugin to start from; without
     bundled plugins, says so and offers a skeleton of the symbol the host looks up."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = "#new-name"
 
     def __init__(
@@ -76,23 +74,9 @@ class NewPluginDialog(Dialog[NewPluginChoice | None]):
             yield Label("Name (also its directory, next to the project file)")
             yield Input(self.suggestion, placeholder="my-plugin", id="new-name")
             yield MessageArea(id="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                label = "Create" if self.bundled else "Write skeleton"
-                yield Button(label, id="ok", variant="primary")
+            yield from self.buttons("Create" if self.bundled else "Write skeleton")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._accept()
-        else:
-            self.dismiss(None)
-
-    def _accept(self) -> None:
+    def accept(self) -> None:
         name = self.query_one("#new-name", Input).value.strip()
         error = self.query_one("#dialog-error", MessageArea)
         try:
@@ -108,6 +92,3 @@ class NewPluginDialog(Dialog[NewPluginChoice | None]):
             return
         chosen = self.query_one("#new-from", Select).value
         self.dismiss(NewPluginChoice(name, bundled=str(chosen)))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import shlex
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.containers import Vertical
+from textual.widgets import Input, Label
 
 from plugwiz.core.model import RunSettings
 from plugwiz.core.run_session import run_settings_problem
-from plugwiz.ui.dialogs.base import Dialog
+from plugwiz.ui.dialogs.base import FormDialog
 from plugwiz.ui.widgets.message import MessageArea
 
 
@@ -44,10 +43,9 @@ def parse_run_settings(args: str, env: str, ports: str) -> RunSettings:
     return settings
 
 
-class RunSettingsDialog(Dialog[RunSettings | None]):
+class RunSettingsDialog(FormDialog[RunSettings | None]):
     """Edits `RunSettings`; dismisses with the new value or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = "#run-args"
 
     def __init__(self, settings: RunSettings) -> None:
@@ -69,22 +67,9 @@ class RunSettingsDialog(Dialog[RunSettings | None]):
             yield Label("Ports to publish on 127.0.0.1 (empty: the image's EXPOSE)")
             yield Input(", ".join(str(p) for p in run.ports), id="run-ports", placeholder="8080")
             yield MessageArea(id="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", id="ok", variant="primary")
+            yield from self.buttons("Save")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._accept()
-        else:
-            self.dismiss(None)
-
-    def _accept(self) -> None:
+    def accept(self) -> None:
         try:
             settings = parse_run_settings(
                 self.query_one("#run-args", Input).value,
@@ -95,6 +80,3 @@ class RunSettingsDialog(Dialog[RunSettings | None]):
             self.query_one("#dialog-error", MessageArea).show(str(exc), "error")
             return
         self.dismiss(settings)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
