@@ -19,7 +19,7 @@ from plugwiz.ui.dialogs.new_plugin import NewPluginDialog
 from plugwiz.ui.dialogs.run_settings import RunSettingsDialog, parse_run_settings
 
 from .conftest import SIZE, SMALL, TAG, AppMaker, project_for, settle, wait_for
-from .helpers import screen_text
+from .helpers import screen_text, text_of
 
 
 class ManualWatcher:
@@ -184,7 +184,9 @@ async def test_run_settings_are_edited_and_saved_in_the_project(
         app.action_save()
         await settle(pilot)
         assert load_project(project_file).run == expected
-        assert "docker run --rm -p 127.0.0.1::8080" in screen_text(app)
+        run_line = text_of(app.screen.query_one("#run-line"))
+        assert "docker run --rm -p 127.0.0.1::8080 -p 127.0.0.1::9090 -e LOG=debug" in run_line
+        assert run_line.strip().endswith("--text 'hi there'")
 
 
 def test_run_settings_fields_are_checked() -> None:
