@@ -600,8 +600,12 @@ class DockerEngine:
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
                     outcome = "finished"
-                    self._forget_superseded(tag, previous, parser)
-                    yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    try:
+                        # Said first: whoever waits for the image (watch mode runs it at once)
+                        # need not wait for the superseded images to be removed.
+                        yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    finally:
+                        self._forget_superseded(tag, previous, parser)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)

@@ -155,6 +155,17 @@ class ExtraFile:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How a live run (the Result step, `plugwiz watch`) starts the image: `args` appended to
+    its CMD, `env` added, container `ports` published on 127.0.0.1 (none: every port the
+    image EXPOSEs)."""
+
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class GoMod:
     """What plugwiz reads from go.mod."""
 
@@ -204,6 +215,7 @@ class Project:
     files: tuple[ExtraFile, ...] = ()
     tag: str = DEFAULT_TAG
     build: BuildSettings = field(default_factory=BuildSettings)
+    run: RunSettings = field(default_factory=RunSettings)
     # Relative plugin and file sources are relative to this directory (the project file's).
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 

@@ -30,6 +30,7 @@ from plugwiz.core.model import (
     PluginLoading,
     PluginSource,
     Project,
+    RunSettings,
 )
 from plugwiz.core.redact import redact_url
 from plugwiz.core.yaml_edit import match_items, patch_yaml, same_data
@@ -247,6 +248,7 @@ def parse_project(
         files=tuple(files),
         tag=reader.string(top.get("tag"), "tag", Project().tag),
         build=_parse_build(reader, top.get("build")),
+        run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
     )
 
@@ -264,6 +266,33 @@ def _parse_build(reader: _Reader, node: Node | None) -> BuildSettings:
         )
     return BuildSettings(
         backend=backend, builder=reader.string(section.get("builder"), "build.builder")
+    )
+
+
+def _run_settings(reader: _Reader, node: Node | None) -> RunSettings:
+    """`run: {args: [...], env: {NAME: value}, ports: [8080]}`: how a live run starts."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return RunSettings()
+    run = reader.mapping(node, "run", _RUN_KEYS)
+    env: list[tuple[str, str]] = []
+    env_node = run.get("env")
+    if env_node is not None and not (
+        isinstance(env_node, yaml.ScalarNode) and env_node.tag.endswith(":null")
+    ):
+        if not isinstance(env_node, yaml.MappingNode):
+            raise reader.fail(env_node, "`run.env` must be a mapping NAME: value")
+        for key_node, value_node in env_node.value:
+            env.append(
+                (reader.string(key_node, "run.env key"), reader.string(value_node, "run.env"))
+            )
+    ports: list[int] = []
+    for i, item in enumerate(reader.items(run.get("ports"), "run.ports")):
+        text = reader.string(item, f"run.ports[{i}]")
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise reader.fail(item, f"`run.ports[{i}]` must be a TCP port number (1-65535)")
+        ports.append(int(text))
+    return RunSettings(
+        args=reader.strings(run.get("args"), "run.args"), env=tuple(env), ports=tuple(ports)
     )
 
 
@@ -358,6 +387,10 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     build = _build_dict(project.build)
     if build:
         doc["build"] = build
+
+    run = _run_dict(project.run)
+    if run:
+        doc["run"] = run
     return doc
 
 
@@ -371,6 +404,19 @@ def _build_dict(settings: BuildSettings) -> dict[str, Any]:
         )
         if value != default
     }
+
+
+def _run_dict(run: RunSettings) -> dict[str, Any]:
+    """The `run:` section for `run` (only what is set)."""
+    out: dict[str, Any] = {}
+    for key, value in (
+        ("args", list(run.args)),
+        ("env", dict(run.env)),
+        ("ports", list(run.ports)),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 def dump_project(project: Project) -> str:
@@ -402,6 +448,7 @@ _TOP_KEYS = (
     "files",
     "tag",
     "build",
+    "run",
 )
 _BUILD_KEYS = ("backend", "builder")
 _HOST_KEYS = (
@@ -416,6 +463,7 @@ _HOST_KEYS = (
 )
 _IMAGE_KEYS = ("builder", "runtime")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol")
+_RUN_KEYS = ("args", "env", "ports")
 
 
 class _Delete:
@@ -705,7 +753,31 @@ def _updated_document(
         if before != after:
             _put(build, key, _DELETE if after == default else after, _BUILD_KEYS)
     _put(doc, "build", _section(doc.get("build"), build), _TOP_KEYS)
+    if old.run != new.run:
+        _put(doc, "run", _updated_run(doc.get("run"), old.run, new.run), _TOP_KEYS)
     return doc
+
+
+def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:
+    """The `run:` section with what changed: args and ports list by list, env by name (a
+    value the text already holds keeps its spelling)."""
+    run = dict(written) if isinstance(written, dict) else {}
+    if old.args != new.args:
+        args = _updated_strings(run.get("args"), old.args, new.args)
+        _put(run, "args", args or _DELETE, _RUN_KEYS)
+    if old.env != new.env:
+        written_env = run.get("env")
+        old_env = dict(old.env)
+        env: dict[Any, Any] = {}
+        for name, value in new.env:
+            if isinstance(written_env, dict) and name in written_env and old_env.get(name) == value:
+                env[name] = written_env[name]
+            else:
+                env[name] = value
+        _put(run, "env", env or _DELETE, _RUN_KEYS)
+    if old.ports != new.ports:
+        _put(run, "ports", list(new.ports) or _DELETE, _RUN_KEYS)
+    return _section(written, run)
 
 
 def _updated_host(written: Any, old: Host, new: Host, places: _Places) -> Any:

@@ -26,7 +26,7 @@ from plugwiz.ui.screens.build import BuildScreen
 from tests.helpers import ImageTracker
 
 from .conftest import SIZE, SMALL, settle, wait_for
-from .helpers import screen_text, table_rows, text_of
+from .helpers import log_text, screen_text, table_rows, text_of
 
 if TYPE_CHECKING:
     from plugwiz.adapters.docker_engine import DockerEngine
@@ -82,9 +82,10 @@ async def test_demo_host_builds_loads_every_plugin_and_runs(workdir: Path) -> No
             assert cmd.count('"--prov"') == 3
             assert text_of(app.screen.query_one("#run-line")).strip() == f"docker run --rm {tag}"
             await pilot.press("o")
+            await wait_for(pilot, lambda: not app.run_session.active, timeout=60)
             await settle(pilot)
-            output = text_of(app.screen.query_one("#run-output"))
-            assert "exit code 0" in output
+            assert "exit code 0" in text_of(app.screen.query_one("#run-status"))
+            output = log_text(app.screen.query_one("#run-output"))
             assert "loaded plugin hello" in output
             assert "demo-host: 3 plugins loaded" in output
     finally:

@@ -24,7 +24,7 @@ from plugwiz.ui.screens.build import MAX_LOG_LINES, BuildScreen
 from plugwiz.ui.widgets.message import MessageArea
 
 from .conftest import SIZE, TAG, AppMaker, git, project_for, settle, wait_for
-from .helpers import table_rows, text_of
+from .helpers import log_text, table_rows, text_of
 
 
 def state(app: PlugwizApp) -> BuildState:
@@ -345,10 +345,10 @@ async def test_a_successful_build_streams_output_and_shows_the_result(
         await pilot.press("y")
         assert app.clipboard == f"docker run --rm {TAG}"
         await pilot.press("o")
+        await wait_for(pilot, lambda: not app.run_session.active)
         await settle(pilot)
-        output = text_of(app.screen.query_one("#run-output"))
-        assert "exit code 0" in output
-        assert "demo-host: 3 plugins loaded" in output
+        assert "exit code 0" in text_of(app.screen.query_one("#run-status"))
+        assert "demo-host: 3 plugins loaded" in log_text(app.screen.query_one("#run-output"))
 
 
 async def test_a_failed_build_explains_where_and_can_be_rebuilt(

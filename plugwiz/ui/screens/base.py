@@ -80,6 +80,8 @@ class WizardScreen(Screen[None]):
             "prebuilt_verdicts",
             "build_revision",
             "recent",
+            "run_revision",
+            "watch_revision",
         ):
             self.watch(self.app, name, self._state_changed, init=False)
         self._redraw_now()
