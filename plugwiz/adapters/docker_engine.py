@@ -14,6 +14,7 @@ import os
 import posixpath
 import queue
 import socket
+import subprocess
 import tarfile
 import tempfile
 import threading
@@ -30,9 +31,16 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
+from plugwiz.adapters.buildkit import (
+    BuildKitCli,
+    BuildKitRun,
+    find_buildkit,
+    require_buildkit,
+    run_buildkit_build,
+)
 from plugwiz.adapters.goproxy import prepare_for_build
 from plugwiz.core.buildinfo import read_binary_facts
-from plugwiz.core.context import HashingWriter, check_submodules, write_context
+from plugwiz.core.context import HashingWriter, check_submodules, context_digest, write_context
 from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
@@ -67,10 +75,23 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ProjectError, ResolvedProject, SmokeTest
+from plugwiz.core.model import (
+    BACKENDS,
+    DEFAULT_PLUGIN_EXT,
+    ProjectError,
+    ResolvedProject,
+    SmokeTest,
+)
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.plan import OUT_DIR, plan_build
+from plugwiz.core.plan import (
+    CHECK_STAGE,
+    DEFAULT_CACHE_ID,
+    LOADCHECK_ENV,
+    OUT_DIR,
+    plan_build,
+)
 from plugwiz.core.ports import HostRepoError, HostRepository
+from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_MODULE,
@@ -169,9 +190,24 @@ def _shutdown_response(response: requests.Response) -> None:
 class DockerEngine:
     """Builds, inspects and runs images through the Docker Engine API."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
-        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use."""
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        backend: str = "",
+        builder: str = "",
+        cache_id: str = DEFAULT_CACHE_ID,
+    ) -> None:
+        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use.
+
+        `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
+        project's `build:` settings; a project that leaves the backend to `auto` gets the
+        PLUGWIZ_BACKEND environment variable's, if set. `cache_id` names BuildKit's Go
+        build cache mount."""
         self._client = client
+        self.backend = backend
+        self.builder = builder
+        self.cache_id = cache_id
         # Image IDs the last build produced or used (stage results, then layers), in stream
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
@@ -284,6 +320,7 @@ class DockerEngine:
         except HostRepoError as error:
             raise ProjectError(str(error)) from None
         sources = prepare_for_build(resolved, plan.modules)
+        cli = self.buildkit_cli(resolved)
         for warning in plan.warnings:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -294,7 +331,14 @@ class DockerEngine:
         ):
             hashing = HashingWriter(context)
             try:
-                write_context(resolved, repo, cast(BinaryIO, hashing), sources)
+                write_context(
+                    resolved,
+                    repo,
+                    cast(BinaryIO, hashing),
+                    sources,
+                    buildkit=cli is not None,
+                    cache_id=self.cache_id,
+                )
             except HostRepoError as error:
                 raise ProjectError(str(error)) from None
             context.seek(0)
@@ -302,8 +346,185 @@ class DockerEngine:
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
             )
             log.flush()
-            labels = {LABEL_CONTEXT: hashing.digest}
-            yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            if cli is None:
+                labels = {LABEL_CONTEXT: hashing.digest}
+                yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            else:
+                # The label names the inputs whatever the backend: the classic context's digest.
+                labels = {LABEL_CONTEXT: context_digest(resolved, repo, sources)}
+                yield from self._buildkit_build(resolved, cli, context, tag, labels, log, cancel)
+
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """Whether a build of `resolved` goes through BuildKit; False when unsure (BuildKit
+        asked for but missing: the build itself says so)."""
+        try:
+            return self.buildkit_cli(resolved) is not None
+        except DockerError:
+            return False
+
+    def buildkit_cli(self, resolved: ResolvedProject) -> BuildKitCli | None:
+        """How to run a BuildKit build of `resolved`, or None for the classic builder.
+        Raises EngineError when BuildKit was asked for (or a buildx builder named) and no
+        docker CLI here can drive it."""
+        settings = resolved.project.build
+        backend = self.backend or settings.backend or "auto"
+        if backend == "auto":
+            backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+        builder = self.builder or settings.builder
+        if backend not in BACKENDS:
+            raise DockerError(f"unknown build backend {backend!r}: use {', '.join(BACKENDS)}")
+        if backend == "classic":
+            return None
+        if backend == "buildkit" or builder:
+            return require_buildkit(builder)
+        return find_buildkit()
+
+    def _buildkit_build(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        tag: str,
+        labels: dict[str, str],
+        log: Any,
+        cancel: threading.Event,
+    ) -> Generator[BuildEvent, None, None]:
+        """A BuildKit build through the docker CLI; the image is tagged `tag` on success."""
+        plan = plan_build(resolved)
+        dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+        args = [f"--label={key}={value}" for key, value in labels.items()]
+        if plan.network:
+            # The module proxy is on this machine's loopback: RUN steps must share its network.
+            args.append(f"--network={plan.network}")
+        result = BuildKitRun()
+        failed = False
+        self.last_build_images = []
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            events = run_buildkit_build(
+                cli,
+                resolved,
+                dockerfile,
+                context,
+                args=args,
+                iidfile=Path(scratch) / "iid",
+                log=log,
+                cancel=cancel,
+                result=result,
+            )
+            try:
+                for event in events:
+                    if isinstance(event, BuildFailed):
+                        failed = True
+                        event = self._explain_buildkit_failure(
+                            resolved, cli, context, event, result
+                        )
+                    yield event
+            finally:
+                events.close()
+                if result.outcome in ("running", "cancelled"):
+                    log.write("# build cancelled\n")
+                    log.flush()
+        smoke = resolved.project.smoke
+        if result.outcome == "finished" and smoke is not None:
+            # Before the tag moves: a failing run leaves `tag` where it was.
+            command = tuple(plan.cmd(resolved.project))
+            passed = yield from self._smoke(result.image_id, smoke, cancel, command, tag, log)
+            if not passed:
+                # Kept as cache; removed once a build of `tag` supersedes it.
+                self._ledger.add(tag, [result.image_id])
+                failed = True
+                result.outcome = "cancelled" if passed is None else "failed"
+        if result.outcome == "finished":
+            previous = self._tagged_id(tag)
+            repository, version = parse_repository_tag(tag)
+            with _docker_errors():
+                self.client.api.tag(result.image_id, repository, version or "latest", force=True)
+            log.write(f"# tagged {tag} ({result.image_id})\n")
+            self.last_build_images = [result.image_id]
+            self._forget_superseded_ids(tag, previous, [result.image_id])
+            yield BuildFinished(image_id=result.image_id, tag=tag)
+        elif result.outcome == "cancelled":
+            yield BuildCancelled()
+        elif not failed:
+            yield BuildFailed(
+                message=(
+                    f"the BuildKit build ended without an image (exit code {result.exit_code}); "
+                    f"{tag} was not changed. See the log"
+                ),
+                step=0,
+                title="",
+                last_lines=(),
+                locations=(),
+                plugin=None,
+            )
+
+    def _explain_buildkit_failure(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        event: BuildFailed,
+        result: BuildKitRun,
+    ) -> BuildFailed:
+        """`_explain_failure` for BuildKit, whose steps leave no images to read: the check
+        stage is built again without its load-check RUN (every step cached, a second or
+        two) into an untagged image, the host and the refused plugin are read from it, and
+        the image is removed."""
+        if not result.loadcheck_failures:
+            return event
+        if _loaded_but_symbol_refused(result.loadcheck_failures[0][1]):
+            return event
+        try:
+            plan = plan_build(resolved)
+            dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+            kept = [
+                line
+                for line in dockerfile.split("\n")
+                if not line.startswith(f"RUN {LOADCHECK_ENV}=")
+            ]
+            image_id = self._buildkit_stage_image(cli, context, "\n".join(kept), CHECK_STAGE)
+        except (DockerError, OSError, subprocess.SubprocessError):
+            return event
+        if not image_id:
+            return event
+        try:
+            plugin_path = result.loadcheck_failures[0][0]
+            return self._explain_from_image(resolved, event, image_id, plugin_path)
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                self.client.api.remove_image(image_id, noprune=True)
+
+    def _buildkit_stage_image(
+        self, cli: BuildKitCli, context: BinaryIO, dockerfile: str, stage: str
+    ) -> str:
+        """Build `stage` of `dockerfile` with the context's other files; its image ID."""
+        context.seek(0)
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            folder = Path(scratch)
+            with (
+                tarfile.open(fileobj=context, mode="r|") as source,
+                tarfile.open(folder / "context.tar", "w") as tar,
+            ):
+                for member in source:
+                    if member.name == "Dockerfile":
+                        data = dockerfile.encode()
+                        member.size = len(data)
+                        tar.addfile(member, io.BytesIO(data))
+                    else:
+                        tar.addfile(member, source.extractfile(member) if member.isfile() else None)
+            iid = folder / "iid"
+            with (folder / "context.tar").open("rb") as stdin:
+                done = subprocess.run(
+                    cli.command("--progress=plain", "--iidfile", str(iid), "--target", stage, "-"),
+                    stdin=stdin,
+                    capture_output=True,
+                    env=cli.environment(),
+                    timeout=300,
+                    check=False,
+                )
+            if done.returncode != 0 or not iid.exists():
+                return ""
+            return iid.read_text(encoding="utf-8").strip()
 
     def _build_stream(
         self,
@@ -432,8 +653,12 @@ class DockerEngine:
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
                     outcome = "finished"
-                    self._forget_superseded(tag, previous, parser)
-                    yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    try:
+                        # Said first: whoever waits for the image (watch mode runs it at once)
+                        # need not wait for the superseded images to be removed.
+                        yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    finally:
+                        self._forget_superseded(tag, previous, parser)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)
@@ -489,18 +714,24 @@ class DockerEngine:
         host and the first refused plugin from it. Best effort: any problem leaves the
         failure as it was.
         """
-        failures = parser.loadcheck_failures
-        if not failures or not parser.last_image:
+        if not parser.loadcheck_failures or not parser.last_image:
             return event
-        if failures[0][1].startswith(("symbol ", "plugin: symbol ")):
-            # It loaded; its symbol is missing or of another type: the binaries cannot say more.
+        failure = parser.loadcheck_failures[0]
+        if _loaded_but_symbol_refused(failure[1]):
             return event
+        return self._explain_from_image(resolved, event, parser.last_image, failure[0])
+
+    def _explain_from_image(
+        self, resolved: ResolvedProject, event: BuildFailed, image: str, plugin_path: str
+    ) -> BuildFailed:
+        """`event` with the explanation of why the plugin at `plugin_path` would not load,
+        read from `image` (which holds the host and every plugin under /out); `event` as it
+        was on any problem."""
         try:
             plan = plan_build(resolved)
             host_path = f"{OUT_DIR}/{plan.host_binary}"
-            plugin_path = failures[0][0]
-            files = self.read_image_files(parser.last_image, [host_path, plugin_path])
-            runtime_glibc = self.image_glibc(parser.last_image)
+            files = self.read_image_files(image, [host_path, plugin_path])
+            runtime_glibc = self.image_glibc(image)
             module = resolved.facts.gomod.module
             context = HostContext(
                 label=f"the host ({module})" if module else "the host",
@@ -540,7 +771,11 @@ class DockerEngine:
         """Remove what earlier builds of `tag` left and this build does not use: the image the
         tag pointed at before, and the step images of stages that changed since. Images this
         build used (its cache) and images anything else holds (a tag, a child) stay."""
-        keep = {i.removeprefix("sha256:")[:12] for i in (*parser.layers, *parser.stage_image_ids)}
+        self._forget_superseded_ids(tag, previous, [*parser.layers, *parser.stage_image_ids])
+
+    def _forget_superseded_ids(self, tag: str, previous: str | None, used: list[str]) -> None:
+        """`_forget_superseded` with the IDs this build used (BuildKit: only its image)."""
+        keep = {i.removeprefix("sha256:")[:12] for i in used}
         candidates = self._ledger.take(tag)
         if previous:
             candidates.append(previous)
@@ -964,6 +1199,12 @@ def _read_archive(api: Any, container_id: str, path: str) -> Iterator[tuple[str,
             handle = tar.extractfile(member)
             if handle is not None:
                 yield posixpath.join(parent, member.name), handle.read()
+
+
+def _loaded_but_symbol_refused(message: str) -> bool:
+    """Whether the load check's failure says the plugin loaded and its symbol is missing or
+    of another type: its binaries cannot explain more than the message does."""
+    return message.startswith(("symbol ", "plugin: symbol "))
 
 
 def _log_chunk(log: Any, chunk: dict[str, Any]) -> None:

@@ -56,6 +56,7 @@ from plugwiz.core.plan import (
     CTX_LOADCHECK,
     CTX_PLUGINS,
     CTX_PREBUILT,
+    DEFAULT_CACHE_ID,
     BuildPlan,
     extra_file_context_path,
     plan_build,
@@ -471,8 +472,12 @@ def write_context(
     repo: HostRepository,
     out: BinaryIO,
     sources: Sequence[ModuleSource] | None = None,
+    *,
+    buildkit: bool = False,
+    cache_id: str = DEFAULT_CACHE_ID,
 ) -> list[ContextEntry]:
-    """Write the build context for `resolved` as an uncompressed tar to `out`.
+    """Write the build context for `resolved` as an uncompressed tar to `out`, with the
+    Dockerfile for BuildKit when `buildkit` (its Go cache mount named `cache_id`).
 
     Modules the context carries come from `sources` (default: the offline directory and
     plugwiz's module cache, no network). Raises ProjectError (or PluginSourceError,
@@ -480,7 +485,7 @@ def write_context(
     source is unusable.
     """
     plan = plan_build(resolved)
-    dockerfile = emit_dockerfile(resolved, plan).encode()
+    dockerfile = emit_dockerfile(resolved, plan, buildkit=buildkit, cache_id=cache_id).encode()
     local = local_context_files(resolved, plan)
     if sources is None and plan.modules.settings is not None:
         sources = local_sources(plan.modules.settings)
@@ -526,11 +531,16 @@ class HashingWriter(io.RawIOBase):
         return "sha256:" + self._hash.hexdigest()
 
 
-def context_digest(resolved: ResolvedProject, repo: HostRepository) -> str:
-    """The digest of the build context `resolved` would send (the `dev.plugwiz.context`
-    label of an image built from it): equal digests mean the same inputs."""
+def context_digest(
+    resolved: ResolvedProject,
+    repo: HostRepository,
+    sources: Sequence[ModuleSource] | None = None,
+) -> str:
+    """The digest of the (classic) build context `resolved` would send, its modules taken
+    from `sources` as in `write_context` (the `dev.plugwiz.context` label of an image built
+    from it): equal digests mean the same inputs."""
     sink = HashingWriter()
-    write_context(resolved, repo, sink)  # type: ignore[arg-type]
+    write_context(resolved, repo, sink, sources)  # type: ignore[arg-type]
     return sink.digest
 
 

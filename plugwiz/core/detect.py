@@ -13,7 +13,6 @@ _PACKAGE_RE = re.compile(rb"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILIN
 _FUNC_MAIN_RE = re.compile(rb"^func\s+main\s*\(\s*\)", re.MULTILINE)
 _BLOCK_COMMENT_RE = re.compile(rb"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT_RE = re.compile(rb"//[^\n]*")
-
 # Directories the go tool ignores, and trees that are never the host's own packages.
 _SKIPPED_PARTS = ("vendor", "testdata")
 
@@ -40,18 +39,31 @@ _IMPORT_SPEC_RE = re.compile(rb'(?:^|\s)(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"
 
 
 def go_imports(source: bytes) -> list[str]:
-    """The import paths of a Go file (comments ignored; good enough for a cache warm-up, not
-    a parser: build constraints are not evaluated)."""
+    """The import paths of a Go file, in order (comments ignored; aliases, `_` and `.` imports
+    too; good enough for a cache warm-up, not a parser: build constraints are not evaluated)."""
     stripped = _LINE_COMMENT_RE.sub(b"", _BLOCK_COMMENT_RE.sub(b"", source))
     found = [m.group(1) for m in _IMPORT_LINE_RE.finditer(stripped)]
     for block in _IMPORT_BLOCK_RE.finditer(stripped):
         found.extend(m.group(1) for m in _IMPORT_SPEC_RE.finditer(block.group(1)))
-    return sorted({path.decode("utf-8", "replace") for path in found})
+    return list(dict.fromkeys(path.decode("utf-8", "replace") for path in found))
 
 
 def has_func_main(source: bytes) -> bool:
     """Whether a Go file declares `func main()` at top level."""
     return _FUNC_MAIN_RE.search(_BLOCK_COMMENT_RE.sub(b"", source)) is not None
+
+
+def external_imports(paths: set[str], module: str) -> tuple[str, ...]:
+    """Of `paths`, the packages of other modules: a first element with a dot (a domain), so
+    never the standard library, and not under `module` itself. Sorted."""
+    prefix = module.rstrip("/") + "/"
+    return tuple(
+        sorted(
+            p
+            for p in paths
+            if "." in p.split("/", 1)[0] and p != module and not p.startswith(prefix)
+        )
+    )
 
 
 def _is_package_file(path: str) -> bool:
@@ -79,12 +91,14 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
     package_dirs: set[str] = set()
+    imports: set[str] = set()
     for path in files:
         if not _is_package_file(path):
             continue
         parent = str(PurePosixPath(path).parent)
         package_dirs.add("" if parent == "." else parent)
         content = read(path) or b""
+        imports.update(go_imports(content))
         if go_package_name(content) != "main":
             continue
         directory = str(PurePosixPath(path).parent)
@@ -105,4 +119,5 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         gosum_text=(gosum or b"").decode("utf-8", errors="replace"),
         vendor_modules_text=(modules_txt or b"").decode("utf-8", errors="replace"),
         packages=tuple(sorted(package_dirs)),
+        imports=external_imports(imports, gomod.module),
     )

@@ -20,7 +20,9 @@ import yaml
 
 from plugwiz.core.atomic import atomic_write
 from plugwiz.core.model import (
+    BACKENDS,
     DEMO_REPO,
+    BuildSettings,
     BundledPlugin,
     ExtraFile,
     Host,
@@ -29,6 +31,7 @@ from plugwiz.core.model import (
     PluginLoading,
     PluginSource,
     Project,
+    RunSettings,
     SmokeTest,
 )
 from plugwiz.core.modsource import has_userinfo
@@ -248,7 +251,52 @@ def parse_project(
         tag=reader.string(top.get("tag"), "tag", Project().tag),
         modules=_parse_modules(reader, top.get("modules")),
         smoke=_parse_smoke(reader, top.get("smoke")),
+        build=_parse_build(reader, top.get("build")),
+        run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
+    )
+
+
+def _parse_build(reader: _Reader, node: Node | None) -> BuildSettings:
+    """`build: {backend: auto|classic|buildkit, builder: NAME}`."""
+    if node is None:
+        return BuildSettings()
+    section = reader.mapping(node, "build", _BUILD_KEYS)
+    backend = reader.string(section.get("backend"), "build.backend", BuildSettings().backend)
+    if backend not in BACKENDS:
+        raise reader.fail(
+            section.get("backend"),
+            f"`build.backend` must be one of {', '.join(BACKENDS)}, not {backend!r}",
+        )
+    return BuildSettings(
+        backend=backend, builder=reader.string(section.get("builder"), "build.builder")
+    )
+
+
+def _run_settings(reader: _Reader, node: Node | None) -> RunSettings:
+    """`run: {args: [...], env: {NAME: value}, ports: [8080]}`: how a live run starts."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return RunSettings()
+    run = reader.mapping(node, "run", _RUN_KEYS)
+    env: list[tuple[str, str]] = []
+    env_node = run.get("env")
+    if env_node is not None and not (
+        isinstance(env_node, yaml.ScalarNode) and env_node.tag.endswith(":null")
+    ):
+        if not isinstance(env_node, yaml.MappingNode):
+            raise reader.fail(env_node, "`run.env` must be a mapping NAME: value")
+        for key_node, value_node in env_node.value:
+            env.append(
+                (reader.string(key_node, "run.env key"), reader.string(value_node, "run.env"))
+            )
+    ports: list[int] = []
+    for i, item in enumerate(reader.items(run.get("ports"), "run.ports")):
+        text = reader.string(item, f"run.ports[{i}]")
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise reader.fail(item, f"`run.ports[{i}]` must be a TCP port number (1-65535)")
+        ports.append(int(text))
+    return RunSettings(
+        args=reader.strings(run.get("args"), "run.args"), env=tuple(env), ports=tuple(ports)
     )
 
 
@@ -410,6 +458,13 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         doc["modules"] = modules
     if project.smoke is not None:
         doc["smoke"] = _smoke_dict(project.smoke)
+    build = _build_dict(project.build)
+    if build:
+        doc["build"] = build
+
+    run = _run_dict(project.run)
+    if run:
+        doc["run"] = run
     return doc
 
 
@@ -435,6 +490,31 @@ def _smoke_dict(smoke: SmokeTest) -> dict[str, Any]:
     if smoke.expect_exit is not None:
         doc["expect_exit"] = smoke.expect_exit
     return doc
+
+
+def _build_dict(settings: BuildSettings) -> dict[str, Any]:
+    defaults = BuildSettings()
+    return {
+        key: value
+        for key, value, default in (
+            ("backend", settings.backend, defaults.backend),
+            ("builder", settings.builder, defaults.builder),
+        )
+        if value != default
+    }
+
+
+def _run_dict(run: RunSettings) -> dict[str, Any]:
+    """The `run:` section for `run` (only what is set)."""
+    out: dict[str, Any] = {}
+    for key, value in (
+        ("args", list(run.args)),
+        ("env", dict(run.env)),
+        ("ports", list(run.ports)),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 def dump_project(project: Project) -> str:
@@ -467,7 +547,10 @@ _TOP_KEYS = (
     "tag",
     "modules",
     "smoke",
+    "build",
+    "run",
 )
+_BUILD_KEYS = ("backend", "builder")
 _HOST_KEYS = (
     "repo",
     "ref",
@@ -482,6 +565,7 @@ _IMAGE_KEYS = ("builder", "runtime")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol", "symbol_type")
 _MODULES_KEYS = ("proxy", "private", "nosumdb", "sumdb", "offline", "upgrade")
 _SMOKE_KEYS = ("args", "env", "timeout", "expect_output", "expect_exit")
+_RUN_KEYS = ("args", "env", "ports")
 
 
 class _Delete:
@@ -766,12 +850,46 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
+
+    build = dict(doc["build"]) if isinstance(doc.get("build"), dict) else {}
+    build_defaults = BuildSettings()
+    for key, before, after, default in (
+        ("backend", old.build.backend, new.build.backend, build_defaults.backend),
+        ("builder", old.build.builder, new.build.builder, build_defaults.builder),
+    ):
+        if before != after:
+            _put(build, key, _DELETE if after == default else after, _BUILD_KEYS)
+    _put(doc, "build", _section(doc.get("build"), build), _TOP_KEYS)
+    if old.run != new.run:
+        _put(doc, "run", _updated_run(doc.get("run"), old.run, new.run), _TOP_KEYS)
     if old.modules != new.modules or (new.modules.offline and places.old_dir != places.new_dir):
         _put(doc, "modules", _updated_modules(doc.get("modules"), old, new, places), _TOP_KEYS)
     if old.smoke != new.smoke:
         smoke = _updated_smoke(doc.get("smoke"), old.smoke, new.smoke)
         _put(doc, "smoke", smoke, _TOP_KEYS)
     return doc
+
+
+def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:
+    """The `run:` section with what changed: args and ports list by list, env by name (a
+    value the text already holds keeps its spelling)."""
+    run = dict(written) if isinstance(written, dict) else {}
+    if old.args != new.args:
+        args = _updated_strings(run.get("args"), old.args, new.args)
+        _put(run, "args", args or _DELETE, _RUN_KEYS)
+    if old.env != new.env:
+        written_env = run.get("env")
+        old_env = dict(old.env)
+        env: dict[Any, Any] = {}
+        for name, value in new.env:
+            if isinstance(written_env, dict) and name in written_env and old_env.get(name) == value:
+                env[name] = written_env[name]
+            else:
+                env[name] = value
+        _put(run, "env", env or _DELETE, _RUN_KEYS)
+    if old.ports != new.ports:
+        _put(run, "ports", list(new.ports) or _DELETE, _RUN_KEYS)
+    return _section(written, run)
 
 
 def _updated_modules(written: Any, old: Project, new: Project, places: _Places) -> Any:

@@ -566,12 +566,13 @@ GOLDEN = Path(__file__).parent / "golden"
         ),
     ],
 )
+@pytest.mark.parametrize("buildkit", [False, True], ids=["classic", "buildkit"])
 def test_module_dockerfiles_match_golden(
-    name: str, host: str, plugins: tuple[str, ...], settings: ModuleSettings
+    name: str, host: str, plugins: tuple[str, ...], settings: ModuleSettings, buildkit: bool
 ) -> None:
     project = resolved(host, *plugins, modules=settings)
-    text = emit_dockerfile(project, plan_build(project))
-    golden = GOLDEN / f"{name}.Dockerfile"
+    text = emit_dockerfile(project, plan_build(project), buildkit=buildkit)
+    golden = GOLDEN / f"{name}{'.buildkit' if buildkit else ''}.Dockerfile"
     if os.environ.get("PLUGWIZ_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()

@@ -4,20 +4,35 @@
 # Warning: the host is rebuilt with example.org/colors v1.1.0 instead of its v1.0.0 (modules.upgrade; required by upgrade)
 # Upgraded for the plugins: example.org/colors v1.0.0 -> v1.1.0 (modules.upgrade; upgrade)
 
-# Toolchain, modules, host and bundled plugins: cached until the host commit changes.
-FROM golang:1.19-bookworm AS host
+# Toolchain: the standard library compiled for the host and for plugins,
+# once per builder image and flags (every host and commit reuses it).
+FROM golang:1.19-bookworm AS toolchain
 ENV CGO_ENABLED="1" \
-    GOFLAGS="-trimpath" \
+    GOFLAGS="" \
     GOTOOLCHAIN="local" \
-    GOWORK="off" \
-    GOPROXY="file:///plugwiz/goproxy" \
+    GOWORK="off"
+RUN set -- bufio compress/gzip context crypto/hmac crypto/rand \
+    crypto/sha1 crypto/sha256 crypto/tls crypto/x509 \
+    database/sql embed encoding/base64 encoding/csv encoding/hex \
+    encoding/json encoding/xml flag hash/crc32 html/template log \
+    math/big mime/multipart net/http net/http/httputil os/exec \
+    os/signal path/filepath plugin regexp runtime/debug sort \
+    text/template && \
+    go list -e -export -f '' "$@" >/dev/null && \
+    go list -e -export -buildmode=plugin -f '' "$@" >/dev/null
+
+# Modules, host and bundled plugins: cached until the host commit changes.
+FROM toolchain AS host
+ENV GOPROXY="file:///plugwiz/goproxy" \
     GOSUMDB="off"
 WORKDIR /src
-# Dependencies first: their layer survives every host commit that keeps go.mod.
 COPY plugwiz/host-modules/ ./
 # Modules sent with the build (a file-based proxy): no network needed.
 COPY plugwiz/host-goproxy/ /plugwiz/goproxy/
 RUN go mod download
+RUN set -- example.org/colors && \
+    go list -e -export -deps -f '' "$@" >/dev/null && \
+    go list -e -export -deps -buildmode=plugin -f '' "$@" >/dev/null
 COPY host/ ./
 COPY plugwiz/host-modules/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
