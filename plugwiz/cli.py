@@ -42,6 +42,7 @@ COMMANDS = (
     "new",
     "watch",
     "serve",
+    "modules",
 )
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
 
@@ -142,6 +143,35 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
         metavar="NAME",
         help="buildx builder to build on, local or remote (implies BuildKit)",
     )
+    _add_module_options(g)
+
+
+def _add_module_options(g: argparse._ArgumentGroup) -> None:
+    """Options for plugins with their own modules, the typed load check and the smoke run."""
+    g.add_argument(
+        "--symbol-type",
+        metavar="TYPE",
+        help="Go type the symbol must have, e.g. 'func() provider.Provider' (default: the type "
+        "the host's bundled plugins export)",
+    )
+    g.add_argument(
+        "--goproxy",
+        metavar="URL",
+        help="module proxy (GOPROXY) for the build; credentials only in the environment's "
+        "GOPROXY or ~/.netrc",
+    )
+    g.add_argument(
+        "--offline-modules",
+        metavar="DIR",
+        help="a module directory `plugwiz modules -o DIR` wrote: the build needs no network",
+    )
+    g.add_argument(
+        "--upgrade-module",
+        action="append",
+        metavar="MODULE",
+        help="let the plugins upgrade this module of the host (repeatable)",
+    )
+    g.add_argument("--no-smoke", action="store_true", help="skip the project's smoke run")
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
@@ -240,6 +270,17 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     )
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     parsers["explain"] = explain
+
+    modules = _Parser(
+        prog="plugwiz modules",
+        description="Write every Go module the project's build needs (the host's and its "
+        "plugins') as a file-based module proxy in DIR, from the module proxy (GOPROXY) and "
+        "the offline directory. Run it where the network is; then set `modules: {offline: DIR}` "
+        "in the project file and the build needs no network at all.",
+    )
+    _add_project_options(modules)
+    modules.add_argument("-o", "--output", metavar="DIR", required=True, help="the directory")
+    parsers["modules"] = modules
 
     new = _Parser(
         prog="plugwiz new",
@@ -353,6 +394,8 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
         loading = replace(loading, directory=args.plugin_dir)
     if args.symbol is not None:
         loading = replace(loading, symbol=args.symbol)
+    if args.symbol_type is not None:
+        loading = replace(loading, symbol_type=args.symbol_type)
     if args.arg:
         loading = replace(loading, extra_args=tuple(args.arg))
     changes["loading"] = loading
@@ -371,6 +414,23 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
         )
     if args.tag is not None:
         changes["tag"] = args.tag
+    modules = project.modules
+    if args.goproxy is not None:
+        from plugwiz.core.modsource import has_userinfo
+
+        if has_userinfo(args.goproxy):
+            raise UserError(
+                "--goproxy must not hold credentials (they would show in the process list): "
+                "put them in GOPROXY in the environment or in ~/.netrc"
+            )
+        modules = replace(modules, proxy=args.goproxy)
+    if args.offline_modules is not None:
+        modules = replace(modules, offline=str(Path(args.offline_modules).resolve()))
+    if args.upgrade_module:
+        modules = replace(modules, upgrade=tuple(args.upgrade_module))
+    changes["modules"] = modules
+    if args.no_smoke:
+        changes["smoke"] = None
     build = project.build
     if args.backend is not None:
         build = replace(build, backend=args.backend)
@@ -485,11 +545,13 @@ def _cmd_context(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
+    from plugwiz.adapters.goproxy import module_sources
     from plugwiz.core.context import write_context
     from plugwiz.service import open_repo
 
     project = resolved_project(args)
     output = Path(args.output)
+    sources = module_sources(project)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -497,6 +559,7 @@ def _cmd_context(args: argparse.Namespace) -> int:
                 project,
                 open_repo(project.project),
                 handle,
+                sources,
                 buildkit=_renders_for_buildkit(project),
             )
         os.replace(tmp, output)
@@ -513,6 +576,35 @@ def _cmd_build(args: argparse.Namespace) -> int:
     project = resolved_project(args)
     log = Path(args.log) if args.log else None
     return build_command(project, tag=project.project.tag, log_path=log)
+
+
+def _cmd_modules(args: argparse.Namespace) -> int:
+    from plugwiz.adapters.goproxy import write_offline_proxy
+    from plugwiz.core.plan import plan_build
+
+    project = resolved_project(args)
+    plan = plan_build(project)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    prepared = write_offline_proxy(project, plan.modules, output)
+    versions = sorted(
+        {
+            p.rsplit("/@v/", 1)[0] + "@" + p.rsplit("/", 1)[1].rsplit(".", 1)[0]
+            for p, _ in prepared.proxy
+            if not p.endswith("/list")
+        }
+    )
+    if not versions:
+        print(f"the build needs no modules from a proxy: nothing written to {output}")
+        return EXIT_OK
+    print(f"wrote {len(versions)} module version(s) to {output}:")
+    for version in versions:
+        print(f"    {version}")
+    print(
+        f"set `modules: {{offline: {output}}}` in the project file (or --offline-modules "
+        f"{output}): the build then needs no network"
+    )
+    return EXIT_OK
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -734,6 +826,7 @@ _HANDLERS = {
     "new": _cmd_new,
     "watch": _cmd_watch,
     "serve": _cmd_serve,
+    "modules": _cmd_modules,
 }
 
 
@@ -741,6 +834,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's mistake (or the world's), never a bug."""
     from plugwiz.core.detect import DetectError
     from plugwiz.core.gomod import GoModError
+    from plugwiz.core.modzip import ModuleZipError
     from plugwiz.core.ports import HostRepoError
     from plugwiz.core.project_file import ProjectFileError
 
@@ -751,6 +845,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         HostRepoError,
         DetectError,
         GoModError,
+        ModuleZipError,
         OSError,
     )
 

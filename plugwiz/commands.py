@@ -24,6 +24,9 @@ from plugwiz.core.events import (
     BuildFinished,
     BuildWarning,
     OutputLine,
+    SmokeRunFinished,
+    SmokeRunOutput,
+    SmokeRunStarted,
     StepStarted,
 )
 from plugwiz.core.explain import format_explanation
@@ -117,6 +120,8 @@ def build_command(
                 print(f"    {event.text}", file=out)
             elif isinstance(event, BuildWarning):
                 print(f"warning: {event.text}", file=out)
+            elif isinstance(event, SmokeRunStarted | SmokeRunOutput | SmokeRunFinished):
+                _print_smoke(event, out)
             elif isinstance(event, BuildFailed):
                 _print_failure(event, total, log_path, out)
                 return EXIT_FAILED
@@ -140,14 +145,26 @@ def build_command(
     except EngineError as error:
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
-    except ProjectError as error:
-        # Raised before anything is built (a plugin source, the builder's Go): the user's to fix.
+    except (ProjectError, HostRepoError) as error:
+        # Raised before anything is built (a plugin source, the builder's Go, a module no
+        # source has, a submodule that cannot be fetched): the user's to fix.
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     finally:
         _close(events)
     print(f"error: the build ended without a result; see {log_path}", file=out)
     return EXIT_FAILED
+
+
+def _print_smoke(event: SmokeRunStarted | SmokeRunOutput | SmokeRunFinished, out: TextIO) -> None:
+    """The smoke run as it happens: its command, its output, its verdict."""
+    if isinstance(event, SmokeRunStarted):
+        print(f"[smoke] {' '.join(event.command)}  (must {event.expectation})", file=out)
+    elif isinstance(event, SmokeRunOutput):
+        print(f"    {event.text}", file=out)
+    else:
+        verdict = "passed" if event.passed else "failed"
+        print(f"smoke run {verdict} ({event.seconds:.1f} s): {event.reason}", file=out)
 
 
 def _close(events: object) -> None:

@@ -17,7 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.ports import CommitInfo, GitRef, HostRepoError, HostRepository
+from plugwiz.core.ports import CommitInfo, Gitlink, GitRef, HostRepoError, HostRepository
 
 DEMO_BRANCH = "main"
 DEMO_TAG = "v0.1.0"
@@ -239,6 +239,16 @@ class DemoHostRepository:
     def export(self, sha: str, tar: tarfile.TarFile, prefix: str) -> None:
         """The git adapter's export (the build context is not on the start-up path)."""
         self._real().export(sha, tar, prefix)
+
+    def gitlinks(self, sha: str) -> list[Gitlink]:
+        """None for the demo commit (it has no submodules); the git adapter's otherwise."""
+        if sha == self._sha:
+            return []
+        return self._real().gitlinks(sha)
+
+    def open_submodule(self, sha: str, link: Gitlink) -> HostRepository:
+        """The git adapter's."""
+        return self._real().open_submodule(sha, link)
 
     def __getattr__(self, name: str) -> object:
         # list_refs, export, refresh, close, display_url...: the real adapter's.

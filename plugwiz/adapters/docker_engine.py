@@ -38,8 +38,9 @@ from plugwiz.adapters.buildkit import (
     require_buildkit,
     run_buildkit_build,
 )
+from plugwiz.adapters.goproxy import prepare_for_build
 from plugwiz.core.buildinfo import read_binary_facts
-from plugwiz.core.context import HashingWriter, context_digest, write_context
+from plugwiz.core.context import HashingWriter, check_submodules, context_digest, write_context
 from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
@@ -63,6 +64,9 @@ from plugwiz.core.events import (
     BuildFinished,
     BuildStreamParser,
     BuildWarning,
+    SmokeRunFinished,
+    SmokeRunOutput,
+    SmokeRunStarted,
     strip_ansi,
 )
 from plugwiz.core.explain import HostContext, explain
@@ -71,7 +75,13 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import BACKENDS, DEFAULT_PLUGIN_EXT, ResolvedProject
+from plugwiz.core.model import (
+    BACKENDS,
+    DEFAULT_PLUGIN_EXT,
+    ProjectError,
+    ResolvedProject,
+    SmokeTest,
+)
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.plan import (
     CHECK_STAGE,
@@ -80,7 +90,7 @@ from plugwiz.core.plan import (
     OUT_DIR,
     plan_build,
 )
-from plugwiz.core.ports import HostRepository
+from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import (
     LABEL_CONTEXT,
@@ -92,6 +102,7 @@ from plugwiz.core.report import (
     PluginFile,
     go_version_from_binary,
 )
+from plugwiz.core.smoke import run_smoke
 
 # How often the build loop wakes up to look at the cancel flag while the builder is silent.
 _POLL_S = 0.2
@@ -302,6 +313,13 @@ class DockerEngine:
             if builder_version:
                 # Fail now, not after minutes of building, with both versions named.
                 check_builder_toolchain(go_line, plan.builder_image, builder_version)
+        # Modules and submodules are checked (or fetched) now: a missing one is one message
+        # before the build, not a failure minutes into it.
+        try:
+            check_submodules(resolved, repo)
+        except HostRepoError as error:
+            raise ProjectError(str(error)) from None
+        sources = prepare_for_build(resolved, plan.modules)
         cli = self.buildkit_cli(resolved)
         for warning in plan.warnings:
             yield BuildWarning(warning)
@@ -312,13 +330,17 @@ class DockerEngine:
             log_path.open("w", encoding="utf-8") as log,
         ):
             hashing = HashingWriter(context)
-            write_context(
-                resolved,
-                repo,
-                cast(BinaryIO, hashing),
-                buildkit=cli is not None,
-                cache_id=self.cache_id,
-            )
+            try:
+                write_context(
+                    resolved,
+                    repo,
+                    cast(BinaryIO, hashing),
+                    sources,
+                    buildkit=cli is not None,
+                    cache_id=self.cache_id,
+                )
+            except HostRepoError as error:
+                raise ProjectError(str(error)) from None
             context.seek(0)
             log.write(
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
@@ -329,7 +351,7 @@ class DockerEngine:
                 yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
             else:
                 # The label names the inputs whatever the backend: the classic context's digest.
-                labels = {LABEL_CONTEXT: context_digest(resolved, repo)}
+                labels = {LABEL_CONTEXT: context_digest(resolved, repo, sources)}
                 yield from self._buildkit_build(resolved, cli, context, tag, labels, log, cancel)
 
     def uses_buildkit(self, resolved: ResolvedProject) -> bool:
@@ -371,6 +393,9 @@ class DockerEngine:
         plan = plan_build(resolved)
         dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
         args = [f"--label={key}={value}" for key, value in labels.items()]
+        if plan.network:
+            # The module proxy is on this machine's loopback: RUN steps must share its network.
+            args.append(f"--network={plan.network}")
         result = BuildKitRun()
         failed = False
         self.last_build_images = []
@@ -399,6 +424,16 @@ class DockerEngine:
                 if result.outcome in ("running", "cancelled"):
                     log.write("# build cancelled\n")
                     log.flush()
+        smoke = resolved.project.smoke
+        if result.outcome == "finished" and smoke is not None:
+            # Before the tag moves: a failing run leaves `tag` where it was.
+            command = tuple(plan.cmd(resolved.project))
+            passed = yield from self._smoke(result.image_id, smoke, cancel, command, tag, log)
+            if not passed:
+                # Kept as cache; removed once a build of `tag` supersedes it.
+                self._ledger.add(tag, [result.image_id])
+                failed = True
+                result.outcome = "cancelled" if passed is None else "failed"
         if result.outcome == "finished":
             previous = self._tagged_id(tag)
             repository, version = parse_repository_tag(tag)
@@ -436,6 +471,8 @@ class DockerEngine:
         two) into an untagged image, the host and the refused plugin are read from it, and
         the image is removed."""
         if not result.loadcheck_failures:
+            return event
+        if _loaded_but_symbol_refused(result.loadcheck_failures[0][1]):
             return event
         try:
             plan = plan_build(resolved)
@@ -510,6 +547,10 @@ class DockerEngine:
             "q": False,
             "labels": json.dumps(labels),
         }
+        network = plan_build(resolved).network
+        if network:
+            # The module proxy is on this machine's loopback: RUN steps must share its network.
+            params["networkmode"] = network
         # The SDK's api.build() hides the HTTP response, and a cancel needs to close it: the
         # daemon stops a classic build when its client goes away. Same request, our handle.
         with _docker_errors():
@@ -596,6 +637,18 @@ class DockerEngine:
                         plugin=None,
                     )
                 else:
+                    smoke = resolved.project.smoke
+                    if smoke is not None:
+                        # Before the tag moves: a failing run leaves `tag` where it was.
+                        command = tuple(plan_build(resolved).cmd(resolved.project))
+                        passed = yield from self._smoke(
+                            parser.image_id, smoke, cancel, command, tag, log
+                        )
+                        if passed is None:
+                            outcome = "cancelled"
+                        elif not passed:
+                            outcome = "failed"
+                if outcome == "ended":
                     previous = self._tagged_id(tag)
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
@@ -623,6 +676,34 @@ class DockerEngine:
         if outcome == "cancelled":
             yield BuildCancelled()
 
+    def _smoke(
+        self,
+        image_id: str,
+        smoke: SmokeTest,
+        cancel: threading.Event,
+        command: tuple[str, ...],
+        tag: str,
+        log: Any,
+    ) -> Generator[BuildEvent, None, bool | None]:
+        """The smoke run of the image just built (see plugwiz.core.smoke), logged."""
+        runner = run_smoke(self, image_id, smoke, cancel, command, tag)
+        try:
+            while True:
+                event = next(runner)
+                if isinstance(event, SmokeRunStarted):
+                    log.write(f"# smoke run: {' '.join(event.command)} ({event.expectation})\n")
+                elif isinstance(event, SmokeRunOutput):
+                    log.write(event.text + "\n")
+                elif isinstance(event, SmokeRunFinished):
+                    log.write(
+                        f"# smoke run {'passed' if event.passed else 'failed'}: {event.reason}\n"
+                    )
+                log.flush()
+                yield event
+        except StopIteration as stop:
+            result: bool | None = stop.value
+            return result
+
     def _explain_failure(
         self, resolved: ResolvedProject, parser: BuildStreamParser, event: BuildFailed
     ) -> BuildFailed:
@@ -635,8 +716,10 @@ class DockerEngine:
         """
         if not parser.loadcheck_failures or not parser.last_image:
             return event
-        plugin_path = parser.loadcheck_failures[0][0]
-        return self._explain_from_image(resolved, event, parser.last_image, plugin_path)
+        failure = parser.loadcheck_failures[0]
+        if _loaded_but_symbol_refused(failure[1]):
+            return event
+        return self._explain_from_image(resolved, event, parser.last_image, failure[0])
 
     def _explain_from_image(
         self, resolved: ResolvedProject, event: BuildFailed, image: str, plugin_path: str
@@ -1116,6 +1199,12 @@ def _read_archive(api: Any, container_id: str, path: str) -> Iterator[tuple[str,
             handle = tar.extractfile(member)
             if handle is not None:
                 yield posixpath.join(parent, member.name), handle.read()
+
+
+def _loaded_but_symbol_refused(message: str) -> bool:
+    """Whether the load check's failure says the plugin loaded and its symbol is missing or
+    of another type: its binaries cannot explain more than the message does."""
+    return message.startswith(("symbol ", "plugin: symbol "))
 
 
 def _log_chunk(log: Any, chunk: dict[str, Any]) -> None:

@@ -62,6 +62,7 @@ from plugwiz.core.ports import (  # noqa: E402
 )
 from plugwiz.core.redact import redact_url  # noqa: E402
 from plugwiz.core.repo_url import RepoKind, classify_repo  # noqa: E402
+from plugwiz.core.submodules import parse_gitmodules, resolve_submodule_url  # noqa: E402
 
 __all__ = [
     "ClonedGitRepository",
@@ -137,24 +138,21 @@ def _commit_info(commit: git.Commit) -> CommitInfo:
     )
 
 
-def _blobs(commit: git.Commit) -> list[tuple[str, git.Blob]]:
-    """(path, blob) for every file and symlink (not gitlinks) of the commit's tree, by path."""
-    blobs = [
-        (str(item.path), item) for item in commit.tree.traverse() if isinstance(item, git.Blob)
-    ]
-    return sorted(blobs, key=lambda pair: pair[0])
-
-
-def _gitlinks(commit: git.Commit) -> list[Gitlink]:
-    """Every submodule entry of the commit's tree, by path."""
-    # GitPython turns mode-160000 entries into Submodule objects (and does not descend into
-    # them); path and hexsha come from the tree entry, not from .gitmodules.
-    links = [
-        Gitlink(path=str(item.path), sha=item.hexsha)
-        for item in commit.tree.traverse()
-        if isinstance(item, git.Submodule)
-    ]
-    return sorted(links, key=lambda link: link.path)
+def _tree_entries(commit: git.Commit) -> tuple[list[tuple[str, git.Blob]], list[Gitlink]]:
+    """(path, blob) for every file and symlink of the commit's tree, and every submodule
+    entry (gitlink), each by path: one walk of the tree for both."""
+    blobs: list[tuple[str, git.Blob]] = []
+    links: list[Gitlink] = []
+    for item in commit.tree.traverse():
+        if isinstance(item, git.Blob):
+            blobs.append((str(item.path), item))
+        elif isinstance(item, git.Submodule):
+            # GitPython turns mode-160000 entries into Submodule objects (and does not descend
+            # into them); path and hexsha come from the tree entry, not from .gitmodules.
+            links.append(Gitlink(path=str(item.path), sha=item.hexsha))
+    blobs.sort(key=lambda pair: pair[0])
+    links.sort(key=lambda link: link.path)
+    return blobs, links
 
 
 # -- the shared reading side -----------------------------------------------------------------------
@@ -170,6 +168,7 @@ class _GitRepository(ABC):
         # Commits by full SHA: one names the same commit forever, so it is looked up once
         # (a render reads several files at one SHA; each lookup was a `git rev-parse`).
         self._commits: dict[str, git.Commit] = {}
+        self._walked: dict[str, tuple[list[tuple[str, git.Blob]], list[Gitlink]]] = {}
 
     @property
     @abstractmethod
@@ -196,9 +195,18 @@ class _GitRepository(ABC):
     def refresh(self) -> None:
         """Bring the repository up to date with where it comes from."""
 
+    def _entries(self, sha: str) -> tuple[list[tuple[str, git.Blob]], list[Gitlink]]:
+        """The tree at `sha`, walked once (a resolve lists its files, then its gitlinks)."""
+        known = self._walked.get(sha)
+        if known is None:
+            known = _tree_entries(self._commit(sha))
+            if is_full_sha(sha):
+                self._walked[sha] = known
+        return known
+
     def files(self, sha: str) -> list[str]:
         """Every file path (including symlinks, excluding submodules) in the tree at `sha`."""
-        return [path for path, _ in _blobs(self._commit(sha))]
+        return [path for path, _ in self._entries(sha)[0]]
 
     def gitlinks(self, sha: str) -> list[Gitlink]:
         """The submodules (path and recorded commit) in the tree at `sha`, sorted by path.
@@ -206,7 +214,35 @@ class _GitRepository(ABC):
         `files`, `read` and `export` skip them: a build of a host that has submodules lacks
         their content; this lets a caller notice (and refuse or warn).
         """
-        return _gitlinks(self._commit(sha))
+        return list(self._entries(sha)[1])
+
+    def open_submodule(self, sha: str, link: Gitlink) -> HostRepository:
+        """The repository of submodule `link` at `sha`, holding its recorded commit (its URL
+        from .gitmodules; relative URLs resolved against this repository). HostRepoError names
+        the submodule and its URL (without credentials) when it cannot be used."""
+        text = (self.read(sha, ".gitmodules") or b"").decode("utf-8", "replace")
+        url = parse_gitmodules(text).get(link.path)
+        if url is None:
+            raise HostRepoError(
+                f"the host's submodule {link.path} has no URL in .gitmodules at {sha[:12]}: "
+                "fix .gitmodules in the host repository"
+            )
+        location = resolve_submodule_url(url, self._location_url())
+        shown = redact_url(location)
+        try:
+            repo = open_host_repo(location)
+            repo.resolve(link.sha)
+        except HostRepoError as error:
+            raise HostRepoError(
+                f"the host's submodule {link.path} ({shown}) cannot be fetched at "
+                f"{link.sha[:12]}: {error}. Make that URL reachable from here (or change the "
+                "submodule's URL in the host's .gitmodules), or build a host commit without it"
+            ) from None
+        return repo
+
+    def _location_url(self) -> str:
+        """Where this repository is, for resolving relative submodule URLs."""
+        return self.display_url
 
     def read(self, sha: str, path: str) -> bytes | None:
         """The content of `path` at `sha` (a symlink's target for a symlink), or None."""
@@ -230,7 +266,7 @@ class _GitRepository(ABC):
         (see `gitlinks`).
         """
         base = prefix.strip("/")
-        for path, blob in _blobs(self._commit(sha)):
+        for path, blob in self._entries(sha)[0]:
             # Read whole blobs: GitPython's streams share one `cat-file --batch` process and
             # must be drained before the next object is requested.
             data: bytes = blob.data_stream.read()
@@ -251,6 +287,7 @@ class _GitRepository(ABC):
     def close(self) -> None:
         """Stop the git helper processes GitPython keeps running for the repository."""
         self._commits.clear()
+        self._walked.clear()
         self._close_repo()
 
     def __enter__(self) -> Self:
@@ -382,6 +419,10 @@ class ClonedGitRepository(_GitRepository):
     def display_url(self) -> str:
         """The URL without credentials."""
         return redact_url(self._url)
+
+    def _location_url(self) -> str:
+        # With its credentials: a relative submodule on the same server needs them too.
+        return self._url
 
     @property
     def clone_dir(self) -> Path:

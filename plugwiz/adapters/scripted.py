@@ -39,6 +39,7 @@ from plugwiz.core.model import ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.report import ImageReport, PluginFile
+from plugwiz.core.smoke import run_smoke
 
 Script = Callable[[ResolvedProject, str], Iterable[BuildEvent]]
 
@@ -114,6 +115,24 @@ class ScriptedEngine:
                     log.write(event.text + "\n")
                 elif isinstance(event, StepStarted):
                     log.write(f"Step {event.number}/{event.total} : {event.title}\n")
+                if isinstance(event, BuildFinished) and resolved.project.smoke is not None:
+                    # As the real engines do: the image runs before its tag moves.
+                    self.reports.setdefault(
+                        event.image_id, report_for(resolved, event.image_id, event.image_id)
+                    )
+                    passed = yield from run_smoke(
+                        self,
+                        event.image_id,
+                        resolved.project.smoke,
+                        cancel,
+                        tuple(plan_build(resolved).cmd(resolved.project)),
+                        event.tag,
+                    )
+                    if passed is None:
+                        yield BuildCancelled()
+                        return
+                    if not passed:
+                        return
                 if isinstance(event, BuildFinished) and event.tag not in self.reports:
                     self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
                 yield event

@@ -17,19 +17,38 @@ import hashlib
 import io
 import os
 import tarfile
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from plugwiz.core.detect import go_package_name
+from plugwiz.core.detect import go_imports, go_package_name
+from plugwiz.core.gomod import GoModError
+from plugwiz.core.gomodfile import parse_modfile
 from plugwiz.core.model import (
+    LocalModule,
     PluginFacts,
     PluginKind,
+    PluginModule,
     PluginSource,
     Project,
     ProjectError,
     ResolvedProject,
+)
+from plugwiz.core.modfetch import PreparedModules, local_sources, prepare_modules
+from plugwiz.core.modsource import ModuleSource
+from plugwiz.core.modules import (
+    CTX_GOPROXY,
+    CTX_HOST_MODULES,
+    CTX_MODULES,
+    CTX_VENDOR,
+    CTX_WARM,
+    ModulePlan,
+    host_vendor_entries,
+    modules_txt_text,
+    package_dirs,
+    vendor_entries,
+    warm_source,
 )
 from plugwiz.core.plan import (
     CTX_FILES,
@@ -65,16 +84,28 @@ class ContextEntry:
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A local file to place in the context: its path on disk and its path in the context."""
+    """A local file to place in the context: its path on disk and its path in the context
+    (`data`: what to send instead of the file's content, e.g. a plugin's go.mod as the build
+    has it)."""
 
     disk: Path
     context: str
     executable: bool = False
+    data: bytes | None = None
+
+    def content(self) -> bytes:
+        return self.data if self.data is not None else self.disk.read_bytes()
+
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.disk.stat().st_size
 
 
-def loadcheck_source() -> bytes:
-    """The Go init file the load check adds to the host's main package."""
-    return (resources.files("plugwiz.core") / "loadcheck.go").read_bytes()
+def loadcheck_source(resolved: ResolvedProject | None = None) -> bytes:
+    """The Go init file the load check adds to the host's main package (with the project's
+    symbol type written in, when it sets one)."""
+    from plugwiz.core.loadcheck import loadcheck_source as render
+
+    return render(resolved)
 
 
 def _walk_files(root: Path, what: str) -> list[Path]:
@@ -143,6 +174,109 @@ def detect_plugin_kind(path: Path) -> PluginKind | None:
     return PluginKind.FILE if path.suffix.lower() == ".go" else None
 
 
+def _walk_module(root: Path, what: str) -> list[Path]:
+    """A module directory's files as the build gets them: `_walk_files` without nested modules
+    (a subdirectory with its own go.mod) and without the module's own vendor/ (a plugin is
+    never the main module, so Go would ignore it)."""
+    nested = {
+        gomod.parent
+        for gomod in root.rglob("go.mod")
+        if gomod.parent != root
+        and not any(p.startswith(".") for p in gomod.relative_to(root).parts)
+    }
+    files = []
+    for path in _walk_files(root, what):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "vendor" and len(rel.parts) > 1:
+            continue
+        if any(parent in nested for parent in path.parents):
+            continue
+        files.append(path)
+    return files
+
+
+def _module_facts(
+    project: Project, plugin: PluginSource, path: Path, host_module: str
+) -> PluginModule:
+    """The go.mod, go.sum, packages and local replacements of a plugin module at `path`;
+    PluginSourceError for what stops it being built."""
+    what = f"plugin {plugin.output_name!r}"
+    shown = plugin.source.rstrip("/")
+    try:
+        gomod_text = (path / "go.mod").read_text(encoding="utf-8")
+        mod = parse_modfile(gomod_text, f"{shown}/go.mod")
+    except UnicodeDecodeError:
+        raise PluginSourceError(f"{what}: {shown}/go.mod is not UTF-8 text") from None
+    except GoModError as exc:
+        raise PluginSourceError(f"{what}: {exc}") from None
+    files = _walk_module(path, what)
+    rel_names = [f.relative_to(path).as_posix() for f in files]
+    root_go = [f for f in files if f.parent == path and f.suffix == ".go"]
+    root_go = [f for f in root_go if not f.name.endswith("_test.go")]
+    if not root_go:
+        raise PluginSourceError(
+            f"{what}: {shown} has a go.mod but no .go files at its root: the plugin's "
+            "`package main` must be the module's root package"
+        )
+    for go_file in root_go:
+        _check_go_file(go_file, what, f"{shown}/{go_file.name}")
+    gosum = path / "go.sum"
+    gosum_text = gosum.read_text(encoding="utf-8") if gosum.is_file() else ""
+    required = {r.path: r.version for r in mod.requires}
+    local: list[LocalModule] = []
+    for rep in mod.replaces:
+        if not rep.local or rep.old == host_module:
+            continue
+        target = (path / rep.new).resolve()
+        where = f"{what}: its go.mod replaces {rep.old} with {rep.new}"
+        if not target.is_dir():
+            raise PluginSourceError(f"{where}, which is not a directory ({target})")
+        try:
+            local_text = (target / "go.mod").read_text(encoding="utf-8")
+            local_mod = parse_modfile(local_text, f"{target}/go.mod")
+        except OSError:
+            raise PluginSourceError(f"{where}, which has no go.mod ({target})") from None
+        except (GoModError, UnicodeDecodeError) as exc:
+            raise PluginSourceError(f"{where}: {exc}") from None
+        if local_mod.module == host_module and host_module:
+            continue  # a checkout of the host: the host as built takes its place
+        if local_mod.module != rep.old:
+            raise PluginSourceError(
+                f"{where}, but that directory's go.mod says `module {local_mod.module}`"
+            )
+        local_files = _walk_module(target, f"{what} ({rep.old})")
+        local_sum = target / "go.sum"
+        local_imports = _imports(local_files)
+        local.append(
+            LocalModule(
+                path=rep.old,
+                version=required.get(rep.old, ""),
+                directory=target,
+                gomod_text=local_text,
+                gosum_text=local_sum.read_text(encoding="utf-8") if local_sum.is_file() else "",
+                packages=package_dirs(f.relative_to(target).as_posix() for f in local_files),
+                imports=local_imports,
+            )
+        )
+    return PluginModule(
+        path=mod.module,
+        gomod_text=gomod_text,
+        gosum_text=gosum_text,
+        packages=package_dirs(rel_names),
+        local=tuple(local),
+        imports=_imports(files),
+    )
+
+
+def _imports(files: list[Path]) -> tuple[str, ...]:
+    """Every import path the non-test Go files among `files` name, sorted."""
+    found: set[str] = set()
+    for path in files:
+        if path.suffix == ".go" and not path.name.endswith("_test.go"):
+            found.update(go_imports(path.read_bytes()))
+    return tuple(sorted(found))
+
+
 def _plugin_files(project: Project, plugin: PluginSource, kind: PluginKind) -> list[LocalFile]:
     name = plugin.output_name
     what = f"plugin {name!r}"
@@ -153,6 +287,11 @@ def _plugin_files(project: Project, plugin: PluginSource, kind: PluginKind) -> l
     if kind is PluginKind.FILE:
         _check_go_file(path, what, plugin.source)
         return [LocalFile(path, f"{CTX_PLUGINS}/{name}/{path.name}")]
+    if (path / "go.mod").is_file():
+        return [
+            LocalFile(f, f"{CTX_PLUGINS}/{name}/{f.relative_to(path).as_posix()}")
+            for f in _walk_module(path, what)
+        ]
     files = _walk_files(path, what)
     go_files = [f for f in files if f.suffix == ".go" and not f.name.endswith("_test.go")]
     if not go_files:
@@ -163,8 +302,10 @@ def _plugin_files(project: Project, plugin: PluginSource, kind: PluginKind) -> l
     return [LocalFile(f, f"{CTX_PLUGINS}/{name}/{f.relative_to(path).as_posix()}") for f in files]
 
 
-def inspect_plugin(project: Project, plugin: PluginSource) -> PluginFacts:
-    """Look at one custom plugin source on disk: its kind, and what stops it being built."""
+def inspect_plugin(project: Project, plugin: PluginSource, host_module: str = "") -> PluginFacts:
+    """Look at one custom plugin source on disk: its kind, what stops it being built, and its
+    module when it is a directory with a go.mod (`host_module`: the host's module path, whose
+    local checkouts a plugin's go.mod may name; the host as built takes their place)."""
     what = f"plugin {plugin.output_name!r}"
     path = project.source_path(plugin.source)
     shown = plugin.source
@@ -181,18 +322,21 @@ def inspect_plugin(project: Project, plugin: PluginSource) -> PluginFacts:
                 "(an ELF shared object)",
             )
         return PluginFacts(None, f"{what}: {shown} is not a file or a directory")
+    module: PluginModule | None = None
     try:
         _plugin_files(project, plugin, kind)
+        if kind is PluginKind.DIRECTORY and (path / "go.mod").is_file():
+            module = _module_facts(project, plugin, path, host_module)
     except ProjectError as exc:
         return PluginFacts(kind, str(exc))
     except OSError as exc:
         return PluginFacts(kind, f"{what}: cannot read {shown}: {exc.strerror or exc}")
-    return PluginFacts(kind)
+    return PluginFacts(kind, module=module)
 
 
-def inspect_plugins(project: Project) -> tuple[PluginFacts, ...]:
+def inspect_plugins(project: Project, host_module: str = "") -> tuple[PluginFacts, ...]:
     """`inspect_plugin` for every custom plugin, in order."""
-    return tuple(inspect_plugin(project, plugin) for plugin in project.plugins)
+    return tuple(inspect_plugin(project, plugin, host_module) for plugin in project.plugins)
 
 
 def plugin_files(resolved: ResolvedProject, index: int) -> list[LocalFile]:
@@ -205,12 +349,38 @@ def plugin_files(resolved: ResolvedProject, index: int) -> list[LocalFile]:
     return _plugin_files(project, plugin, facts.kind)
 
 
-def local_context_files(resolved: ResolvedProject) -> list[LocalFile]:
+def _module_plugin_files(
+    resolved: ResolvedProject, modules: ModulePlan, index: int, files: list[LocalFile]
+) -> list[LocalFile]:
+    """A plugin module's files with its go.mod as the build has it."""
+    name = resolved.project.plugins[index].output_name
+    module = modules.plugin(name)
+    if module is None:
+        return files
+    gomod = f"{CTX_PLUGINS}/{name}/go.mod"
+    return [replace(f, data=module.gomod_text.encode()) if f.context == gomod else f for f in files]
+
+
+def local_module_files(modules: ModulePlan) -> list[LocalFile]:
+    """The files of the local modules plugins' go.mod files replace, under plugwiz/deps/K/."""
+    result: list[LocalFile] = []
+    for local in modules.local_dirs:
+        for path in _walk_module(local.directory, f"module {local.module}"):
+            rel = path.relative_to(local.directory).as_posix()
+            result.append(LocalFile(path, f"{local.context_dir}/{rel}"))
+    return result
+
+
+def local_context_files(
+    resolved: ResolvedProject, plan: BuildPlan | None = None
+) -> list[LocalFile]:
     """Every local (non-host) file of the context, checked."""
     project = resolved.project
+    modules = (plan or plan_build(resolved)).modules
     result: list[LocalFile] = []
     for index in range(len(project.plugins)):
-        result.extend(plugin_files(resolved, index))
+        result.extend(_module_plugin_files(resolved, modules, index, plugin_files(resolved, index)))
+    result.extend(local_module_files(modules))
     for index, extra in enumerate(project.files, start=1):
         if extra.from_host:
             continue
@@ -241,10 +411,67 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, executable: bool = 
     tar.addfile(_tar_info(name, len(data), executable), io.BytesIO(data))
 
 
+def module_context_files(
+    resolved: ResolvedProject, plan: BuildPlan, prepared: PreparedModules | None = None
+) -> list[tuple[str, bytes]]:
+    """The context's module files: the host's go.mod and go.sum with its upgrades (when the
+    plugins upgrade some of its modules), the merged go.mod and go.sum (and
+    vendor/modules.txt) the plugins are built with, the go.mod files of the directories the
+    merged go.mod replaces modules with, and what `prepared` fetched (file-based proxies, or
+    vendored packages and the vendor/modules.txt that lists them)."""
+    modules = plan.modules
+    files: dict[str, bytes] = {}
+    if modules.upgrades:
+        files[f"{CTX_HOST_MODULES}/go.mod"] = modules.host_gomod.encode()
+        if modules.host_gosum:
+            files[f"{CTX_HOST_MODULES}/go.sum"] = modules.host_gosum.encode()
+        if modules.vendored:
+            entries = host_vendor_entries(modules, {})
+            files[f"{CTX_HOST_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
+    if modules.merged:
+        files[f"{CTX_MODULES}/go.mod"] = modules.gomod.encode()
+        if modules.gosum:
+            files[f"{CTX_MODULES}/go.sum"] = modules.gosum.encode()
+        if modules.vendored:
+            entries = vendor_entries(modules, {}, {})
+            files[f"{CTX_MODULES}/vendor/modules.txt"] = modules_txt_text(entries).encode()
+        else:
+            for module in modules.plugins:
+                files[f"{CTX_MODULES}/{module.builder_dir}/go.mod"] = module.gomod_text.encode()
+            for local in modules.local_dirs:
+                files[f"{CTX_MODULES}/{local.builder_dir}/go.mod"] = local.gomod_text.encode()
+    if modules.warm_imports:
+        files[f"{CTX_WARM}/warm.go"] = warm_source(modules).encode()
+    for path, data in prepared.files if prepared is not None else ():
+        files[path] = data
+    return sorted(files.items())
+
+
+def _export_submodules(
+    repo: HostRepository, sha: str, tar: tarfile.TarFile, prefix: str, depth: int = 0
+) -> None:
+    """Add the host's submodules at their recorded commits (and theirs, a few levels deep)."""
+    if depth > 4:
+        return
+    for link in repo.gitlinks(sha):
+        sub = repo.open_submodule(sha, link)
+        where = f"{prefix}/{link.path}"
+        sub.export(link.sha, tar, where)
+        _export_submodules(sub, link.sha, tar, where, depth + 1)
+
+
+def check_submodules(resolved: ResolvedProject, repo: HostRepository) -> None:
+    """Make sure every submodule of the host can be fetched at its recorded commit (before a
+    build); raises HostRepoError naming the submodule and its URL otherwise."""
+    for link in resolved.facts.submodules:
+        repo.open_submodule(resolved.sha, link)
+
+
 def write_context(
     resolved: ResolvedProject,
     repo: HostRepository,
     out: BinaryIO,
+    sources: Sequence[ModuleSource] | None = None,
     *,
     buildkit: bool = False,
     cache_id: str = DEFAULT_CACHE_ID,
@@ -252,19 +479,30 @@ def write_context(
     """Write the build context for `resolved` as an uncompressed tar to `out`, with the
     Dockerfile for BuildKit when `buildkit` (its Go cache mount named `cache_id`).
 
-    Raises ProjectError (or PluginSourceError) before writing anything if a source is unusable.
+    Modules the context carries come from `sources` (default: the offline directory and
+    plugwiz's module cache, no network). Raises ProjectError (or PluginSourceError,
+    ModulesUnavailableError...) or HostRepoError (a submodule) before writing anything if a
+    source is unusable.
     """
     plan = plan_build(resolved)
     dockerfile = emit_dockerfile(resolved, plan, buildkit=buildkit, cache_id=cache_id).encode()
-    local = local_context_files(resolved)
+    local = local_context_files(resolved, plan)
+    if sources is None and plan.modules.settings is not None:
+        sources = local_sources(plan.modules.settings)
+    prepared = prepare_modules(resolved, plan.modules, sources or [])
+    module_files = module_context_files(resolved, plan, prepared)
+    check = loadcheck_source(resolved) if plan.check_package else b""
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         _add_bytes(tar, "Dockerfile", dockerfile)
         repo.export(resolved.sha, tar, CTX_HOST)
+        if resolved.facts.submodules:
+            _export_submodules(repo, resolved.sha, tar, CTX_HOST)
         if plan.check_package:
-            _add_bytes(tar, CTX_LOADCHECK, loadcheck_source())
+            _add_bytes(tar, CTX_LOADCHECK, check)
         for item in local:
-            data = item.disk.read_bytes()
-            _add_bytes(tar, item.context, data, item.executable)
+            _add_bytes(tar, item.context, item.content(), item.executable)
+        for path, data in module_files:
+            _add_bytes(tar, path, data)
     return context_listing(resolved, repo, plan)
 
 
@@ -293,11 +531,16 @@ class HashingWriter(io.RawIOBase):
         return "sha256:" + self._hash.hexdigest()
 
 
-def context_digest(resolved: ResolvedProject, repo: HostRepository) -> str:
-    """The digest of the build context `resolved` would send (the `dev.plugwiz.context`
-    label of an image built from it): equal digests mean the same inputs."""
+def context_digest(
+    resolved: ResolvedProject,
+    repo: HostRepository,
+    sources: Sequence[ModuleSource] | None = None,
+) -> str:
+    """The digest of the (classic) build context `resolved` would send, its modules taken
+    from `sources` as in `write_context` (the `dev.plugwiz.context` label of an image built
+    from it): equal digests mean the same inputs."""
     sink = HashingWriter()
-    write_context(resolved, repo, sink)  # type: ignore[arg-type]
+    write_context(resolved, repo, sink, sources)  # type: ignore[arg-type]
     return sink.digest
 
 
@@ -308,16 +551,36 @@ def context_listing(
     plan = plan or plan_build(resolved)
     entries = [ContextEntry("Dockerfile", len(emit_dockerfile(resolved, plan).encode()))]
     entries.extend(ContextEntry(f"{CTX_HOST}/{path}", -1) for path in repo.files(resolved.sha))
+    entries.extend(
+        ContextEntry(f"{CTX_HOST}/{link.path}/ (submodule at {link.sha[:12]})", -1)
+        for link in resolved.facts.submodules
+    )
     if plan.check_package:
-        entries.append(ContextEntry(CTX_LOADCHECK, len(loadcheck_source())))
-    for item in local_context_files(resolved):
-        entries.append(ContextEntry(item.context, item.disk.stat().st_size))
+        entries.append(ContextEntry(CTX_LOADCHECK, len(loadcheck_source(resolved))))
+    for item in local_context_files(resolved, plan):
+        entries.append(ContextEntry(item.context, item.size()))
+    for path, data in module_context_files(resolved, plan):
+        entries.append(ContextEntry(path, len(data)))
+    modules = plan.modules
+    if modules.delivery == "context":
+        entries.extend(
+            ContextEntry(f"{CTX_GOPROXY}/{need.module}@{need.version} (fetched)", -1)
+            for need in modules.all_needs
+        )
+    elif modules.delivery == "vendor":
+        entries.extend(
+            ContextEntry(f"{CTX_VENDOR}/{need.module}/ ({need.version}, fetched)", -1)
+            for need in modules.all_needs
+        )
     return entries
 
 
 __all__ = [
     "CTX_FILES",
     "ContextEntry",
+    "check_submodules",
+    "local_module_files",
+    "module_context_files",
     "HashingWriter",
     "LocalFile",
     "PluginSourceError",

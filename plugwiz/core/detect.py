@@ -13,12 +13,6 @@ _PACKAGE_RE = re.compile(rb"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILIN
 _FUNC_MAIN_RE = re.compile(rb"^func\s+main\s*\(\s*\)", re.MULTILINE)
 _BLOCK_COMMENT_RE = re.compile(rb"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT_RE = re.compile(rb"//[^\n]*")
-_IMPORT_BLOCK_RE = re.compile(rb"^import\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
-_IMPORT_LINE_RE = re.compile(
-    rb"^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?\"([^\"]+)\"", re.MULTILINE
-)
-_IMPORT_SPEC_RE = re.compile(rb"(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?\"([^\"]+)\"")
-
 # Directories the go tool ignores, and trees that are never the host's own packages.
 _SKIPPED_PARTS = ("vendor", "testdata")
 
@@ -39,18 +33,24 @@ def go_package_name(source: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def has_func_main(source: bytes) -> bool:
-    """Whether a Go file declares `func main()` at top level."""
-    return _FUNC_MAIN_RE.search(_BLOCK_COMMENT_RE.sub(b"", source)) is not None
+_IMPORT_BLOCK_RE = re.compile(rb"^import\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
+_IMPORT_LINE_RE = re.compile(rb'^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"', re.MULTILINE)
+_IMPORT_SPEC_RE = re.compile(rb'(?:^|\s)(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"')
 
 
 def go_imports(source: bytes) -> list[str]:
-    """The import paths of a Go file (comments ignored; aliases, `_` and `.` imports too)."""
+    """The import paths of a Go file, in order (comments ignored; aliases, `_` and `.` imports
+    too; good enough for a cache warm-up, not a parser: build constraints are not evaluated)."""
     stripped = _LINE_COMMENT_RE.sub(b"", _BLOCK_COMMENT_RE.sub(b"", source))
     found = [m.group(1) for m in _IMPORT_LINE_RE.finditer(stripped)]
     for block in _IMPORT_BLOCK_RE.finditer(stripped):
         found.extend(m.group(1) for m in _IMPORT_SPEC_RE.finditer(block.group(1)))
-    return [path.decode("utf-8", "replace") for path in found]
+    return list(dict.fromkeys(path.decode("utf-8", "replace") for path in found))
+
+
+def has_func_main(source: bytes) -> bool:
+    """Whether a Go file declares `func main()` at top level."""
+    return _FUNC_MAIN_RE.search(_BLOCK_COMMENT_RE.sub(b"", source)) is not None
 
 
 def external_imports(paths: set[str], module: str) -> tuple[str, ...]:
@@ -90,10 +90,13 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         ) from None
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
+    package_dirs: set[str] = set()
     imports: set[str] = set()
     for path in files:
         if not _is_package_file(path):
             continue
+        parent = str(PurePosixPath(path).parent)
+        package_dirs.add("" if parent == "." else parent)
         content = read(path) or b""
         imports.update(go_imports(content))
         if go_package_name(content) != "main":
@@ -104,11 +107,17 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
             main_dirs.add(directory)
     plugin_dirs = package_main_dirs - main_dirs
     fileset = set(files)
+    gosum = read("go.sum") if "go.sum" in fileset else None
+    modules_txt = read("vendor/modules.txt") if "vendor/modules.txt" in fileset else None
     return HostFacts(
         gomod=gomod,
         main_packages=tuple(sorted(main_dirs)),
         plugin_packages=tuple(sorted(plugin_dirs)),
         has_go_sum="go.sum" in fileset,
         vendored="vendor/modules.txt" in fileset,
+        gomod_text=gomod_bytes.decode("utf-8", errors="replace"),
+        gosum_text=(gosum or b"").decode("utf-8", errors="replace"),
+        vendor_modules_text=(modules_txt or b"").decode("utf-8", errors="replace"),
+        packages=tuple(sorted(package_dirs)),
         imports=external_imports(imports, gomod.module),
     )

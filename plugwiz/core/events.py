@@ -22,6 +22,7 @@ from typing import Any
 
 from plugwiz.core.explain import Explanation
 from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
+from plugwiz.core.modules import MODULES_STAGE, plan_modules
 from plugwiz.core.plan import (
     BUNDLED_STAGE,
     CUSTOM_PLUGIN_DIR,
@@ -45,12 +46,17 @@ _WARNING_RE = re.compile(r"^\[warning\]:?\s*(.*)$", re.IGNORECASE)
 _LOCATION_RE = re.compile(r"^(?P<path>[^\s:]+\.go):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.+)$")
 _LOADCHECK_FAIL_RE = re.compile(r"^plugwiz-loadcheck: FAIL (?P<path>\S+?): (?P<msg>.*)$")
 _CUSTOM_BUILD_RE = re.compile(rf"\./{CUSTOM_PLUGIN_DIR}/([A-Za-z0-9._-]+)")
+# Go refusing a download: `verifying M@V[/go.mod]: checksum mismatch`, then the two hashes.
+_CHECKSUM_RE = re.compile(
+    r"verifying (?P<module>\S+?)@(?P<version>v[^\s/:]+)(?P<gomod>/go\.mod)?: checksum mismatch"
+)
+_HASH_RE = re.compile(r"^\s*(?P<which>downloaded|go\.sum):\s+(?P<hash>h1:\S+)")
 _COMMAND_ERROR_RE = re.compile(
     r"^The command '(?:/bin/sh -c )?(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)$", re.S
 )
 # Stages that build more than one plugin (or none): a failure there names no plugin unless a
 # compiler location does.
-_SHARED_STAGES = (TOOLCHAIN_STAGE, SOURCE_STAGE, HOST_STAGE, BUNDLED_STAGE)
+_SHARED_STAGES = (TOOLCHAIN_STAGE, SOURCE_STAGE, HOST_STAGE, BUNDLED_STAGE, MODULES_STAGE)
 # Builder chatter that is not the step's own output.
 _NOISE_PREFIXES = (" ---> ", "Removing intermediate container ", "Successfully built ")
 
@@ -118,7 +124,49 @@ class BuildCancelled:
     """The build was stopped on request; nothing was tagged."""
 
 
-BuildEvent = StepStarted | OutputLine | BuildWarning | BuildFailed | BuildFinished | BuildCancelled
+# The stage name a smoke run reports as (the build's last stage, after the runtime image).
+SMOKE_STAGE = "smoke"
+
+
+@dataclass(frozen=True)
+class SmokeRunStarted:
+    """The built image runs once before its tag moves: its CMD plus `args`, for at most
+    `timeout` seconds; `expectation` says what must happen for it to pass."""
+
+    command: tuple[str, ...]
+    timeout: float
+    expectation: str
+
+
+@dataclass(frozen=True)
+class SmokeRunOutput:
+    """A line the smoke run printed (stdout and stderr together, in order)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SmokeRunFinished:
+    """The smoke run ended: `passed` or not, and why (`reason`, for a person)."""
+
+    passed: bool
+    reason: str
+    exit_code: int | None
+    timed_out: bool
+    seconds: float
+
+
+BuildEvent = (
+    StepStarted
+    | OutputLine
+    | BuildWarning
+    | BuildFailed
+    | BuildFinished
+    | BuildCancelled
+    | SmokeRunStarted
+    | SmokeRunOutput
+    | SmokeRunFinished
+)
 
 
 def strip_ansi(text: str) -> str:
@@ -137,6 +185,9 @@ def map_compiler_path(resolved: ResolvedProject, path: str) -> str | None:
     marker = f"{CUSTOM_PLUGIN_DIR}/"
     for prefix in ("./", f"{SRC_DIR}/"):
         clean = clean.removeprefix(prefix)
+    mapped = _map_module_path(resolved, clean)
+    if mapped is not None:
+        return mapped
     if not clean.startswith(marker):
         # `example.com/mod/plugwiz_plugins/NAME/x.go` (module-qualified, -trimpath).
         index = clean.find("/" + marker)
@@ -159,6 +210,31 @@ def map_compiler_path(resolved: ResolvedProject, path: str) -> str | None:
         if kind is PluginKind.DIRECTORY:
             return str(source / rel)
         return None
+    return None
+
+
+def _map_module_path(resolved: ResolvedProject, clean: str) -> str | None:
+    """The user's file for a compiler path inside a plugin module or a local module it
+    replaces: by its directory in the build (`plugwiz_plugins/NAME/`, `plugwiz_deps/K/`,
+    `vendor/MODULE/`) or its import path (`MODULE/...`, as -trimpath writes it)."""
+    if not any(f.module is not None for f in resolved.plugins):
+        return None
+    try:
+        modules = plan_modules(resolved)
+    except ProjectError:
+        return None
+    roots: list[tuple[str, str]] = []
+    for plugin in resolved.project.plugins:
+        module = modules.plugin(plugin.output_name)
+        if module is not None:
+            source = str(resolved.project.source_path(plugin.source))
+            roots += [(module.builder_dir, source), (module.module, source)]
+    for local in modules.local_dirs:
+        roots += [(local.builder_dir, str(local.directory)), (local.module, str(local.directory))]
+    # The longest prefix first: example.com/a/b is not inside example.com/a's directory.
+    for prefix, directory in sorted(roots, key=lambda r: -len(r[0])):
+        if clean.startswith(prefix + "/"):
+            return f"{directory}/{clean[len(prefix) + 1 :]}"
     return None
 
 
@@ -209,6 +285,8 @@ class BuildStreamParser:
             return {}, {}, {}
         by_stage = {p.stage: p.name for p in plan.plugins if p.index}
         by_build_path = {p.build_path: p.name for p in plan.plugins if p.build_path}
+        # Compiler paths of a plugin module: its directory in the build (vendor/MODULE...).
+        by_build_path.update({p.source_dir: p.name for p in plan.plugins if p.module})
         by_out_path = {p.out_path: p.name for p in plan.plugins}
         return by_stage, by_build_path, by_out_path
 
@@ -301,6 +379,28 @@ class BuildStreamParser:
         custom = _CUSTOM_BUILD_RE.search(self._title)
         return custom.group(1) if custom else None
 
+    def _checksum_mismatch(self) -> str:
+        """Go's `checksum mismatch` in the failing step, as one message naming the module."""
+        found = None
+        hashes: dict[str, str] = {}
+        for line in self._lines:
+            match = _CHECKSUM_RE.search(line)
+            if match and found is None:
+                found = match
+                continue
+            digest = _HASH_RE.match(line)
+            if digest and found is not None:
+                hashes.setdefault(digest.group("which"), digest.group("hash"))
+        if found is None:
+            return ""
+        what = " (its go.mod)" if found.group("gomod") else ""
+        return (
+            f"checksum mismatch for {found.group('module')} {found.group('version')}{what}: "
+            f"go.sum says {hashes.get('go.sum', '?')}, the module source served "
+            f"{hashes.get('downloaded', '?')}. Either the module was changed after its release "
+            "or go.sum is wrong: do not build with it until you know which"
+        )
+
     def _plugin_of_path(self, path: str) -> str | None:
         """The plugin whose build directory holds compiler path `path`, if any."""
         clean = path.strip().removeprefix("./").removeprefix(f"{SRC_DIR}/")
@@ -335,7 +435,10 @@ class BuildStreamParser:
         if isinstance(detail, Mapping):
             raw = str(detail.get("message") or "")
         raw = strip_ansi(raw or str(chunk.get("error") or "the build failed")).strip()
-        if self._loadcheck_failures:
+        mismatch = self._checksum_mismatch()
+        if mismatch:
+            message = mismatch
+        elif self._loadcheck_failures:
             # Go's own reason is what the person needs, not "returned a non-zero code: 3".
             message = self._loadcheck_failures[0][1]
             others = len(self._loadcheck_failures) - 1
@@ -366,6 +469,10 @@ __all__ = [
     "BuildStreamParser",
     "BuildWarning",
     "OutputLine",
+    "SMOKE_STAGE",
+    "SmokeRunFinished",
+    "SmokeRunOutput",
+    "SmokeRunStarted",
     "SourceLocation",
     "StepStarted",
     "map_compiler_path",

@@ -3,6 +3,11 @@
 // Added to the host's own main package, so the process that opens the plugins contains
 // exactly the host's packages: a plugin that would not load into the real host fails here.
 // It acts only when PLUGWIZ_LOADCHECK is set, and exits before the host's main runs.
+//
+// With PLUGWIZ_LOADCHECK_SYMBOL it looks the symbol up in every plugin, and checks its type:
+// against plugwizExpectedType when the project gives one, else against the type the first
+// bundled plugin in PLUGWIZ_LOADCHECK_REFERENCE exports under that name. Types are compared
+// as the runtime does in a type assertion (reflect.Type identity).
 
 package main
 
@@ -10,8 +15,21 @@ import (
 	"fmt"
 	"os"
 	"plugin"
+	"reflect"
 	"strings"
+	// plugwiz:imports
 )
+
+// The symbol's type when the project sets one (plugwiz writes it here), else nil.
+var plugwizExpectedType reflect.Type // plugwiz:expected-type
+
+// How plugwizExpectedType was written in the project.
+const plugwizExpectedText = "" // plugwiz:expected-text
+
+func plugwizTypeOK(got, want reflect.Type) bool {
+	// A variable symbol is a pointer to the variable: `var New T` gives *T.
+	return got == want || (got.Kind() == reflect.Ptr && got.Elem() == want)
+}
 
 func init() {
 	list := os.Getenv("PLUGWIZ_LOADCHECK")
@@ -19,6 +37,13 @@ func init() {
 		return
 	}
 	symbol := os.Getenv("PLUGWIZ_LOADCHECK_SYMBOL")
+	reference := map[string]bool{}
+	for _, path := range strings.Split(os.Getenv("PLUGWIZ_LOADCHECK_REFERENCE"), ":") {
+		if path != "" {
+			reference[path] = true
+		}
+	}
+	want, wantFrom := plugwizExpectedType, "loading.symbol_type "+plugwizExpectedText
 	failed := 0
 	for _, path := range strings.Split(list, ":") {
 		p, err := plugin.Open(path)
@@ -28,8 +53,22 @@ func init() {
 			continue
 		}
 		if symbol != "" {
-			if _, err := p.Lookup(symbol); err != nil {
+			sym, err := p.Lookup(symbol)
+			if err != nil {
 				fmt.Printf("plugwiz-loadcheck: FAIL %s: %v\n", path, err)
+				failed++
+				continue
+			}
+			got := reflect.TypeOf(sym)
+			if reference[path] {
+				if want == nil {
+					want = got
+					wantFrom = "the type the host's bundled plugin " + path + " exports"
+					fmt.Printf("plugwiz-loadcheck: type %s %s (bundled %s)\n", symbol, got, path)
+				}
+			} else if want != nil && !plugwizTypeOK(got, want) {
+				fmt.Printf("plugwiz-loadcheck: FAIL %s: symbol %s has type %s, expected %s (%s)\n",
+					path, symbol, got, want, wantFrom)
 				failed++
 				continue
 			}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from plugwiz.core.paths import demo_plugins_dir
-from plugwiz.core.ports import CommitInfo
+from plugwiz.core.ports import CommitInfo, Gitlink
 
 DEFAULT_PLUGIN_FLAG = "--prov"
 DEFAULT_PLUGIN_EXT = ".so"
@@ -136,6 +136,9 @@ class PluginLoading:
     extra_args: tuple[str, ...] = ()
     directory: str = DEFAULT_PLUGIN_DIR
     symbol: str = ""  # optional symbol the load check looks up in every plugin
+    # The symbol's Go type (`func() provider.Provider`); "" = the type the host's bundled
+    # plugins export under that name (the load check learns it), or any type without them.
+    symbol_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,35 @@ class ExtraFile:
     @property
     def host_path(self) -> str:
         return self.source[len("host:") :].lstrip("/")
+
+
+@dataclass(frozen=True)
+class ModuleSettings:
+    """Where Go modules come from, and what plugins may change (plugwiz.yaml `modules:`).
+    Empty values fall back to the environment (GOPROXY, GOPRIVATE, GONOSUMDB, GOSUMDB), then to
+    Go's defaults. Credentials never go here: they come from GOPROXY in the environment or
+    ~/.netrc (see plugwiz.core.modsource)."""
+
+    proxy: str = ""  # GOPROXY
+    private: str = ""  # GOPRIVATE
+    nosumdb: str = ""  # GONOSUMDB
+    sumdb: str = ""  # GOSUMDB
+    offline: str = ""  # a file-based module proxy directory (`plugwiz modules -o DIR`)
+    upgrade: tuple[str, ...] = ()  # host modules the plugins may upgrade (module paths)
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    """A run of the built image that must pass before its tag moves (plugwiz.yaml `smoke:`):
+    the image's CMD with `args` appended and `env` added, for at most `timeout` seconds. It
+    passes when its output matches `expect_output` (a regular expression; the run stops as soon
+    as it does) and/or it exits with `expect_exit`; with neither, when it exits with 0."""
+
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float = 30.0
+    expect_output: str = ""
+    expect_exit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +216,13 @@ class HostFacts:
     plugin_packages: tuple[str, ...] = ()
     has_go_sum: bool = False
     vendored: bool = False
+    # The module files as the host has them ("" when absent): what merging plugins' modules
+    # into the host's build reads. `submodules`: the tree's gitlinks (path, recorded commit).
+    gomod_text: str = ""
+    gosum_text: str = ""
+    vendor_modules_text: str = ""
+    submodules: tuple[Gitlink, ...] = ()
+    packages: tuple[str, ...] = ()  # every package directory of the host's own ("" = root)
     # Packages from outside the host module that its own (non-test) files import: what a
     # build can compile before the host's source is copied in (see plan.dependency_packages).
     imports: tuple[str, ...] = ()
@@ -214,6 +253,8 @@ class Project:
     loading: PluginLoading = field(default_factory=PluginLoading)
     files: tuple[ExtraFile, ...] = ()
     tag: str = DEFAULT_TAG
+    modules: ModuleSettings = field(default_factory=ModuleSettings)
+    smoke: SmokeTest | None = None
     build: BuildSettings = field(default_factory=BuildSettings)
     run: RunSettings = field(default_factory=RunSettings)
     # Relative plugin and file sources are relative to this directory (the project file's).
@@ -247,16 +288,56 @@ def host_revision(host: Host) -> str:
 
 
 @dataclass(frozen=True)
+class LocalModule:
+    """A module a plugin's go.mod replaces with a local directory (`replace M => ../dir`)."""
+
+    path: str  # the module path
+    version: str  # the version the plugin requires ("" if it requires none)
+    directory: Path  # absolute
+    gomod_text: str
+    gosum_text: str = ""
+    packages: tuple[str, ...] = ()  # package directories, relative ("" = the module root)
+    imports: tuple[str, ...] = ()  # every import path its packages name, sorted
+
+
+@dataclass(frozen=True)
+class PluginModule:
+    """A plugin that is a Go module of its own: its go.mod, go.sum and packages, and the local
+    modules its go.mod replaces (they join the build context)."""
+
+    path: str  # the module path, e.g. example.com/greet
+    gomod_text: str
+    gosum_text: str = ""
+    packages: tuple[str, ...] = ()  # package directories, relative ("" = the plugin itself)
+    local: tuple[LocalModule, ...] = ()
+    imports: tuple[str, ...] = ()  # every import path its packages name, sorted
+
+
+@dataclass(frozen=True)
 class PluginFacts:
     """What a custom plugin source is on disk: its kind (None when it cannot be told, e.g. a
-    missing path) and the problem that stops it being built, in words for a person."""
+    missing path), the problem that stops it being built, in words for a person, and its
+    module when it is a directory with a go.mod."""
 
     kind: PluginKind | None
     problem: str = ""
+    module: PluginModule | None = None
 
     @property
     def ok(self) -> bool:
         return self.kind is not None and not self.problem
+
+
+@dataclass(frozen=True)
+class ModuleEnvironment:
+    """The module settings the environment gives (GOPROXY without its credentials, GOPRIVATE,
+    GONOSUMDB, GOSUMDB) and whether credentials for the proxy exist (in GOPROXY or ~/.netrc)."""
+
+    proxy: str = ""
+    private: str = ""
+    nosumdb: str = ""
+    sumdb: str = ""
+    proxy_has_credentials: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,6 +348,9 @@ class ResolvedProject:
     project: Project
     host: ResolvedHost
     plugins: tuple[PluginFacts, ...]
+    # GOPROXY & co. from the environment, for settings the project leaves empty (no
+    # credentials: only whether the proxy has some).
+    environment: ModuleEnvironment = field(default_factory=ModuleEnvironment)
 
     @property
     def facts(self) -> HostFacts:

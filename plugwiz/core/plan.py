@@ -9,8 +9,9 @@ show it where the user can fix it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from plugwiz.core.images import pick_builder_image, pick_runtime_image
 from plugwiz.core.model import (
@@ -28,6 +29,16 @@ from plugwiz.core.model import (
     pick_main_package,
     plugin_clashes,
 )
+from plugwiz.core.modsource import has_userinfo
+from plugwiz.core.modules import CUSTOM_PLUGIN_DIR as CUSTOM_PLUGIN_DIR
+from plugwiz.core.modules import (
+    GOPROXY_DIR,
+    ModuleConflictError,
+    ModulePlan,
+    conflict_message,
+    plan_modules,
+    plan_warnings,
+)
 from plugwiz.core.quoting import (
     UnsafeValueError,
     env_name,
@@ -38,12 +49,15 @@ from plugwiz.core.quoting import (
 
 SRC_DIR = "/src"
 OUT_DIR = "/out"
-CUSTOM_PLUGIN_DIR = "plugwiz_plugins"  # inside the host module, so plugins share its go.mod
 LOADCHECK_FILE = "zz_plugwiz_loadcheck.go"
 LOADCHECK_SOURCE = "/plugwiz/loadcheck.go"  # in the builder, out of the host tree
 LOADCHECK_BINARY = "/plugwiz/loadcheck"  # not under OUT_DIR: it never reaches the image
 LOADCHECK_ENV = "PLUGWIZ_LOADCHECK"
 LOADCHECK_SYMBOL_ENV = "PLUGWIZ_LOADCHECK_SYMBOL"
+# The bundled plugins whose symbol type the custom ones must have (when no type is set).
+LOADCHECK_REFERENCE_ENV = "PLUGWIZ_LOADCHECK_REFERENCE"
+# The image label naming host modules upgraded for the plugins (`module@old=>new,...`).
+LABEL_UPGRADED = "dev.plugwiz.host.upgraded"
 
 # Context layout (see plugwiz.core.context): what the Dockerfile COPYs from.
 CTX_HOST = "host"
@@ -115,9 +129,14 @@ class PlannedPlugin:
     name: str
     kind: str  # "bundled", or a PluginKind value
     file_name: str  # e.g. upper.so
-    build_path: str  # ./plugins/upper, ./plugwiz_plugins/hello, or "" for prebuilt
+    # ./plugins/upper, ./plugwiz_plugins/hello, a plugin module's import path, "" for prebuilt
+    build_path: str
     index: int  # position among custom plugins (1-based), 0 for bundled
     source: str = ""  # the custom plugin's source as the project gives it; "" for bundled
+    # Where its source sits in the builder (plugwiz_plugins/NAME, vendor/MODULE); "" for
+    # bundled and prebuilt plugins. `module`: its module path when it is a module of its own.
+    source_dir: str = ""
+    module: str = ""
 
     @property
     def out_path(self) -> str:
@@ -141,6 +160,9 @@ class BuildPlan:
     goflags: tuple[str, ...]
     warnings: tuple[str, ...]
     plugin_dir: str = ""
+    modules: ModulePlan = field(default_factory=lambda: ModulePlan(vendored=False))
+    network: str = ""  # "host" when the build must reach a proxy on this machine's loopback
+    module_env: tuple[tuple[str, str], ...] = ()  # GOPROXY & co. for the host stage
     # Packages of other modules the host imports: compiled before the host's tree is copied.
     dependencies: tuple[str, ...] = ()
 
@@ -185,6 +207,63 @@ def loading_problem(loading: PluginLoading) -> str | None:
         return str(exc)
     if loading.symbol and not loading.symbol.isidentifier():
         return f"symbol {loading.symbol!r} is not a Go identifier"
+    if loading.symbol_type:
+        if not loading.symbol:
+            return "a symbol type (loading.symbol_type) needs the symbol's name (loading.symbol)"
+        problem = symbol_type_problem(loading.symbol_type)
+        if problem:
+            return problem
+    return None
+
+
+# A Go type as plugwiz lets it into generated Go source: identifiers, qualified names (a
+# package path may have dots, slashes and dashes), brackets, `*`, `...`, commas and spaces.
+# No quotes, semicolons or newlines, so the text can only ever be a type expression.
+_TYPE_TEXT_RE = re.compile(r"^[A-Za-z0-9_.*/\[\](){}, ~-]+$")
+
+
+def symbol_type_problem(text: str) -> str | None:
+    """Why `text` cannot be a symbol's Go type, or None."""
+    if not text.strip():
+        return "the symbol type is empty"
+    if not _TYPE_TEXT_RE.match(text):
+        return (
+            f"symbol type {text!r} may only hold Go type syntax: names, package paths, "
+            "`*`, `[]`, `()`, `{}`, `,` and spaces (no quotes or semicolons)"
+        )
+    depth = 0
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth < 0:
+            break
+    if depth != 0:
+        return f"symbol type {text!r} has unbalanced brackets"
+    return None
+
+
+def smoke_problem(project: Project) -> str | None:
+    """Why the project's smoke run cannot be used, or None."""
+    smoke = project.smoke
+    if smoke is None:
+        return None
+    if not 0 < smoke.timeout <= 3600:
+        return f"smoke.timeout {smoke.timeout:g} must be between 0 and 3600 seconds"
+    if smoke.expect_output:
+        try:
+            re.compile(smoke.expect_output)
+        except re.error as exc:
+            return f"smoke.expect_output {smoke.expect_output!r} is not a regular expression: {exc}"
+    if smoke.expect_exit is not None and not 0 <= smoke.expect_exit <= 255:
+        return f"smoke.expect_exit {smoke.expect_exit} must be an exit status (0-255)"
+    try:
+        for arg in smoke.args:
+            reject_control_chars(arg, "smoke argument")
+        for name, value in smoke.env:
+            env_name(name)
+            reject_control_chars(value, f"smoke env {name}")
+    except UnsafeValueError as exc:
+        return str(exc)
     return None
 
 
@@ -227,6 +306,57 @@ def plan_build(resolved: ResolvedProject) -> BuildPlan:
         return _plan(resolved)
     except UnsafeValueError as exc:
         raise ProjectError(str(exc)) from exc
+
+
+def module_problem(resolved: ResolvedProject) -> str | None:
+    """Why the plugins' modules cannot join the host's build as they are (the conflict
+    table and what to do), or None."""
+    try:
+        modules = plan_modules(resolved)
+    except ProjectError as exc:
+        return str(exc)
+    return conflict_message(modules, resolved.project.host.ref)
+
+
+def _check_module_settings(project: Project) -> None:
+    """The project's module settings hold no credentials (they would reach the Dockerfile)."""
+    mine = project.modules
+    for value, key in ((mine.proxy, "proxy"), (mine.sumdb, "sumdb")):
+        if has_userinfo(value):
+            raise ProjectError(
+                f"modules.{key} must not hold credentials: put them in GOPROXY in the "
+                "environment or in ~/.netrc"
+            )
+
+
+def _module_env(resolved: ResolvedProject, modules: ModulePlan) -> tuple[tuple[str, str], ...]:
+    """GOPROXY & co. for the host stage: a file-based proxy in the builder when modules come
+    with the context, else the (credential-free) settings the project or environment gives."""
+    settings = modules.settings
+    if settings is None or modules.delivery in ("none", "vendor"):
+        return ()
+    if modules.delivery == "context":
+        # The sums in go.sum check every module; no checksum database is reachable offline.
+        return (("GOPROXY", f"file://{GOPROXY_DIR}"), ("GOSUMDB", "off"))
+    env = [
+        ("GOPROXY", settings.proxy),
+        ("GOPRIVATE", settings.private),
+        ("GONOSUMDB", settings.nosumdb),
+        ("GOSUMDB", settings.sumdb),
+    ]
+    return tuple((name, value) for name, value in env if value)
+
+
+def _network(modules: ModulePlan) -> str:
+    """ "host" when the build downloads from a proxy on this machine's loopback interface."""
+    settings = modules.settings
+    if modules.delivery != "build" or settings is None:
+        return ""
+    for url in settings.proxy_urls:
+        host = urlsplit(url).hostname or ""
+        if host in ("localhost", "::1") or host.startswith("127."):
+            return "host"
+    return ""
 
 
 def _plan(resolved: ResolvedProject) -> BuildPlan:
@@ -297,19 +427,45 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         name = check_name(bundled.output_name, "bundled plugin name")
         path = "./" + bundled.path.removeprefix("./").strip("/")
         planned.append(PlannedPlugin(name, "bundled", name + ext, path, 0))
-    for index, source in enumerate(project.plugins):
+    for index in range(len(project.plugins)):
         problem = plugin_problem(resolved, index)
         if problem:
             raise ProjectError(problem)
-        name = source.output_name
-        kind = resolved.plugin_kind(index)
-        build_path = "" if kind is PluginKind.PREBUILT else f"./{CUSTOM_PLUGIN_DIR}/{name}"
-        planned.append(
-            PlannedPlugin(name, kind.value, name + ext, build_path, index + 1, source.source)
-        )
     clashes = plugin_clashes(project, facts)
     if clashes:
         raise ProjectError(clashes[0].message)
+    _check_module_settings(project)
+    modules = plan_modules(resolved)
+    refusal = conflict_message(modules, host.ref)
+    if refusal:
+        raise ModuleConflictError(refusal)
+    warnings.extend(plan_warnings(modules))
+    for index, source in enumerate(project.plugins):
+        name = source.output_name
+        kind = resolved.plugin_kind(index)
+        module = modules.plugin(name)
+        if kind is PluginKind.PREBUILT:
+            build_path = source_dir = ""
+        elif module is not None:
+            build_path, source_dir = module.module, module.builder_dir
+        else:
+            source_dir = f"{CUSTOM_PLUGIN_DIR}/{name}"
+            build_path = f"./{source_dir}"
+        planned.append(
+            PlannedPlugin(
+                name,
+                kind.value,
+                name + ext,
+                build_path,
+                index + 1,
+                source.source,
+                source_dir,
+                module.module if module else "",
+            )
+        )
+    problem = smoke_problem(project)
+    if problem:
+        raise ProjectError(problem)
 
     goflags = plan_goflags(resolved)
     for name, value in host.build_env:
@@ -329,6 +485,9 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         goflags=tuple(goflags),
         warnings=tuple(warnings),
         plugin_dir=loading.directory.rstrip("/") or "/",
+        modules=modules,
+        network=_network(modules),
+        module_env=_module_env(resolved, modules),
         dependencies=tuple(p for p in facts.imports if _IMPORT_PATH_RE.match(p)),
     )
 

@@ -72,5 +72,16 @@ class HostRepository(Protocol):
         ...
 
     def export(self, sha: str, tar: tarfile.TarFile, prefix: str) -> None:
-        """Add the tree at `sha` to `tar` under `prefix/` (no .git, deterministic headers)."""
+        """Add the tree at `sha` to `tar` under `prefix/` (no .git, deterministic headers;
+        submodules are left out: see `gitlinks`)."""
+        ...
+
+    def gitlinks(self, sha: str) -> list[Gitlink]:
+        """The submodules (path and recorded commit) of the tree at `sha`, sorted by path."""
+        ...
+
+    def open_submodule(self, sha: str, link: Gitlink) -> HostRepository:
+        """The repository of submodule `link` of the tree at `sha` (its URL from .gitmodules at
+        `sha`, relative URLs resolved against this repository), holding `link.sha`; raises
+        HostRepoError naming the submodule and its URL when it cannot be reached."""
         ...

@@ -27,11 +27,14 @@ from plugwiz.core.model import (
     ExtraFile,
     Host,
     Images,
+    ModuleSettings,
     PluginLoading,
     PluginSource,
     Project,
     RunSettings,
+    SmokeTest,
 )
+from plugwiz.core.modsource import has_userinfo
 from plugwiz.core.redact import redact_url
 from plugwiz.core.yaml_edit import match_items, patch_yaml, same_data
 
@@ -218,15 +221,14 @@ def parse_project(
         )
     loading = PluginLoading()
     if "loading" in top:
-        lo = reader.mapping(
-            top["loading"], "loading", ("flag", "extension", "args", "directory", "symbol")
-        )
+        lo = reader.mapping(top["loading"], "loading", _LOADING_KEYS)
         loading = PluginLoading(
             flag=reader.string(lo.get("flag"), "loading.flag", loading.flag),
             extension=reader.string(lo.get("extension"), "loading.extension", loading.extension),
             extra_args=reader.strings(lo.get("args"), "loading.args"),
             directory=reader.string(lo.get("directory"), "loading.directory", loading.directory),
             symbol=reader.string(lo.get("symbol"), "loading.symbol"),
+            symbol_type=reader.string(lo.get("symbol_type"), "loading.symbol_type"),
         )
     files: list[ExtraFile] = []
     for i, item in enumerate(reader.items(top.get("files"), "files")):
@@ -247,6 +249,8 @@ def parse_project(
         loading=loading,
         files=tuple(files),
         tag=reader.string(top.get("tag"), "tag", Project().tag),
+        modules=_parse_modules(reader, top.get("modules")),
+        smoke=_parse_smoke(reader, top.get("smoke")),
         build=_parse_build(reader, top.get("build")),
         run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
@@ -293,6 +297,70 @@ def _run_settings(reader: _Reader, node: Node | None) -> RunSettings:
         ports.append(int(text))
     return RunSettings(
         args=reader.strings(run.get("args"), "run.args"), env=tuple(env), ports=tuple(ports)
+    )
+
+
+def _is_null(node: Node | None) -> bool:
+    return node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"))
+
+
+def _parse_modules(reader: _Reader, node: Node | None) -> ModuleSettings:
+    if _is_null(node):
+        return ModuleSettings()
+    assert node is not None
+    m = reader.mapping(node, "modules", _MODULES_KEYS)
+    settings = ModuleSettings(
+        proxy=reader.string(m.get("proxy"), "modules.proxy"),
+        private=reader.string(m.get("private"), "modules.private"),
+        nosumdb=reader.string(m.get("nosumdb"), "modules.nosumdb"),
+        sumdb=reader.string(m.get("sumdb"), "modules.sumdb"),
+        offline=reader.string(m.get("offline"), "modules.offline"),
+        upgrade=reader.strings(m.get("upgrade"), "modules.upgrade"),
+    )
+    for key in ("proxy", "sumdb"):
+        if key in m and has_userinfo(getattr(settings, key)):
+            raise reader.fail(
+                m[key],
+                f"`modules.{key}` must not hold credentials: put them in GOPROXY in the "
+                "environment or in ~/.netrc (plugwiz never writes them to a file)",
+            )
+    return settings
+
+
+def _parse_smoke(reader: _Reader, node: Node | None) -> SmokeTest | None:
+    if _is_null(node):
+        return None
+    assert node is not None
+    sm = reader.mapping(node, "smoke", _SMOKE_KEYS)
+    env: list[tuple[str, str]] = []
+    if not _is_null(sm.get("env")):
+        env_node = sm["env"]
+        if not isinstance(env_node, yaml.MappingNode):
+            raise reader.fail(env_node, "`smoke.env` must be a mapping NAME: value")
+        for key_node, value_node in env_node.value:
+            env.append(
+                (reader.string(key_node, "smoke.env key"), reader.string(value_node, "smoke.env"))
+            )
+    timeout = SmokeTest().timeout
+    if not _is_null(sm.get("timeout")):
+        timeout_node = sm["timeout"]
+        try:
+            timeout = float(str(getattr(timeout_node, "value", "")))
+        except ValueError:
+            raise reader.fail(timeout_node, "`smoke.timeout` must be a number of seconds") from None
+    expect_exit: int | None = None
+    if not _is_null(sm.get("expect_exit")):
+        exit_node = sm["expect_exit"]
+        try:
+            expect_exit = int(str(getattr(exit_node, "value", "")))
+        except ValueError:
+            raise reader.fail(exit_node, "`smoke.expect_exit` must be an exit status") from None
+    return SmokeTest(
+        args=reader.strings(sm.get("args"), "smoke.args"),
+        env=tuple(env),
+        timeout=timeout,
+        expect_output=reader.string(sm.get("expect_output"), "smoke.expect_output"),
+        expect_exit=expect_exit,
     )
 
 
@@ -376,6 +444,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         ("args", list(lo.extra_args), []),
         ("directory", lo.directory, defaults.directory),
         ("symbol", lo.symbol, defaults.symbol),
+        ("symbol_type", lo.symbol_type, defaults.symbol_type),
     ):
         if value != default:
             loading[key] = value
@@ -384,6 +453,11 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     if project.files:
         doc["files"] = [{"source": f.source, "target": f.target} for f in project.files]
     doc["tag"] = project.tag
+    modules = _modules_dict(project.modules)
+    if modules:
+        doc["modules"] = modules
+    if project.smoke is not None:
+        doc["smoke"] = _smoke_dict(project.smoke)
     build = _build_dict(project.build)
     if build:
         doc["build"] = build
@@ -391,6 +465,30 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     run = _run_dict(project.run)
     if run:
         doc["run"] = run
+    return doc
+
+
+def _modules_dict(settings: ModuleSettings) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key in _MODULES_KEYS:
+        value = getattr(settings, key)
+        if value:
+            doc[key] = list(value) if isinstance(value, tuple) else value
+    return doc
+
+
+def _smoke_dict(smoke: SmokeTest) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if smoke.args:
+        doc["args"] = list(smoke.args)
+    if smoke.env:
+        doc["env"] = dict(smoke.env)
+    if smoke.timeout != SmokeTest().timeout:
+        doc["timeout"] = int(smoke.timeout) if smoke.timeout.is_integer() else smoke.timeout
+    if smoke.expect_output:
+        doc["expect_output"] = smoke.expect_output
+    if smoke.expect_exit is not None:
+        doc["expect_exit"] = smoke.expect_exit
     return doc
 
 
@@ -447,6 +545,8 @@ _TOP_KEYS = (
     "loading",
     "files",
     "tag",
+    "modules",
+    "smoke",
     "build",
     "run",
 )
@@ -462,7 +562,9 @@ _HOST_KEYS = (
     "build_env",
 )
 _IMAGE_KEYS = ("builder", "runtime")
-_LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol")
+_LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol", "symbol_type")
+_MODULES_KEYS = ("proxy", "private", "nosumdb", "sumdb", "offline", "upgrade")
+_SMOKE_KEYS = ("args", "env", "timeout", "expect_output", "expect_exit")
 _RUN_KEYS = ("args", "env", "ports")
 
 
@@ -622,6 +724,10 @@ def _relocated(project: Project, places: _Places) -> Project:
         host=replace(project.host, repo=places.fresh(project.host.repo, repo=True)),
         plugins=tuple(replace(p, source=places.fresh(p.source)) for p in project.plugins),
         files=tuple(replace(f, source=places.fresh(f.source)) for f in project.files),
+        modules=replace(
+            project.modules,
+            offline=places.fresh(project.modules.offline) if project.modules.offline else "",
+        ),
     )
 
 
@@ -729,6 +835,7 @@ def _updated_document(
         ("extension", old.loading.extension, new.loading.extension, defaults.extension),
         ("directory", old.loading.directory, new.loading.directory, defaults.directory),
         ("symbol", old.loading.symbol, new.loading.symbol, defaults.symbol),
+        ("symbol_type", old.loading.symbol_type, new.loading.symbol_type, defaults.symbol_type),
     ):
         if before != after:
             _put(loading, key, _DELETE if after == default else after, _LOADING_KEYS)
@@ -755,6 +862,11 @@ def _updated_document(
     _put(doc, "build", _section(doc.get("build"), build), _TOP_KEYS)
     if old.run != new.run:
         _put(doc, "run", _updated_run(doc.get("run"), old.run, new.run), _TOP_KEYS)
+    if old.modules != new.modules or (new.modules.offline and places.old_dir != places.new_dir):
+        _put(doc, "modules", _updated_modules(doc.get("modules"), old, new, places), _TOP_KEYS)
+    if old.smoke != new.smoke:
+        smoke = _updated_smoke(doc.get("smoke"), old.smoke, new.smoke)
+        _put(doc, "smoke", smoke, _TOP_KEYS)
     return doc
 
 
@@ -778,6 +890,45 @@ def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:
     if old.ports != new.ports:
         _put(run, "ports", list(new.ports) or _DELETE, _RUN_KEYS)
     return _section(written, run)
+
+
+def _updated_modules(written: Any, old: Project, new: Project, places: _Places) -> Any:
+    """The `modules:` section with the changed settings written anew (the offline directory
+    rebased like any path)."""
+    section = dict(written) if isinstance(written, dict) else {}
+    before, after = old.modules, new.modules
+    for key in ("proxy", "private", "nosumdb", "sumdb"):
+        if getattr(before, key) != getattr(after, key):
+            _put(section, key, getattr(after, key) or _DELETE, _MODULES_KEYS)
+    if places.same(before.offline, after.offline) and after.offline:
+        if "offline" in section:
+            section["offline"] = places.kept(section["offline"], before.offline)
+    elif before.offline != after.offline:
+        _put(
+            section,
+            "offline",
+            places.fresh(after.offline) if after.offline else _DELETE,
+            _MODULES_KEYS,
+        )
+    if before.upgrade != after.upgrade:
+        upgrade = _updated_strings(section.get("upgrade"), before.upgrade, after.upgrade)
+        _put(section, "upgrade", upgrade or _DELETE, _MODULES_KEYS)
+    return _section(written, section)
+
+
+def _updated_smoke(written: Any, old: SmokeTest | None, new: SmokeTest | None) -> Any:
+    """The `smoke:` section: gone without a smoke run, else only the changed keys rewritten."""
+    if new is None:
+        return _DELETE
+    section = dict(written) if isinstance(written, dict) and old is not None else {}
+    fresh = _smoke_dict(new)
+    before = _smoke_dict(old) if old is not None else {}
+    for key in _SMOKE_KEYS:
+        if before.get(key) != fresh.get(key):
+            _put(section, key, fresh.get(key, _DELETE), _SMOKE_KEYS)
+    if not section and not fresh:
+        return {}
+    return section if section != written else written
 
 
 def _updated_host(written: Any, old: Host, new: Host, places: _Places) -> Any:

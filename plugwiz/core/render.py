@@ -11,9 +11,13 @@ Classic builder (stages run one after another; Go's build cache lives in the lay
    the tree is copied (cached while go.mod and the imports stay), then the host tree at the
    pinned SHA and one RUN that builds the host, the load-check binary (the host's main
    package linked again with one extra init file) and the bundled plugins, the host side in
-   parallel with the plugins. It changes only when the host commit, images or flags change.
-3. one `plugin-N` stage per custom plugin, each `FROM host`, so editing one plugin rebuilds
-   only that plugin (on top of the Go build cache the host stage left in its layers).
+   parallel with the plugins. It changes only when the host commit, images or flags change
+   (or an allowed module upgrade).
+   `modules` (only when some plugin is a Go module of its own): `FROM host`, the host's go.mod
+   merged with the plugins' and the downloads only they need (see plugwiz.core.modules).
+3. one `plugin-N` stage per custom plugin, each `FROM host` (or `modules`), so editing one
+   plugin rebuilds only that plugin (on top of the Go build cache the host stage left in its
+   layers).
 4. `check`: from the last plugin stage, the other plugins copied next to its own, then the
    load-check binary opens every plugin and exits; a plugin that would not load fails here.
 5. the runtime stage: the host binary, the checked plugins and the extra files, nothing else.
@@ -23,12 +27,25 @@ BuildKit (independent stages run in parallel; Go's build cache is a cache mount 
 build on the builder shares, so it plays the toolchain stage's part without a layer):
 `source` (module files, the tree) feeds `host` (host + load-check binary) and, in parallel,
 `bundled` (the bundled plugins) and the `plugin-N` stages (from `bundled`, whose compiled
-packages they reuse); `check` (from `host`) gathers the plugins and runs the load check.
+packages they reuse, or from `modules`, which starts from `bundled` when plugins are modules
+of their own); `check` (from `host`) gathers the plugins and runs the load check.
 """
 
 from __future__ import annotations
 
 from plugwiz.core.model import APP_DIR, ResolvedProject
+from plugwiz.core.modules import (
+    CTX_GOPROXY,
+    CTX_HOST_GOPROXY,
+    CTX_HOST_MODULES,
+    CTX_HOST_VENDOR,
+    CTX_MODULES,
+    CTX_VENDOR,
+    CTX_WARM,
+    GOPROXY_DIR,
+    MODULES_STAGE,
+    WARM_DIR,
+)
 from plugwiz.core.plan import (
     BUNDLED_STAGE,
     CHECK_STAGE,
@@ -36,13 +53,14 @@ from plugwiz.core.plan import (
     CTX_LOADCHECK,
     CTX_PLUGINS,
     CTX_PREBUILT,
-    CUSTOM_PLUGIN_DIR,
     DEFAULT_CACHE_ID,
     GOCACHE_DIR,
     HOST_STAGE,
+    LABEL_UPGRADED,
     LOADCHECK_BINARY,
     LOADCHECK_ENV,
     LOADCHECK_FILE,
+    LOADCHECK_REFERENCE_ENV,
     LOADCHECK_SOURCE,
     LOADCHECK_SYMBOL_ENV,
     OUT_DIR,
@@ -112,12 +130,14 @@ def emit_dockerfile(
         lines += _source_stage(resolved, plan)
         lines += _buildkit_host_stage(resolved, plan, mount)
         lines += _buildkit_bundled_stage(plan, mount)
+        lines += _modules_stage(plan, _buildkit_modules_base(plan), mount)
         lines += _buildkit_plugin_stages(plan, mount)
         lines += _buildkit_check_stage(resolved, plan)
         lines += _runtime_stage(resolved, plan, buildkit=True)
     else:
         lines += _toolchain_stage(resolved, plan)
         lines += _classic_host_stage(resolved, plan)
+        lines += _modules_stage(plan, HOST_STAGE, "")
         lines += _classic_plugin_stages(plan)
         lines += _classic_check_stage(resolved, plan)
         lines += _runtime_stage(resolved, plan, buildkit=False)
@@ -132,6 +152,11 @@ def _preamble(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
         f"# Plugins: {plugin_names}",
     ]
     lines += [f"# Warning: {warning}" for warning in plan.warnings]
+    lines += [
+        f"# Upgraded for the plugins: {use.module} {use.host_version} -> {use.plugin_version}"
+        f" (modules.upgrade; {', '.join(use.plugins)})"
+        for use in plan.modules.upgrades
+    ]
     return lines
 
 
@@ -139,12 +164,17 @@ def _env(pairs: list[tuple[str, str]]) -> str:
     return "ENV " + " \\\n    ".join(f"{k}={dockerfile_string(v, k)}" for k, v in pairs)
 
 
-def _go_env(resolved: ResolvedProject, goflags: tuple[str, ...]) -> list[tuple[str, str]]:
+def _go_env(
+    resolved: ResolvedProject,
+    goflags: tuple[str, ...],
+    module_env: list[tuple[str, str]] | None = None,
+) -> list[tuple[str, str]]:
     return [
         ("CGO_ENABLED", "1"),
         ("GOFLAGS", " ".join(goflags)),
         ("GOTOOLCHAIN", "local"),
         ("GOWORK", "off"),
+        *(module_env or []),
         *resolved.project.host.build_env,
     ]
 
@@ -186,18 +216,110 @@ def _toolchain_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
     ]
 
 
-def _module_lines(resolved: ResolvedProject) -> list[str]:
-    """Module files and downloads: their layer survives every commit that keeps go.mod."""
+def _host_module_env(plan: BuildPlan) -> list[tuple[str, str]]:
+    """GOPROXY & co. for the host's stage, only when the host itself downloads: else the
+    plugins' modules would change the host's stage (they go in the `modules` stage)."""
+    return list(plan.module_env) if plan.modules.host_needs else []
+
+
+def _has_module_steps(resolved: ResolvedProject, plan: BuildPlan) -> bool:
     facts = resolved.facts
-    if not (facts.vendored or facts.gomod.requires):
+    return bool(facts.vendored or facts.gomod.requires or plan.modules.upgrades)
+
+
+def _module_lines(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
+    """Module files and downloads (or vendor/) before the host tree: their layer survives
+    every commit that keeps go.mod. With upgrades the project allows (modules.upgrade), the
+    host's module files as upgraded, so the host's dependencies compile at those versions.
+    The plugins' modules are not here (see `_modules_stage`): they do not change the host."""
+    facts = resolved.facts
+    modules = plan.modules
+    if not _has_module_steps(resolved, plan):
         return []
     module_files = [f"{CTX_HOST}/go.mod"] + ([f"{CTX_HOST}/go.sum"] if facts.has_go_sum else [])
-    lines = [f"COPY {' '.join(module_files)} ./"]
     if facts.vendored:
-        lines.append(f"COPY {CTX_HOST}/vendor/ ./vendor/")
+        lines = [f"COPY {' '.join(module_files)} ./", f"COPY {CTX_HOST}/vendor/ ./vendor/"]
+        return lines + _upgraded_module_files(plan)
+    if modules.upgrades:
+        lines = [f"COPY {CTX_HOST_MODULES}/ ./"]
     else:
-        lines.append("RUN go mod download")
+        lines = [f"COPY {' '.join(module_files)} ./"]
+    if modules.delivery == "context" and modules.host_needs:
+        lines.append("# Modules sent with the build (a file-based proxy): no network needed.")
+        lines.append(f"COPY {CTX_HOST_GOPROXY}/ {GOPROXY_DIR}/")
+    lines.append("RUN go mod download")
     return lines
+
+
+def _upgraded_module_files(plan: BuildPlan) -> list[str]:
+    """The host's module files with the upgrades the project allows, and for a vendored host
+    the new versions' packages in place of the old ones. Again after the host tree, which
+    brings the host's own module files back."""
+    modules = plan.modules
+    if not modules.upgrades:
+        return []
+    lines = [f"COPY {CTX_HOST_MODULES}/ ./"]
+    if modules.vendored:
+        upgraded = modules.upgraded_modules
+        stale = [
+            f"vendor/{package}"
+            for entry in modules.modules_txt
+            if entry.path in upgraded
+            for package in entry.packages
+        ]
+        if stale:
+            lines.append("# The upgraded modules' old files go (modules.upgrade).")
+            lines.append(
+                "RUN find "
+                + " ".join(shell_words((p,), "vendored package") for p in stale)
+                + " -maxdepth 1 -type f -delete"
+            )
+        lines.append(f"COPY {CTX_HOST_VENDOR}/ ./vendor/")
+    return lines
+
+
+def _modules_stage(plan: BuildPlan, base: str, mount: str) -> list[str]:
+    """The `modules` stage, when plugins are modules of their own: the host's go.mod merged
+    with theirs, and what only they need. Every custom plugin stage starts from it, so a
+    plugin's go.mod edit rebuilds this and the plugins, never the host."""
+    modules = plan.modules
+    if not modules.merged:
+        return []
+    lines = [
+        "",
+        "# The plugins' modules: go.mod merged with theirs (one build list, the host's).",
+        f"FROM {base} AS {MODULES_STAGE}",
+    ]
+    if plan.module_env and not modules.host_needs:
+        lines.append(
+            "ENV " + " ".join(f"{name}={dockerfile_string(v, name)}" for name, v in plan.module_env)
+        )
+    lines.append(f"COPY {CTX_MODULES}/ ./")
+    if modules.vendored:
+        if modules.needs:
+            lines.append(f"COPY {CTX_VENDOR}/ ./vendor/")
+    else:
+        if modules.delivery == "context" and modules.needs:
+            lines.append(f"COPY {CTX_GOPROXY}/ {GOPROXY_DIR}/")
+        if modules.delivery != "none":
+            lines.append("RUN go mod download")
+    return lines + _warm_module_imports(plan, mount)
+
+
+def _warm_module_imports(plan: BuildPlan, mount: str) -> list[str]:
+    """Compile what the plugin modules import from outside themselves, as plugin code, once:
+    a plugin's rebuild then compiles only its own packages. Only a cache: if it fails, the
+    plugin stages compile everything (and report any real error)."""
+    if not plan.modules.warm_imports:
+        return []
+    out = f"/tmp/{WARM_DIR}.so"
+    return [
+        "# Their imports compiled once, so a plugin edit compiles only that plugin's packages.",
+        f"COPY {CTX_WARM}/ ./{WARM_DIR}/",
+        f"RUN {mount}go build -buildmode=plugin -o {out} ./{WARM_DIR} "
+        f'|| echo "plugwiz: warming the build cache failed (the plugin stages compile it all)"; '
+        f"rm -rf {out} ./{WARM_DIR}",
+    ]
 
 
 def _dependency_lines(plan: BuildPlan) -> list[str]:
@@ -214,13 +336,21 @@ def _classic_host_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]
         "# Modules, host and bundled plugins: cached until the host commit changes.",
         f"FROM {TOOLCHAIN_STAGE} AS {HOST_STAGE}",
     ]
+    env = _host_module_env(plan)
+    if env:
+        # The user's build env (set in the toolchain stage) still wins, as in `_go_env`.
+        names = {name for name, _value in env}
+        env += [(k, v) for k, v in resolved.project.host.build_env if k in names]
     if plan.toolchain_goflags != plan.goflags:
-        lines.append(_env([("GOFLAGS", " ".join(plan.goflags))]))
+        env.insert(0, ("GOFLAGS", " ".join(plan.goflags)))
+    if env:
+        lines.append(_env(env))
     lines.append(f"WORKDIR {SRC_DIR}")
-    lines += _module_lines(resolved)
-    if resolved.facts.vendored or resolved.facts.gomod.requires:
+    lines += _module_lines(resolved, plan)
+    if _has_module_steps(resolved, plan):
         lines += _dependency_lines(plan)
     lines.append(f"COPY {CTX_HOST}/ ./")
+    lines += _upgraded_module_files(plan)
     if plan.check_package:
         lines.append(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
     lines += _host_run(resolved, plan)
@@ -235,31 +365,55 @@ def _plugin_build(plugin: PlannedPlugin) -> str:
     return f"go build -buildmode=plugin -o {plugin.out_path} {plugin.build_path}"
 
 
-def _plugin_stage(plugin: PlannedPlugin, base: str, run_prefix: str) -> list[str]:
+def _plugin_copies(plan: BuildPlan, plugin: PlannedPlugin) -> list[str]:
+    """A custom plugin stage's COPY lines: the plugin, and the local modules its go.mod
+    replaces (each stage has what its plugin needs, so an edit rebuilds only that stage)."""
+    lines = [f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{plugin.source_dir}/"]
+    module = plan.modules.plugin(plugin.name)
+    if module is not None:
+        by_index = {ld.index: ld for ld in plan.modules.local_dirs}
+        for index in module.local:
+            local = by_index[index]
+            lines.append(f"COPY {local.context_dir}/ ./{local.builder_dir}/")
+    return lines
+
+
+def _plugin_stage(plan: BuildPlan, plugin: PlannedPlugin, base: str, run_prefix: str) -> list[str]:
     return [
         "",
         f"# Custom plugin {plugin.name} ({plugin.kind}): its own stage, rebuilt alone when it "
         "changes.",
         f"FROM {base} AS {plugin.stage}",
-        f"COPY {CTX_PLUGINS}/{plugin.name}/ ./{CUSTOM_PLUGIN_DIR}/{plugin.name}/",
+        *_plugin_copies(plan, plugin),
         f"RUN {run_prefix}{_plugin_build(plugin)}",
     ]
 
 
 def _classic_plugin_stages(plan: BuildPlan) -> list[str]:
+    base = MODULES_STAGE if plan.modules.merged else HOST_STAGE
     lines: list[str] = []
     for plugin in _custom_built(plan):
-        lines += _plugin_stage(plugin, HOST_STAGE, "")
+        lines += _plugin_stage(plan, plugin, base, "")
     return lines
 
 
 def _loadcheck_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
     if not (plan.check_package and plan.plugins):
         return []
-    check_env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
-    if resolved.project.loading.symbol:
-        check_env.append(f"{LOADCHECK_SYMBOL_ENV}={resolved.project.loading.symbol}")
-    return [f"RUN {' '.join(check_env)} {LOADCHECK_BINARY}"]
+    return [f"RUN {' '.join(_check_env(resolved, plan))} {LOADCHECK_BINARY}"]
+
+
+def _check_env(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
+    """The load check's environment: every plugin, the symbol, and the bundled plugins whose
+    symbol type is the default for the custom ones."""
+    loading = resolved.project.loading
+    env = [f"{LOADCHECK_ENV}=" + ":".join(p.out_path for p in plan.plugins)]
+    if loading.symbol:
+        env.append(f"{LOADCHECK_SYMBOL_ENV}={loading.symbol}")
+        bundled = [p.out_path for p in _bundled(plan)]
+        if not loading.symbol_type and bundled:
+            env.append(f"{LOADCHECK_REFERENCE_ENV}=" + ":".join(bundled))
+    return env
 
 
 def _check_comment(plan: BuildPlan) -> str:
@@ -293,11 +447,17 @@ def _source_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
         "",
         "# Modules and the host tree at the pinned commit.",
         f"FROM {plan.builder_image} AS {SOURCE_STAGE}",
-        _env([*_go_env(resolved, plan.goflags), ("GOCACHE", GOCACHE_DIR)]),
+        _env(
+            [
+                *_go_env(resolved, plan.goflags, _host_module_env(plan)),
+                ("GOCACHE", GOCACHE_DIR),
+            ]
+        ),
         f"WORKDIR {SRC_DIR}",
     ]
-    lines += _module_lines(resolved)
+    lines += _module_lines(resolved, plan)
     lines.append(f"COPY {CTX_HOST}/ ./")
+    lines += _upgraded_module_files(plan)
     if plan.check_package:
         lines.append(f"COPY {CTX_LOADCHECK} {LOADCHECK_SOURCE}")
     return lines
@@ -350,13 +510,17 @@ def _buildkit_bundled_stage(plan: BuildPlan, mount: str) -> list[str]:
     ]
 
 
-def _buildkit_plugin_stages(plan: BuildPlan, mount: str) -> list[str]:
+def _buildkit_modules_base(plan: BuildPlan) -> str:
     # From the bundled plugins' stage: the host packages they compiled for plugins are in
     # the cache mount by then, so custom plugins do not compile them again side by side.
-    base = BUNDLED_STAGE if _bundled(plan) else SOURCE_STAGE
+    return BUNDLED_STAGE if _bundled(plan) else SOURCE_STAGE
+
+
+def _buildkit_plugin_stages(plan: BuildPlan, mount: str) -> list[str]:
+    base = MODULES_STAGE if plan.modules.merged else _buildkit_modules_base(plan)
     lines: list[str] = []
     for plugin in _custom_built(plan):
-        lines += _plugin_stage(plugin, base, mount)
+        lines += _plugin_stage(plan, plugin, base, mount)
     return lines
 
 
@@ -389,6 +553,8 @@ def _runtime_stage(resolved: ResolvedProject, plan: BuildPlan, *, buildkit: bool
         ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),
         ("dev.plugwiz.builder", plan.builder_image),
     ]
+    if plan.modules.upgrades:
+        labels.append((LABEL_UPGRADED, plan.modules.upgrade_label))
     add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
     add(f"WORKDIR {APP_DIR}")
     # Metadata before the files, so a plugin edit does not redo it (the image is the same).

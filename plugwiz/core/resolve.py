@@ -6,6 +6,8 @@ Which repository adapter answers is the caller's choice (`plugwiz.service.open_r
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from plugwiz.core.model import (
     ResolvedProject,
     host_revision,
 )
+from plugwiz.core.modsource import module_environment
 from plugwiz.core.ports import HostRepository
 
 DEMO_TAG = "plugwiz-demo:latest"
@@ -33,12 +36,21 @@ def resolve_host(host: Host, repo: HostRepository) -> ResolvedHost:
     commit = repo.resolve(revision)
     sha = commit.sha
     facts = detect_host(repo.files(sha), lambda path: repo.read(sha, path))
+    links = tuple(repo.gitlinks(sha))
+    if links:
+        facts = replace(facts, submodules=links)
     return ResolvedHost(repo=host.repo, ref=revision, commit=commit, facts=facts)
 
 
-def resolve_project(project: Project, repo: HostRepository) -> ResolvedProject:
-    """The project with its host resolved and its plugin sources looked at on disk."""
-    return ResolvedProject(project, resolve_host(project.host, repo), inspect_plugins(project))
+def resolve_project(
+    project: Project, repo: HostRepository, environ: Mapping[str, str] | None = None
+) -> ResolvedProject:
+    """The project with its host resolved, its plugin sources looked at on disk, and the
+    module settings of `environ` (default: this process's environment)."""
+    environment = module_environment(os.environ if environ is None else environ)
+    host = resolve_host(project.host, repo)
+    plugins = inspect_plugins(project, host.facts.gomod.module)
+    return ResolvedProject(project, host, plugins, environment)
 
 
 def demo_project(base_dir: Path | None = None) -> Project:

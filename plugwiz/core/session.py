@@ -25,11 +25,15 @@ from pathlib import Path
 
 from plugwiz.core.engine import BuildEngine, EngineError, EngineUnavailableError
 from plugwiz.core.events import (
+    SMOKE_STAGE,
     BuildEvent,
     BuildFailed,
     BuildFinished,
     BuildWarning,
     OutputLine,
+    SmokeRunFinished,
+    SmokeRunOutput,
+    SmokeRunStarted,
     StepStarted,
 )
 from plugwiz.core.model import ProjectError, ResolvedProject
@@ -185,6 +189,9 @@ class BuildSession:
         self.lines_seen = 0  # output lines of this build, counting those the tail let go
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.plugin_results: dict[str, PluginResult] = {}
+        # The smoke run (the last stage, when the project has one): how it went.
+        self.smoke_started: SmokeRunStarted | None = None
+        self.smoke_finished: SmokeRunFinished | None = None
         self.generation = 0  # bumped at every start: observers tell builds apart
         self._queue: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
         self._cancel = threading.Event()
@@ -210,6 +217,11 @@ class BuildSession:
     def remove_listener(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    @property
+    def stage(self) -> str:
+        """The stage the build is in (its `AS` name; SMOKE_STAGE during the smoke run)."""
+        return self._stage
 
     def elapsed(self, now: float | None = None) -> float:
         """Seconds since the start (until the end, once it ended)."""
@@ -248,6 +260,8 @@ class BuildSession:
         self.lines_seen = 0
         self.tail.clear()
         self.plugin_results = {}
+        self.smoke_started = None
+        self.smoke_finished = None
         self._stages_done = set()
         self._stage = ""
         self._signatures = {}
@@ -350,6 +364,25 @@ class BuildSession:
         elif isinstance(event, BuildWarning):
             self.warnings.append(event.text)
             lines.append(f"{WARNING_MARK} {event.text}")
+        elif isinstance(event, SmokeRunOutput):
+            lines.append(event.text)
+            self.lines_seen += 1
+        elif isinstance(event, SmokeRunStarted):
+            if self._stage and self._stage != SMOKE_STAGE:
+                self._stage_done(self._stage)
+            self._stage = SMOKE_STAGE
+            self.smoke_started = event
+            self.step_title = "Smoke run: " + " ".join(event.command)
+            lines.append(
+                f"{STEP_MARK} Smoke run (the last stage): {' '.join(event.command)} "
+                f"(must {event.expectation})"
+            )
+        elif isinstance(event, SmokeRunFinished):
+            self.smoke_finished = event
+            verdict = "passed" if event.passed else "failed"
+            lines.append(
+                f"{STEP_MARK} Smoke run {verdict} in {event.seconds:.1f} s: {event.reason}"
+            )
         elif isinstance(event, BuildFailed):
             self.failure = event
             self._record_failure(event)

@@ -13,7 +13,8 @@ caller: the wizard's app, or `plugwiz watch`) to file changes:
 
 Which files count (`watch_roots`, `is_relevant`): every custom plugin that is Go source, its
 `.go` files and its `go.mod`/`go.sum` (a directory plugin's other files too: they are in the
-build context), never a prebuilt plugin, hidden files or editors' backups.
+build context; a plugin module's local `replace` directories too), never a prebuilt plugin,
+hidden files or editors' backups.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Protocol
 
 from plugwiz.core.engine import RunSpec
+from plugwiz.core.gomod import GoModError
+from plugwiz.core.gomodfile import parse_modfile
 from plugwiz.core.model import PluginKind, Project, ProjectError, ResolvedProject
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.run_session import RunSession, RunState
@@ -54,15 +57,34 @@ class WatchTarget:
 
 
 def watch_targets(project: Project) -> tuple[WatchTarget, ...]:
-    """The custom plugins whose sources a save should rebuild (not prebuilt ones)."""
+    """The custom plugins whose sources a save should rebuild (not prebuilt ones), and the
+    local directories a plugin module's go.mod replaces (they are built with it)."""
     targets: list[WatchTarget] = []
     for plugin in project.plugins:
         path = project.source_path(plugin.source)
         if path.is_dir():
             targets.append(WatchTarget(plugin.output_name, path, True))
+            targets += [
+                WatchTarget(plugin.output_name, local, True) for local in _replaced_dirs(path)
+            ]
         elif path.suffix == ".go":
             targets.append(WatchTarget(plugin.output_name, path, False))
     return tuple(targets)
+
+
+def _replaced_dirs(plugin_dir: Path) -> list[Path]:
+    """The existing directories the plugin's go.mod (if any) replaces modules with."""
+    try:
+        mod = parse_modfile((plugin_dir / "go.mod").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, GoModError):
+        return []
+    found: list[Path] = []
+    for rep in mod.replaces:
+        if rep.local:
+            directory = (plugin_dir / rep.new).resolve()
+            if directory.is_dir() and directory != plugin_dir.resolve():
+                found.append(directory)
+    return found
 
 
 def watch_roots(targets: Iterable[WatchTarget]) -> list[Path]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -51,6 +52,7 @@ from plugwiz.core.model import (
     ResolvedProject,
     host_revision,
 )
+from plugwiz.core.modsource import module_environment
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoundError
 from plugwiz.core.resolve import resolve_host
@@ -209,6 +211,9 @@ class PlugwizApp(App[int]):
         self._build_dialogs: list[ModalScreen[Any]] = []
         # Output arrived while the Build screen was not shown: it redraws from the tail.
         self._build_screen_stale = False
+        # GOPROXY & co. of the environment the wizard runs in (never their credentials).
+        self._module_environment = module_environment(os.environ)
+        self._checked_host_module = ""  # the host module the plugin checks knew
         self.run_session = RunSession(lambda: self.engine)
         self.run_session.add_listener(self._run_changed)
         self._run_timer: Timer | None = None
@@ -317,7 +322,7 @@ class PlugwizApp(App[int]):
             return None
         if checks is None or not checks.matches(project):
             return None
-        return ResolvedProject(project, resolved_host, checks.facts)
+        return ResolvedProject(project, resolved_host, checks.facts, self._module_environment)
 
     def open_host(self, repo_text: str, *, resolve_after: bool = False) -> None:
         """Open a host repository and list its refs; then resolve the project's ref."""
@@ -411,7 +416,11 @@ class PlugwizApp(App[int]):
     def _host_resolved(self, resolved: ResolvedHost) -> None:
         if resolved.repo != self.project.host.repo:
             return
+        module_before = self._checked_host_module
         self.host = replace(self.host, resolved=resolved, busy="", error="", error_title="")
+        if resolved.facts.gomod.module != module_before:
+            # A plugin's go.mod may name a checkout of this host: look at them again.
+            self.check_plugins()
         self._examine_prebuilt()
 
     def _host_failed(self, repo_text: str, title: str, text: str, opening: bool) -> None:
@@ -427,11 +436,13 @@ class PlugwizApp(App[int]):
 
     def check_plugins(self) -> None:
         """Look at every custom plugin source on disk (off the UI thread)."""
-        self._check_plugins_worker(self.project)
+        resolved_host = self.host.resolved
+        self._checked_host_module = resolved_host.facts.gomod.module if resolved_host else ""
+        self._check_plugins_worker(self.project, self._checked_host_module)
 
     @work(thread=True, exclusive=True, group="plugins", exit_on_error=False)
-    def _check_plugins_worker(self, project: Project) -> None:
-        facts = inspect_plugins(project)
+    def _check_plugins_worker(self, project: Project, host_module: str = "") -> None:
+        facts = inspect_plugins(project, host_module)
         signatures = tuple(source_signature(project.source_path(p.source)) for p in project.plugins)
         checks = PluginChecks(
             project.plugins, project.base_dir, project.loading.extension, facts, signatures

@@ -56,6 +56,27 @@ def test_the_sources_of_go_plugins_are_watched_not_prebuilt_ones(tmp_path: Path)
     assert is_relevant(tmp_path / "mine" / ".git" / "x", targets) is None
 
 
+def test_a_plugin_modules_local_replace_directories_are_watched(tmp_path: Path) -> None:
+    """A plugin module built with a sibling directory (its go.mod's `replace`): a save there
+    rebuilds that plugin too; a replace with a module version or a missing directory does not
+    add anything."""
+    plugin, lib = tmp_path / "sibling", tmp_path / "siblib"
+    plugin.mkdir()
+    lib.mkdir()
+    (plugin / "go.mod").write_text(
+        "module example.com/sibling\n\ngo 1.19\n\nrequire example.com/siblib v0.0.0\n\n"
+        "replace example.com/siblib => ../siblib\n"
+        "replace example.org/colors => example.org/colours v1.0.0\n"
+        "replace example.com/gone => ../gone\n"
+    )
+    (lib / "siblib.go").write_text("package siblib\n")
+    project = Project(plugins=(PluginSource("sibling"),), base_dir=tmp_path)
+    targets = watch_targets(project)
+    assert [(t.name, t.path) for t in targets] == [("sibling", plugin), ("sibling", lib)]
+    assert is_relevant(lib / "siblib.go", targets) == "sibling"
+    assert watch_roots(targets) == [plugin, lib]
+
+
 class _Loop:
     """A WatchLoop on the scripted engine, ticked and polled like the CLI does."""
 

@@ -21,7 +21,7 @@ from textual.widgets import Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from plugwiz.core.engine import EngineUnavailableError
-from plugwiz.core.events import BuildFailed, StepStarted
+from plugwiz.core.events import SMOKE_STAGE, BuildFailed, SmokeRunStarted, StepStarted
 from plugwiz.core.explain import format_explanation
 from plugwiz.core.session import TAIL_LINES, BuildState, PollResult
 from plugwiz.ui.screens.base import WizardScreen, display_path
@@ -181,7 +181,9 @@ class BuildScreen(WizardScreen):
             if follow:
                 log.scroll_end(animate=False, x_axis=False)
         for event in result.events:
-            if isinstance(event, StepStarted):
+            if isinstance(event, SmokeRunStarted):
+                self._show_smoke_title()
+            elif isinstance(event, StepStarted):
                 progress = self.query_one("#build-progress", ProgressBar)
                 progress.update(total=event.total, progress=event.number - 1)
                 # Fixed size in the CSS, so no layout of the screen for each step.
@@ -191,6 +193,25 @@ class BuildScreen(WizardScreen):
                 )
         if not session.active:
             self.redraw()  # the final state, even if the wizard has moved on meanwhile
+
+    def _show_smoke_title(self) -> None:
+        """The smoke run is the build's last stage: every Dockerfile step is done."""
+        session = self.wizard.session
+        started = session.smoke_started
+        finished = session.smoke_finished
+        if started is None:
+            return
+        if session.total:
+            self.query_one("#build-progress", ProgressBar).update(
+                total=session.total, progress=session.total
+            )
+        if finished is None:
+            head = "Smoke run (last stage)  "
+        else:
+            head = f"Smoke run {'passed' if finished.passed else 'failed'}  "
+        self.query_one("#step-title", Label).update(
+            Text.assemble((head, "bold"), " ".join(started.command)), layout=False
+        )
 
     def _reload_log(self) -> None:
         """Show the session's tail from the start (a new build, or output missed)."""
@@ -220,7 +241,9 @@ class BuildScreen(WizardScreen):
             self._clock_running(False)
         self._tick()
         progress.display = state is not BuildState.IDLE
-        if session.total:
+        if session.stage == SMOKE_STAGE:
+            self._show_smoke_title()
+        elif session.total:
             done = session.total if state is BuildState.SUCCEEDED else session.step - 1
             progress.update(total=session.total, progress=max(done, 0))
             title.update(

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 from plugwiz.core.atomic import atomic_write
 from plugwiz.core.context import ContextEntry, context_listing
 from plugwiz.core.model import Images, ProjectError, ResolvedProject
+from plugwiz.core.modules import rebuild_notes
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError
 from plugwiz.core.render import emit_dockerfile
@@ -120,8 +121,12 @@ class PreviewScreen(WizardScreen):
         message.clear()
         self.query_one("#builder-image", Input).placeholder = plan.builder_image
         self.query_one("#runtime-image", Input).placeholder = plan.runtime_image
+        notes = rebuild_notes(plan.modules)
         if plan.warnings:
-            warning.show("\n".join(f"Warning: {w}" for w in plan.warnings), "warning")
+            text = "\n".join([*(f"Warning: {w}" for w in plan.warnings), *notes])
+            warning.show(text, "warning")
+        elif notes:
+            warning.show("\n".join(notes), "info")
         else:
             warning.clear()  # the fields' placeholders name the images
         if resolved != self._listed_for:

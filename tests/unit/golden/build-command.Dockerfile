@@ -40,7 +40,7 @@ RUN go build -buildmode=plugin -o /out/plugins/hello.so ./plugwiz_plugins/hello
 
 # Load check: the host's own packages open every plugin.
 FROM plugin-1 AS check
-RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New /plugwiz/loadcheck
+RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New PLUGWIZ_LOADCHECK_REFERENCE=/out/plugins/reverse.so:/out/plugins/upper.so /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim

@@ -37,7 +37,7 @@ RUN --mount=type=cache,id=plugwiz-go-build,target=/root/.cache/go-build go build
 FROM host AS check
 COPY --from=bundled /out/plugins/ /out/plugins/
 COPY --from=plugin-1 /out/plugins/hello.so /out/plugins/hello.so
-RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New /plugwiz/loadcheck
+RUN PLUGWIZ_LOADCHECK=/out/plugins/reverse.so:/out/plugins/upper.so:/out/plugins/hello.so PLUGWIZ_LOADCHECK_SYMBOL=New PLUGWIZ_LOADCHECK_REFERENCE=/out/plugins/reverse.so:/out/plugins/upper.so /plugwiz/loadcheck
 
 # Runtime: the host, its plugins and extra files; no toolchain.
 FROM debian:bookworm-slim
