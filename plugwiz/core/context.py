@@ -43,6 +43,7 @@ from plugwiz.core.plan import (
 )
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.render import emit_dockerfile
+from plugwiz.core.runtime_image import CTX_EMPTY_DIR
 
 # Files larger than this are almost certainly not plugin sources (a core dump, a video...).
 MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024
@@ -240,6 +241,12 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, executable: bool = 
     tar.addfile(_tar_info(name, len(data), executable), io.BytesIO(data))
 
 
+def _add_empty_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = _tar_info(name, 0, True)
+    info.type = tarfile.DIRTYPE
+    tar.addfile(info)
+
+
 def write_context(
     resolved: ResolvedProject, repo: HostRepository, out: BinaryIO
 ) -> list[ContextEntry]:
@@ -258,6 +265,9 @@ def write_context(
         for item in local:
             data = item.disk.read_bytes()
             _add_bytes(tar, item.context, data, item.executable)
+        if plan.writable:
+            # What each directory the host writes starts as (COPY --chown of it).
+            _add_empty_dir(tar, CTX_EMPTY_DIR)
     return context_listing(resolved, repo, plan)
 
 
@@ -305,6 +315,8 @@ def context_listing(
         entries.append(ContextEntry(CTX_LOADCHECK, len(loadcheck_source())))
     for item in local_context_files(resolved):
         entries.append(ContextEntry(item.context, item.disk.stat().st_size))
+    if plan.writable:
+        entries.append(ContextEntry(CTX_EMPTY_DIR + "/", 0))
     return entries
 
 

@@ -28,6 +28,9 @@ from plugwiz.core.model import (
     PluginLoading,
     PluginSource,
     Project,
+    ProjectError,
+    RuntimeSettings,
+    SystemPackages,
 )
 from plugwiz.core.redact import redact_url
 from plugwiz.core.yaml_edit import match_items, patch_yaml, same_data
@@ -128,7 +131,7 @@ def parse_project(
     top = reader.mapping(
         root,
         "(top level)",
-        ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag"),
+        _TOP_KEYS,
     )
     version_node = top.get("version")
     if version_node is None:
@@ -208,10 +211,11 @@ def parse_project(
     )
     images = Images()
     if "images" in top:
-        im = reader.mapping(top["images"], "images", ("builder", "runtime"))
+        im = reader.mapping(top["images"], "images", _IMAGE_KEYS)
         images = Images(
             builder=reader.string(im.get("builder"), "images.builder"),
             runtime=reader.string(im.get("runtime"), "images.runtime"),
+            map=_image_map(reader, im.get("map")),
         )
     loading = PluginLoading()
     if "loading" in top:
@@ -236,6 +240,20 @@ def parse_project(
                 target=reader.string(f["target"], f"files[{i}].target"),
             )
         )
+    runtime = RuntimeSettings()
+    if "runtime" in top:
+        rt = reader.mapping(top["runtime"], "runtime", _RUNTIME_KEYS)
+        runtime = RuntimeSettings(
+            user=_user_string(reader, rt.get("user")),
+            writable=reader.strings(rt.get("writable"), "runtime.writable"),
+        )
+    packages = SystemPackages()
+    if "packages" in top:
+        pk = reader.mapping(top["packages"], "packages", _PACKAGE_KEYS)
+        packages = SystemPackages(
+            builder=reader.strings(pk.get("builder"), "packages.builder"),
+            runtime=reader.strings(pk.get("runtime"), "packages.runtime"),
+        )
     return Project(
         host=host,
         bundled=bundled,
@@ -244,8 +262,35 @@ def parse_project(
         loading=loading,
         files=tuple(files),
         tag=reader.string(top.get("tag"), "tag", Project().tag),
+        runtime=runtime,
+        packages=packages,
         base_dir=base_dir or Path.cwd(),
     )
+
+
+def _image_map(reader: _Reader, node: Node | None) -> tuple[tuple[str, str], ...]:
+    """`images.map`: registry names mapped to local stand-ins, checked."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        raise reader.fail(node, "`images.map` must be a mapping NAME: LOCAL_NAME")
+    from plugwiz.core.image_refs import check_image_map
+
+    pairs = [
+        (reader.string(key, "images.map key"), reader.string(value, "images.map"))
+        for key, value in node.value
+    ]
+    try:
+        return check_image_map(pairs, "images.map")
+    except ProjectError as exc:
+        raise reader.fail(node, str(exc)) from None
+
+
+def _user_string(reader: _Reader, node: Node | None) -> str:
+    """`runtime.user`: `root`, a UID (YAML reads `1000` as a number) or `UID:GID`."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
+        return str(node.value)
+    return reader.string(node, "runtime.user")
 
 
 def _named(
@@ -312,11 +357,13 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         doc["plugins"] = [
             {"source": p.source, "name": p.name} if p.name else p.source for p in project.plugins
         ]
-    images = {
+    images: dict[str, Any] = {
         k: v
         for k, v in (("builder", project.images.builder), ("runtime", project.images.runtime))
         if v
     }
+    if project.images.map:
+        images["map"] = dict(project.images.map)
     if images:
         doc["images"] = images
     defaults = PluginLoading()
@@ -336,7 +383,30 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     if project.files:
         doc["files"] = [{"source": f.source, "target": f.target} for f in project.files]
     doc["tag"] = project.tag
-    return doc
+    runtime = _runtime_dict(project.runtime)
+    if runtime:
+        doc["runtime"] = runtime
+    packages = _packages_dict(project.packages)
+    if packages:
+        doc["packages"] = packages
+    return {key: doc[key] for key in _TOP_KEYS if key in doc}
+
+
+def _runtime_dict(runtime: RuntimeSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if runtime.user:
+        out["user"] = int(runtime.user) if runtime.user.isdigit() else runtime.user
+    if runtime.writable:
+        out["writable"] = list(runtime.writable)
+    return out
+
+
+def _packages_dict(packages: SystemPackages) -> dict[str, Any]:
+    return {
+        key: list(value)
+        for key, value in (("builder", packages.builder), ("runtime", packages.runtime))
+        if value
+    }
 
 
 def dump_project(project: Project) -> str:
@@ -358,7 +428,18 @@ def save_project(project: Project, path: Path) -> None:
 
 # ---- ProjectDocument: saving what changed, nothing else -------------------------------------
 
-_TOP_KEYS = ("version", "host", "bundled", "plugins", "images", "loading", "files", "tag")
+_TOP_KEYS = (
+    "version",
+    "host",
+    "bundled",
+    "plugins",
+    "images",
+    "packages",
+    "loading",
+    "files",
+    "runtime",
+    "tag",
+)
 _HOST_KEYS = (
     "repo",
     "ref",
@@ -369,7 +450,9 @@ _HOST_KEYS = (
     "build_flags",
     "build_env",
 )
-_IMAGE_KEYS = ("builder", "runtime")
+_IMAGE_KEYS = ("builder", "runtime", "map")
+_RUNTIME_KEYS = ("user", "writable")
+_PACKAGE_KEYS = ("builder", "runtime")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol")
 
 
@@ -627,6 +710,8 @@ def _updated_document(
     ):
         if before != after:
             _put(images, key, after or _DELETE, _IMAGE_KEYS)
+    if old.images.map != new.images.map:
+        _put(images, "map", _updated_map(images.get("map"), old, new), _IMAGE_KEYS)
     _put(doc, "images", _section(doc.get("images"), images), _TOP_KEYS)
 
     loading = dict(doc["loading"]) if isinstance(doc.get("loading"), dict) else {}
@@ -650,7 +735,44 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
+    _updated_shipping(doc, old, new)
     return doc
+
+
+def _updated_map(written: Any, old: Project, new: Project) -> Any:
+    """`images.map` after a change: entries the text has keep their spelling."""
+    if not new.images.map:
+        return _DELETE
+    before = dict(old.images.map)
+    out: dict[Any, Any] = {}
+    for wanted, local in new.images.map:
+        if isinstance(written, dict) and wanted in written and before.get(wanted) == local:
+            out[wanted] = written[wanted]
+        else:
+            out[wanted] = local
+    return out
+
+
+def _updated_shipping(doc: dict[Any, Any], old: Project, new: Project) -> None:
+    """`runtime:` and `packages:`, patched key by key like `loading:`."""
+    runtime = dict(doc["runtime"]) if isinstance(doc.get("runtime"), dict) else {}
+    if old.runtime.user != new.runtime.user:
+        user = new.runtime.user
+        value: Any = int(user) if user.isdigit() else user
+        _put(runtime, "user", value if user else _DELETE, _RUNTIME_KEYS)
+    if old.runtime.writable != new.runtime.writable:
+        paths = _updated_strings(runtime.get("writable"), old.runtime.writable, new.runtime.writable)
+        _put(runtime, "writable", paths or _DELETE, _RUNTIME_KEYS)
+    _put(doc, "runtime", _section(doc.get("runtime"), runtime), _TOP_KEYS)
+    packages = dict(doc["packages"]) if isinstance(doc.get("packages"), dict) else {}
+    for key, before, after in (
+        ("builder", old.packages.builder, new.packages.builder),
+        ("runtime", old.packages.runtime, new.packages.runtime),
+    ):
+        if before != after:
+            names = _updated_strings(packages.get(key), before, after)
+            _put(packages, key, names or _DELETE, _PACKAGE_KEYS)
+    _put(doc, "packages", _section(doc.get("packages"), packages), _TOP_KEYS)
 
 
 def _updated_host(written: Any, old: Host, new: Host, places: _Places) -> Any:

@@ -34,8 +34,45 @@ from plugwiz.core.plan import (
     extra_file_context_path,
     plan_build,
 )
+from plugwiz.core.packages import install_command
 from plugwiz.core.quoting import dockerfile_string, json_exec_form, shell_words
 from plugwiz.core.redact import redact_url
+from plugwiz.core.runtime_image import CTX_EMPTY_DIR, provenance_labels
+
+
+def _base_image_notes(plan: BuildPlan) -> list[str]:
+    """Comment lines saying which local image stands in for a registry one, and whether each
+    base image is pinned by digest (nothing when there is nothing to say)."""
+    notes = []
+    for base, role in ((plan.builder_base, "Builder"), (plan.runtime_base, "Runtime")):
+        text = base.describe(role) if base is not None else ""
+        if text:
+            notes.append(f"# {text}")
+    return notes
+
+
+def _package_layer(manager: str, packages: tuple[str, ...], role: str) -> list[str]:
+    """The system packages of one image, in a layer of their own right after its FROM: it
+    stays cached across host commits and plugin edits."""
+    if not packages:
+        return []
+    return [f"# System packages for the {role} (packages.{role} in plugwiz.yaml).",
+            install_command(manager, packages)]
+
+
+def _runtime_user_lines(plan: BuildPlan) -> list[str]:
+    """USER for the runtime stage: the files COPY adds stay root's, so the host can read and
+    run them but not change them."""
+    if not plan.runtime_user:
+        return []
+    return [f"USER {plan.runtime_user}"]
+
+
+def _writable_lines(plan: BuildPlan) -> list[str]:
+    """One empty directory per path the host writes, owned by its user."""
+    return [
+        f"COPY --chown={plan.runtime_user} {CTX_EMPTY_DIR}/ {path}/" for path in plan.writable
+    ]
 
 
 def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
@@ -104,9 +141,11 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
     add(f"# Plugins: {plugin_names}")
     for warning in plan.warnings:
         add(f"# Warning: {warning}")
+    lines.extend(_base_image_notes(plan))
     add("")
     add("# Toolchain, modules, host and bundled plugins: cached until the host commit changes.")
-    add(f"FROM {plan.builder_image} AS host")
+    add(f"FROM {plan.builder_ref} AS host")
+    lines.extend(_package_layer(plan.builder_package_manager, plan.builder_packages, "builder"))
     env = [
         ("CGO_ENABLED", "1"),
         ("GOFLAGS", " ".join(plan.goflags)),
@@ -165,7 +204,9 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
 
     add("")
     add("# Runtime: the host, its plugins and extra files; no toolchain.")
-    add(f"FROM {plan.runtime_image}")
+    add(f"FROM {plan.runtime_ref}")
+    lines.extend(_package_layer(plan.runtime_package_manager, plan.runtime_packages, "runtime"))
+    runtime_digest = plan.runtime_base.digest if plan.runtime_base else None
     labels = [
         ("org.opencontainers.image.source", redact_url(host.repo)),
         ("org.opencontainers.image.revision", resolved.sha),
@@ -173,9 +214,11 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
         ("dev.plugwiz.plugins", ",".join(plan.runtime_plugin_paths)),
         ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),
         ("dev.plugwiz.builder", plan.builder_image),
+        *provenance_labels(resolved, plan.runtime_image, runtime_digest),
     ]
     add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
     add(f"WORKDIR {APP_DIR}")
+    lines.extend(_runtime_user_lines(plan))
     # Metadata before the files, so a plugin edit does not redo it (the image is the same).
     add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
     bundled = [p for p in plan.plugins if p.kind == "bundled"]
@@ -199,4 +242,5 @@ def emit_dockerfile(resolved: ResolvedProject, plan: BuildPlan) -> str:
             add(f"COPY --from=host {SRC_DIR}/{extra.host_path} {extra.target}")
         else:
             add(f"COPY {extra_file_context_path(index, extra.source)} {extra.target}")
+    lines.extend(_writable_lines(plan))
     return "\n".join(lines) + "\n"
