@@ -250,8 +250,6 @@ def offline_stand_in(image: str) -> str | None:
     return f"{OFFLINE_PREFIX}{ref.path.removeprefix('library/')}:{ref.tag or 'latest'}"
 
 
-
-
 @dataclass(frozen=True)
 class BaseImagePlan:
     """A base image of the build: what the project asks for (`wanted`), what this machine

@@ -27,7 +27,15 @@ APK = "apk"
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:-]+)?$")
 
 # Where glibc's loader looks after DT_RUNPATH and ld.so.cache, by ELF machine.
-_MULTIARCH = {62: "x86_64-linux-gnu", 183: "aarch64-linux-gnu", 3: "i386-linux-gnu"}
+_MULTIARCH = {
+    "amd64": "x86_64-linux-gnu",
+    "arm64": "aarch64-linux-gnu",
+    "386": "i386-linux-gnu",
+    "arm": "arm-linux-gnueabihf",
+    "ppc64": "powerpc64le-linux-gnu",
+    "s390x": "s390x-linux-gnu",
+    "riscv64": "riscv64-linux-gnu",
+}
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 _CACHE_MAGIC_NEW = b"glibc-ld.so.cache1.1"
 _CACHE_MAGIC_OLD = b"ld.so-1.7.0"
@@ -104,9 +112,10 @@ class MissingLibrary:
     binaries: tuple[str, ...]
 
 
-def search_dirs(machine: int, run_paths: Iterable[str], origin: str) -> list[str]:
+def search_dirs(machine: str, run_paths: Iterable[str], origin: str) -> list[str]:
     """The directories glibc's loader searches for a binary at `origin` (its directory):
-    DT_RUNPATH/DT_RPATH (with $ORIGIN), then the multiarch and default directories."""
+    DT_RUNPATH/DT_RPATH (with $ORIGIN), then the multiarch and default directories of the
+    ELF `machine` (`amd64`, as `plugwiz.core.elf` names it)."""
     dirs: list[str] = []
     for entry in run_paths:
         for part in entry.split(":"):
@@ -151,7 +160,7 @@ def ld_cache_names(data: bytes) -> set[str]:
 
 def missing_libraries(
     needs: Iterable[NeededLibrary],
-    machine: int,
+    machine: str,
     exists: Callable[[str], bool],
     cached: set[str],
 ) -> list[MissingLibrary]:

@@ -761,7 +761,9 @@ def _updated_shipping(doc: dict[Any, Any], old: Project, new: Project) -> None:
         value: Any = int(user) if user.isdigit() else user
         _put(runtime, "user", value if user else _DELETE, _RUNTIME_KEYS)
     if old.runtime.writable != new.runtime.writable:
-        paths = _updated_strings(runtime.get("writable"), old.runtime.writable, new.runtime.writable)
+        paths = _updated_strings(
+            runtime.get("writable"), old.runtime.writable, new.runtime.writable
+        )
         _put(runtime, "writable", paths or _DELETE, _RUNTIME_KEYS)
     _put(doc, "runtime", _section(doc.get("runtime"), runtime), _TOP_KEYS)
     packages = dict(doc["packages"]) if isinstance(doc.get("packages"), dict) else {}

@@ -17,6 +17,7 @@ Stage layout, chosen for the classic builder's layer cache:
 from __future__ import annotations
 
 from plugwiz.core.model import APP_DIR, ResolvedProject
+from plugwiz.core.packages import install_command
 from plugwiz.core.plan import (
     CTX_HOST,
     CTX_LOADCHECK,
@@ -34,7 +35,6 @@ from plugwiz.core.plan import (
     extra_file_context_path,
     plan_build,
 )
-from plugwiz.core.packages import install_command
 from plugwiz.core.quoting import dockerfile_string, json_exec_form, shell_words
 from plugwiz.core.redact import redact_url
 from plugwiz.core.runtime_image import CTX_EMPTY_DIR, provenance_labels
@@ -56,8 +56,10 @@ def _package_layer(manager: str, packages: tuple[str, ...], role: str) -> list[s
     stays cached across host commits and plugin edits."""
     if not packages:
         return []
-    return [f"# System packages for the {role} (packages.{role} in plugwiz.yaml).",
-            install_command(manager, packages)]
+    return [
+        f"# System packages for the {role} (packages.{role} in plugwiz.yaml).",
+        install_command(manager, packages),
+    ]
 
 
 def _runtime_user_lines(plan: BuildPlan) -> list[str]:
@@ -70,9 +72,7 @@ def _runtime_user_lines(plan: BuildPlan) -> list[str]:
 
 def _writable_lines(plan: BuildPlan) -> list[str]:
     """One empty directory per path the host writes, owned by its user."""
-    return [
-        f"COPY --chown={plan.runtime_user} {CTX_EMPTY_DIR}/ {path}/" for path in plan.writable
-    ]
+    return [f"COPY --chown={plan.runtime_user} {CTX_EMPTY_DIR}/ {path}/" for path in plan.writable]
 
 
 def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:

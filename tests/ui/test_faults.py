@@ -218,13 +218,22 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         "`docker` group (`sudo usermod -aG docker $USER`, then log in again) or run as root",
     ),
     "builder image missing": (
-        {"client": FakeClient(missing=frozenset({"golang:1.19-bookworm"}))},
+        # No local stand-in either (with one, the message says how to map to it).
+        {
+            "client": FakeClient(
+                missing=frozenset({"golang:1.19-bookworm", "plugwiz-offline/golang:1.19-bookworm"})
+            )
+        },
         "the builder image golang:1.19-bookworm is not present locally and plugwiz never pulls "
         "during a build: run `docker pull golang:1.19-bookworm` (or, offline, "
         "`scripts/make-go-image`)",
     ),
     "runtime image missing": (
-        {"client": FakeClient(missing=frozenset({"debian:bookworm-slim"}))},
+        {
+            "client": FakeClient(
+                missing=frozenset({"debian:bookworm-slim", "plugwiz-offline/debian:bookworm-slim"})
+            )
+        },
         "the runtime image debian:bookworm-slim is not present locally and plugwiz never pulls "
         "during a build: run `docker pull debian:bookworm-slim` (or, offline, "
         "`scripts/make-go-image`)",

@@ -73,7 +73,14 @@ class WizardScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        for name in ("project", "host", "plugin_checks", "prebuilt_verdicts", "build_revision"):
+        for name in (
+            "project",
+            "host",
+            "plugin_checks",
+            "prebuilt_verdicts",
+            "build_revision",
+            "base_images",
+        ):
             self.watch(self.app, name, self._state_changed, init=False)
         self._redraw_now()
 

@@ -7,8 +7,11 @@ says when the project has changed since ("out of date").
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
+import threading
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,6 +30,7 @@ from plugwiz.core.engine import EngineError, ImageNotFoundError, RunResult
 from plugwiz.core.model import DEMO_REPO, ProjectError, ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
+from plugwiz.core.push import PushProgress, push_target_problem
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_PLUGINS,
@@ -35,11 +39,13 @@ from plugwiz.core.report import (
     human_size,
     load_order,
 )
+from plugwiz.core.runtime_image import describe_user
 from plugwiz.core.session import BuildState
 from plugwiz.ui.screens.base import WizardScreen
 from plugwiz.ui.widgets.message import MessageArea
 
 RUN_TIMEOUT = 30.0
+PUSH_REDRAW_S = 0.1  # the push box redraws at most this often while bytes flow
 
 
 def docker_run_line(tag: str) -> str:
@@ -91,16 +97,23 @@ class ResultScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "copy_run", "Copy"),
         Binding("o", "run_once", "Run once"),
+        Binding("u", "push", "Push"),
         Binding("p", "prune", "Prune"),
     ]
     KEY_NOTES = (
         ("y", "copy the docker run line to the clipboard"),
         ("o", f"run the image once (up to {RUN_TIMEOUT:.0f} s) and show what the host printed"),
+        (
+            "u",
+            "push the image to its registry (credentials from your Docker config) and show "
+            "the pushed reference with its digest",
+        ),
         ("p", "remove images earlier builds left behind, and say how much that freed"),
     )
     PALETTE = (
         ("Run the image once", "o", "action_run_once"),
         ("Copy the docker run line", "y", "action_copy_run"),
+        ("Push the image to its registry", "u", "action_push"),
         ("Prune images earlier builds left behind", "p", "action_prune"),
     )
 
@@ -109,6 +122,10 @@ class ResultScreen(WizardScreen):
         self.shown: ShownImage | None = None
         self._looked_up: tuple[str, int] | None = None  # (tag, build generation)
         self._compared_for: tuple[int, ResolvedProject] | None = None
+        # The last push of the shown image: its progress, and the reference once pushed.
+        self.push_progress: PushProgress | None = None
+        self.push_error = ""
+        self._pushing = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="result-body", classes="step-body"):
@@ -122,7 +139,9 @@ class ResultScreen(WizardScreen):
             with Horizontal(classes="button-row"):
                 yield Button("Copy run line", id="copy-run")
                 yield Button("Run once", id="run-once", variant="primary")
+                yield Button("Push", id="push")
                 yield Button("Prune", id="prune")
+            yield Static("", id="push-output", classes="code")
             yield Static("", id="run-output", classes="code")
 
     def on_mount(self) -> None:
@@ -130,6 +149,7 @@ class ResultScreen(WizardScreen):
         table.add_columns("#", "Plugin file", "Size", "SHA-256", "Loaded by CMD")
         table.border_title = "Plugins in the image, in load order"
         self.query_one("#run-output", Static).display = False
+        self.query_one("#push-output", Static).display = False
         super().on_mount()
 
     def home_widget(self) -> Widget | None:
@@ -216,6 +236,7 @@ class ResultScreen(WizardScreen):
             label.display = report is not None
         if report is None or shown is None:
             self.query_one("#run-output", Static).display = False
+            self.query_one("#push-output", Static).display = False
             if self.wizard.session.active:
                 message.show("A build is running: see the Build step (F4).", "info")
             else:
@@ -233,6 +254,10 @@ class ResultScreen(WizardScreen):
         grid.add_row("Host", f"{report.host_module}  ({repo})" if repo else report.host_module)
         grid.add_row("Commit", report.host_commit[:12] or "unknown")
         grid.add_row("Go", report.go_version or "unknown")
+        grid.add_row("User", describe_user(report.user))
+        pushed = self.push_progress.finished if self.push_progress is not None else None
+        if pushed is not None and pushed.tag == report.tag:
+            grid.add_row("Pushed", pushed.reference)
         self.query_one("#image-info", Static).update(grid)
         table = self.query_one("#result-plugins", DataTable)
         table.clear()
@@ -326,6 +351,80 @@ class ResultScreen(WizardScreen):
         text.append(code + "\n", style=style)
         text.append(result.output.rstrip("\n") or "(no output)")
         output.border_title = "What the host printed"
+        output.update(text)
+        self.call_after_refresh(output.scroll_visible, animate=False)
+
+    @on(Button.Pressed, "#push")
+    def push_pressed(self) -> None:
+        self.action_push()
+
+    def action_push(self) -> None:
+        """Push the shown image to its registry, layer by layer."""
+        if self.shown is None:
+            return
+        if self._pushing:
+            self.notify("A push is already running.")
+            return
+        tag = self.shown.report.tag
+        problem = push_target_problem(tag)
+        if problem:
+            self.notify(f"Cannot push: {problem}", severity="error", timeout=10)
+            return
+        self._pushing = True
+        self.push_progress = PushProgress(tag=tag)
+        self.push_error = ""
+        self._show_push()
+        self._push(tag)
+
+    @work(thread=True, exclusive=True, group="push", exit_on_error=False)
+    def _push(self, tag: str) -> None:
+        worker = get_current_worker()
+        cancel = threading.Event()
+        progress = PushProgress(tag=tag)
+        error = ""
+        last = 0.0
+        try:
+            for event in self.wizard.engine.push(tag, cancel=cancel):
+                if worker.is_cancelled:
+                    cancel.set()
+                    continue
+                if progress.feed(event) and time.monotonic() - last > PUSH_REDRAW_S:
+                    # A copy: the UI thread draws it while this thread feeds the next.
+                    last = time.monotonic()
+                    self.app.call_from_thread(self._pushed_some, copy.deepcopy(progress), "")
+        except EngineError as exc:
+            error = str(exc)
+        self.app.call_from_thread(self._push_ended, progress, error)
+
+    def _pushed_some(self, progress: PushProgress, error: str) -> None:
+        self.push_progress = progress
+        self.push_error = error
+        self._show_push()
+
+    def _push_ended(self, progress: PushProgress, error: str) -> None:
+        self._pushing = False
+        self._pushed_some(progress, error)
+        if progress.finished is not None:
+            self.notify(progress.finished.reference, title="Pushed")
+            self._show()
+        elif error:
+            self.notify(error, title="Push failed", severity="error", timeout=15)
+
+    def _show_push(self) -> None:
+        output = self.query_one("#push-output", Static)
+        progress = self.push_progress
+        output.display = progress is not None
+        if progress is None:
+            return
+        text = Text()
+        if self.push_error:
+            text.append("Push failed\n", style="bold red")
+            text.append(self.push_error)
+        else:
+            done = progress.finished is not None
+            text.append(progress.summary() + "\n", style="bold green" if done else "bold")
+            text.append("\n".join(progress.lines()), style="dim" if done else "")
+        output.border_title = "Push"
         output.update(text)
         self.call_after_refresh(output.scroll_visible, animate=False)
 

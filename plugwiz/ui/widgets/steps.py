@@ -47,6 +47,7 @@ class StepIndicator(Horizontal):
         padding: 0 1;
     }
     StepIndicator > #steps { width: auto; }
+    StepIndicator > #engine { width: auto; color: $warning; padding: 0 0 0 2; }
     StepIndicator > #save-status { width: 1fr; text-align: right; color: $text-muted; }
     """
 
@@ -56,6 +57,12 @@ class StepIndicator(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(steps_text(self.current, compact=True), id="steps")
+        # Which engine builds, when it is not the local one: a remote build is worth seeing.
+        engine = str(getattr(self.app, "engine_label", "") or "")
+        label = Label(engine, id="engine")
+        label.display = bool(engine)
+        label.tooltip = engine or None
+        yield label
         yield Label("", id="save-status")
 
     def on_mount(self) -> None:
@@ -65,6 +72,11 @@ class StepIndicator(Horizontal):
         compact = event.size.width < COMPACT_WIDTH
         self.set_class(compact, "-compact")
         self.query_one("#steps", Static).update(steps_text(self.current, compact=compact))
+        engine = str(getattr(self.app, "engine_label", "") or "")
+        if engine:
+            # Narrow: the address alone (`engine tcp://h:2376 (TLS)` -> `engine h:2376`).
+            address = engine.split("://", 1)[-1].split(" ", 1)[0]
+            self.query_one("#engine", Label).update(f"engine {address}" if compact else engine)
         self._save_status_changed(getattr(self.app, "save_status", ""))
 
     def _save_status_changed(self, status: str) -> None:
