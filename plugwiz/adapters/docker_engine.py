@@ -62,11 +62,13 @@ from plugwiz.core.events import (
 )
 from plugwiz.core.explain import HostContext, explain
 from plugwiz.core.image_refs import (
+    IMAGE_MAP_ENV,
     OFFLINE_LABEL,
     is_offline_name,
     legacy_offline_warning,
     missing_image_hint,
     offline_stand_in,
+    parse_image_map,
     parse_image_ref,
     repo_digest_for,
 )
@@ -372,6 +374,11 @@ class DockerEngine:
         ProjectError before building.
         """
         cancel = cancel or threading.Event()
+        if not resolved.base.local:
+            # This machine's stand-ins, when the caller did not say (the CLI and the wizard
+            # pass them; tests and scripts that resolve on their own get them here).
+            local = parse_image_map(os.environ.get(IMAGE_MAP_ENV, ""))
+            resolved = replace(resolved, base=replace(resolved.base, local=local))
         plan_build(resolved)  # a project that cannot be built fails before Docker is asked
         self.ping()
         # Pinned by what the daemon knows now, whatever the caller looked up before.
@@ -571,18 +578,21 @@ class DockerEngine:
             container = api.create_container(image_id, command=["true"], entrypoint=[])
         cid = container["Id"]
         try:
-            contents = {
-                path: self._container_file(cid, path, image_id)
-                for path in dict.fromkeys([host_path, *plugin_paths])
-            }
+            contents = self._read_binaries(cid, [host_path, *plugin_paths])
             needs, machine = _needed_libraries(contents)
-            try:
-                cache = ld_cache_names(self._container_file(cid, "/etc/ld.so.cache", image_id))
-            except ImageFileError:
-                cache = set()
-            missing = missing_libraries(
-                needs, machine, lambda path: self._path_exists(cid, path), cache
-            )
+
+            def exists(path: str) -> bool:
+                return self._path_exists(cid, path)
+
+            missing = missing_libraries(needs, machine, exists, set())
+            if missing:
+                # Libraries outside the usual directories are in ld.so.cache (read only
+                # when needed: one more request).
+                try:
+                    data = self._container_file(cid, "/etc/ld.so.cache", image_id)
+                except ImageFileError:
+                    data = b""
+                missing = missing_libraries(needs, machine, exists, ld_cache_names(data))
         except (ImageFileError, DockerException, requests.exceptions.RequestException) as error:
             log.write(f"# could not check the runtime image's libraries: {error}\n")
             missing, contents = [], {}
@@ -613,13 +623,36 @@ class DockerEngine:
         self._finished_images = [labelled]
         return labelled, None
 
+    def _read_binaries(self, container_id: str, paths: list[str]) -> dict[str, bytes]:
+        """The files at `paths` in the container, read a directory at a time (each archive
+        request costs the daemon a mount: one for /app is cheaper than one per file)."""
+        wanted = set(paths)
+        directories: list[str] = []
+        for directory in sorted({posixpath.dirname(path) for path in paths}, key=len):
+            if not any(
+                directory == d or directory.startswith(d.rstrip("/") + "/") for d in directories
+            ):
+                directories.append(directory)
+        contents: dict[str, bytes] = {}
+        for directory in directories:
+            for path, data in _read_archive(self.client.api, container_id, directory):
+                if path in wanted:
+                    contents[path] = data
+        missing = [path for path in paths if path not in contents]
+        if missing:
+            raise ImageFileError(f"the built image has no {', '.join(missing)}")
+        return contents
+
     def _path_exists(self, container_id: str, path: str) -> bool:
         """Whether `path` exists in the (never started) container, links followed."""
         api = self.client.api
         current = posixpath.normpath(path)
         for _ in range(_MAX_SYMLINKS):
-            response = api._head(
-                api._url("/containers/{0}/archive", container_id), params={"path": current}
+            # HEAD: the path's stat without its content (what `docker cp` asks first).
+            response = api.head(
+                api._url("/containers/{0}/archive", container_id),
+                params={"path": current},
+                timeout=api.timeout,
             )
             if response.status_code == 404:
                 return False

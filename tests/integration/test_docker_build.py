@@ -33,11 +33,11 @@ from plugwiz.core.events import (
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
 from plugwiz.core.resolve import demo_project, resolve_project
 from plugwiz.service import open_repo, resolve
-from tests.helpers import FIXTURES, ImageTracker, make_git_repo
+from tests.helpers import FIXTURES, OFFLINE_BUILDER, ImageTracker, make_git_repo
 
 pytestmark = pytest.mark.docker
 
-BUILDER = "golang:1.19-bookworm"
+BUILDER = OFFLINE_BUILDER
 
 
 @pytest.fixture(scope="module")

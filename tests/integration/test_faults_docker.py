@@ -26,13 +26,13 @@ import pytest
 from plugwiz.adapters.demo import demo_host_files
 from plugwiz.adapters.docker_engine import DockerEngine
 from tests.gitserver import serve_git
-from tests.helpers import ImageTracker, make_git_repo
+from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME, ImageTracker, make_git_repo
 
 pytestmark = pytest.mark.docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILDER = "golang:1.19-bookworm"
-RUNTIME = "debian:bookworm-slim"
+BUILDER = OFFLINE_BUILDER
+RUNTIME = OFFLINE_RUNTIME
 
 
 @pytest.fixture(scope="module")
