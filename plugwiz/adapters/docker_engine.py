@@ -64,7 +64,7 @@ from plugwiz.core.explain import HostContext, explain
 from plugwiz.core.image_refs import (
     IMAGE_MAP_ENV,
     OFFLINE_LABEL,
-    is_offline_name,
+    is_official_name,
     legacy_offline_warning,
     missing_image_hint,
     offline_stand_in,
@@ -391,7 +391,9 @@ class DockerEngine:
         ):
             attrs = self._require_image(image, what)
             labels = (attrs.get("Config") or {}).get("Labels") or {}
-            if OFFLINE_LABEL in labels and not is_offline_name(image):
+            # A stand-in under an official name (images built on a stand-in inherit the
+            # label, so only official names count).
+            if OFFLINE_LABEL in labels and is_official_name(image):
                 legacy.append(legacy_offline_warning(image, what))
         go_line = resolved.facts.gomod.go
         if go_line:

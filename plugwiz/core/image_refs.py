@@ -227,6 +227,16 @@ def is_offline_name(image: str) -> bool:
     return image.startswith(OFFLINE_PREFIX)
 
 
+def is_official_name(image: str) -> bool:
+    """True for a Docker Hub official image's name (`golang:1.19-bookworm`, `debian:...`):
+    what an older scripts/make-go-image tagged its stand-ins with."""
+    try:
+        ref = parse_image_ref(image)
+    except ProjectError:
+        return False
+    return ref.canonical_repository.startswith(f"{DOCKER_HUB}/library/")
+
+
 def missing_image_hint(image: str, local_exists: bool) -> str:
     """Extra advice when `image` is missing: its local stand-in exists but is not mapped."""
     if not local_exists:
@@ -298,6 +308,7 @@ __all__ = [
     "effective_image_map",
     "is_image_ref",
     "is_offline_name",
+    "is_official_name",
     "legacy_offline_warning",
     "map_image",
     "missing_image_hint",
