@@ -123,6 +123,8 @@ _CLEANUP_WAIT_S = 15.0
 # A host binary larger than this is not read for its Go version (it would all sit in memory).
 _MAX_BINARY_BYTES = 512 * 1024 * 1024
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# Enough to ask a daemon its own API version (the client then uses that one).
+_MIN_API_VERSION = "1.24"
 # Links followed when reading a file out of an image before giving up (a loop).
 _MAX_SYMLINKS = 16
 # Where images keep glibc's libc.so.6 (Debian/Ubuntu multiarch first, then other layouts).
@@ -173,6 +175,12 @@ def _unavailable(error: BaseException) -> DockerUnavailableError:
             "DOCKER_CERT_PATH (ca.pem) did not sign, or that does not name this host: check "
             "DOCKER_CERT_PATH (or the context's TLS files)"
         )
+    if "HTTP request to an HTTPS server" in text:
+        return DockerUnavailableError(
+            f"the Docker daemon at {where} speaks TLS and plugwiz was not told to: set "
+            "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem "
+            "and key.pem (or use a Docker context that has them)"
+        )
     if "SSL" in text or "TLS" in text or "tls" in text:
         return DockerUnavailableError(
             f"the TLS handshake with the Docker daemon at {where} failed: the daemon wants "
@@ -215,7 +223,23 @@ def client_for(endpoint: DockerEndpoint) -> docker.DockerClient:
     if endpoint.ssh:
         # The ssh client, as the docker CLI does: ~/.ssh/config, known_hosts and the agent.
         kwargs["use_ssh_client"] = True
-    return docker.DockerClient(base_url=endpoint.host, version="auto", **kwargs)
+    if not endpoint.tls:
+        return docker.DockerClient(base_url=endpoint.host, version="auto", **kwargs)
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's own CA (psf/requests
+    # #3829): the daemon's CA would be ignored wherever those are set. Keep the endpoint's,
+    # before the client first talks to the daemon (asking its API version).
+    client = docker.DockerClient(base_url=endpoint.host, version=_MIN_API_VERSION, **kwargs)
+    api = client.api
+    merge = api.merge_environment_settings
+
+    def merged(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify, cert)
+        settings["verify"] = api.verify
+        return settings
+
+    api.merge_environment_settings = merged
+    api._version = api._retrieve_server_version()
+    return client
 
 
 @contextlib.contextmanager
