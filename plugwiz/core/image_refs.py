@@ -280,7 +280,7 @@ class BaseImagePlan:
         say beyond the FROM line (no map, digest not asked)."""
         parts: list[str] = []
         if self.image != self.wanted:
-            parts.append(f"{self.wanted} mapped to the local {self.image}")
+            parts.append(f"{self.wanted} mapped to {self.image}")
         if self.digest:
             parts.append(f"pinned to {self.digest}")
         elif self.digest == "":

@@ -44,7 +44,7 @@ def _base_image_notes(plan: BuildPlan) -> list[str]:
     """Comment lines saying which local image stands in for a registry one, and whether each
     base image is pinned by digest (nothing when there is nothing to say)."""
     notes = []
-    for base, role in ((plan.builder_base, "Builder"), (plan.runtime_base, "Runtime")):
+    for base, role in ((plan.builder_base, "Builder image"), (plan.runtime_base, "Runtime image")):
         text = base.describe(role) if base is not None else ""
         if text:
             notes.append(f"# {text}")

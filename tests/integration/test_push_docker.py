@@ -284,10 +284,10 @@ def test_a_base_image_with_a_registry_digest_is_pinned(
     assert code == 0, out
     assert f"\nFROM {runtime}@{digest}\n" in out
     assert f'org.opencontainers.image.base.digest="{digest}"' in out
-    assert "# Runtime: pinned to " + digest in out
+    assert "# Runtime image: pinned to " + digest in out
     # The builder is an imported stand-in: no digest, and the Dockerfile says so.
     assert (
-        "# Builder: golang:1.19-bookworm mapped to the local plugwiz-offline/golang:1.19-bookworm; "
+        "# Builder image: golang:1.19-bookworm mapped to plugwiz-offline/golang:1.19-bookworm; "
         "not pinned: the engine knows no registry digest for it (made locally)"
     ) in out
     code, plain = plugwiz(["render", "--runtime-image", runtime], capsys)

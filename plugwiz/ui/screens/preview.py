@@ -230,7 +230,7 @@ def base_image_notes(plan: BuildPlan) -> list[str]:
     """What the Preview says about the base images beyond their names: the local stand-in
     a map chose, and the digest each is pinned to (or why it is not)."""
     notes = []
-    for base, role in ((plan.builder_base, "Builder"), (plan.runtime_base, "Runtime")):
+    for base, role in ((plan.builder_base, "Builder image"), (plan.runtime_base, "Runtime image")):
         text = base.describe(role) if base is not None else ""
         if text:
             notes.append(text)
