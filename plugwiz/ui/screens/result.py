@@ -405,10 +405,7 @@ class ResultScreen(WizardScreen):
         self._pushing = False
         self._pushed_some(progress, error)
         if progress.finished is not None:
-            self.notify(progress.finished.reference, title="Pushed")
-            self._show()
-        elif error:
-            self.notify(error, title="Push failed", severity="error", timeout=15)
+            self._show()  # the reference joins the image's facts
 
     def _show_push(self) -> None:
         output = self.query_one("#push-output", Static)
