@@ -1,13 +1,15 @@
 """A remote engine: a second Docker daemon listening on TCP with TLS (certificates made here),
 reached the ways a user reaches one: DOCKER_HOST + DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, and a
 Docker context made with `docker context create`. Build, inspect, run and push go there, and
-nothing reaches the machine's own daemon."""
+nothing reaches the machine's own daemon. And `ssh://`, through a real sshd."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +19,10 @@ from plugwiz import cli
 from plugwiz.adapters.docker_endpoint import engine_label, find_endpoint
 from plugwiz.adapters.docker_engine import DockerEngine
 from plugwiz.core.engine import EngineUnavailableError
-from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME
+from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME, ImageTracker
 from tests.registry import TestRegistry, running_registry
 from tests.remote_daemon import RemoteDaemon, running_daemon
+from tests.sshd import running_sshd
 from tests.tls import make_ca
 
 pytestmark = pytest.mark.docker
@@ -218,3 +221,36 @@ def push_and_check(
     assert code == 0, out
     assert re.search(rf"^pushed {re.escape(registry.host)}/plugwiz-test/remote@sha256:", out, re.M)
     assert registry.password not in out
+
+
+def test_an_ssh_engine_builds_inspects_and_runs(
+    docker_engine: DockerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DOCKER_HOST=ssh://root@127.0.0.1:PORT: the ssh client runs `docker system dial-stdio`
+    through a real sshd (here in front of the machine's own daemon)."""
+    folder = tmp_path / "sshd"
+    folder.mkdir()
+    with running_sshd(folder) as sshd:
+        monkeypatch.setenv("PATH", f"{sshd.bin_dir}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("DOCKER_HOST", sshd.docker_host)
+        monkeypatch.setenv("PLUGWIZ_CACHE_DIR", str(tmp_path / "cache"))
+        for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"):
+            monkeypatch.delenv(name, raising=False)
+        assert engine_label() == f"engine {sshd.docker_host}"
+        tag = f"plugwiz-ssh-{uuid.uuid4().hex[:8]}:latest"
+        log = tmp_path / "ssh.log"
+        try:
+            code, out = plugwiz(["build", "--tag", tag, "--log", str(log)], capsys)
+            assert code == 0, out[-3000:]
+            code, out = plugwiz(["inspect", tag], capsys)
+            assert code == 0 and "plugins  3 (in load order)" in out, out
+            result = DockerEngine().run_once(tag, timeout=60)
+            assert result.exit_code == 0 and "demo-host: 3 plugins loaded" in result.output
+        finally:
+            tracker = ImageTracker(docker_engine.client, "plugwiz-ssh")
+            tracker.tags.append(tag)
+            tracker.from_log(log)
+            tracker.cleanup()
