@@ -9,6 +9,7 @@ import contextlib
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ def running_daemon(
     shutil.copy(client[1], cert_path / "key.pem")
     port = free_port()
     socket_path = folder / "docker.sock"
+    bridge = _make_bridge()
     args = [
         _dockerd(),
         "--tlsverify",
@@ -80,15 +82,20 @@ def running_daemon(
         f"--data-root={folder / 'root'}",
         f"--exec-root={folder / 'exec'}",
         f"--pidfile={folder / 'docker.pid'}",
-        # No docker0 bridge, no iptables rules: nothing the machine's daemon owns is touched
-        # (builds and containers run without a network, which plugwiz's builds do not need).
-        "--bridge=none",
+        # A bridge of its own, no iptables rules: nothing the machine's daemon owns is
+        # touched. Never `--bridge=none`: dockerd then DELETES the host's docker0 (moby's
+        # removeDefaultBridgeInterface), which breaks every container of the other daemon.
+        f"--bridge={bridge}",
         "--iptables=false",
         "--ip-masq=false",
     ]
     log = folder / "dockerd.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=out)
+    try:
+        with log.open("wb") as out:
+            process = subprocess.Popen(args, stdout=out, stderr=out)
+    except OSError:
+        _remove_bridge(bridge)
+        raise
     daemon = RemoteDaemon(f"tcp://127.0.0.1:{port}", cert_path, str(socket_path), folder)
     try:
         _wait_until_up(daemon, process, log)
@@ -103,9 +110,36 @@ def running_daemon(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        _remove_bridge(bridge)
         # The layers are mounted while the daemon runs; it unmounts them when it stops.
         shutil.rmtree(folder / "root", ignore_errors=True)
         shutil.rmtree(folder / "exec", ignore_errors=True)
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+def _make_bridge() -> str:
+    """A bridge of the test's own (a free 10.213.N.0/24), for the daemon's default network."""
+    used = _ip("-4", "addr").stdout
+    number = next((n for n in range(200, 250) if f"10.213.{n}." not in used), None)
+    if number is None:
+        pytest.fail("no free 10.213.N.0/24 for the test daemon's bridge")
+    name = f"plugwiz-t{uuid.uuid4().hex[:6]}"  # at most 15 characters (IFNAMSIZ)
+    _ip("link", "add", name, "type", "bridge")
+    try:
+        _ip("addr", "add", f"10.213.{number}.1/24", "dev", name)
+        _ip("link", "set", name, "up")
+    except subprocess.CalledProcessError:
+        _remove_bridge(name)
+        raise
+    return name
+
+
+def _remove_bridge(name: str) -> None:
+    with contextlib.suppress(subprocess.CalledProcessError):
+        _ip("link", "del", name)
 
 
 def _wait_until_up(daemon: RemoteDaemon, process: subprocess.Popen[bytes], log: Path) -> None:

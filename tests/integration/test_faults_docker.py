@@ -212,7 +212,7 @@ def test_host_go_newer_than_builder(
     code, out = run([*base, "--builder-image", BUILDER], cache, tmp_path)
     assert code == 2
     assert (
-        "error: the host's go.mod says `go 1.21` but the builder image golang:1.19-bookworm has "
+        f"error: the host's go.mod says `go 1.21` but the builder image {BUILDER} has "
         "Go 1.19, which cannot build it: use --builder-image golang:1.21-bookworm "
         "(images.builder in plugwiz.yaml), or lower the `go` line"
     ) in out

@@ -28,7 +28,13 @@ from plugwiz.core.model import BaseImages, Host, Images, Project, RuntimeSetting
 from plugwiz.core.resolve import demo_project, resolve_project
 from plugwiz.core.runtime_image import parse_plugin_digests
 from plugwiz.service import open_repo
-from tests.helpers import FIXTURES, OFFLINE_RUNTIME, ImageTracker, make_git_repo
+from tests.helpers import (
+    FIXTURES,
+    OFFLINE_BUILDER,
+    OFFLINE_RUNTIME,
+    ImageTracker,
+    make_git_repo,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -211,7 +217,11 @@ def _demo_files() -> dict[str, bytes]:
 
 
 def test_an_old_official_named_stand_in_still_builds_and_says_what_to_do(
-    docker_engine: DockerEngine, tracker: ImageTracker, demo: dict[str, Any], cache: Path
+    docker_engine: DockerEngine,
+    tracker: ImageTracker,
+    demo: dict[str, Any],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # What an older scripts/make-go-image left: its image under an official-looking name.
     # An official repository's name with a tag of our own (never a shared name).
@@ -219,7 +229,9 @@ def test_an_old_official_named_stand_in_still_builds_and_says_what_to_do(
     repository, version = legacy.rsplit(":", 1)
     docker_engine.client.api.tag(OFFLINE_RUNTIME, repository, version)
     tracker.tags.append(legacy)
-    project = replace(demo["project"], images=Images(runtime=legacy))
+    # As on such a machine: no map, the official names used as they are.
+    monkeypatch.delenv(IMAGE_MAP_ENV)
+    project = replace(demo["project"], images=Images(builder=OFFLINE_BUILDER, runtime=legacy))
     tag = tracker.tag("legacy")
     events = build(docker_engine, tracker, project, tag, cache / "legacy.log")
     assert isinstance(events[-1], BuildFinished), events[-3:]
@@ -283,7 +295,7 @@ def test_a_cgo_host_with_system_packages_builds_loads_its_plugins_and_runs(
     project.write_text(
         "version: 1\n"
         f"host: {{repo: {cgohost}}}\n"
-        f"plugins: [{FIXTURES / 'plugins' / 'sqlhello'}]\n"
+        f"plugins: [{FIXTURES / 'cgo-plugins' / 'sqlhello'}]\n"
         "packages:\n"
         "  builder: [libsqlite3-dev]\n"
         "  runtime: [libsqlite3-0]\n"
@@ -319,7 +331,7 @@ def test_without_the_runtime_package_the_build_fails_and_names_the_library(
         "--host",
         str(cgohost),
         "--plugin",
-        str(FIXTURES / "plugins" / "sqlhello"),
+        str(FIXTURES / "cgo-plugins" / "sqlhello"),
         "--builder-package",
         "libsqlite3-dev",
         "--tag",

@@ -259,6 +259,8 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
 ) -> None:
     setup, expected = CASES[case]
     monkeypatch.setenv("DOCKER_HOST", FAKE_SOCKET)
+    # The messages name the images as the project does: no map to offline stand-ins here.
+    monkeypatch.delenv("PLUGWIZ_IMAGE_MAP", raising=False)
     go = setup.get("go", "1.19")
     repo = make_repo(
         tmp_path / "host",

@@ -158,6 +158,8 @@ class ResultScreen(WizardScreen):
     # -- which image -------------------------------------------------------------------------
 
     def redraw(self) -> None:
+        # The comparison with the project needs the pins a build used.
+        self.wizard.request_base_digests()
         session = self.wizard.session
         tag = self.project.tag
         key = (tag, session.generation)
