@@ -15,6 +15,7 @@ import os
 import posixpath
 import queue
 import socket
+import subprocess
 import tarfile
 import tempfile
 import threading
@@ -32,9 +33,16 @@ from docker import auth as docker_auth
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
+from plugwiz.adapters.buildkit import (
+    BuildKitCli,
+    BuildKitRun,
+    find_buildkit,
+    require_buildkit,
+    run_buildkit_build,
+)
 from plugwiz.adapters.docker_endpoint import DockerEndpoint, find_endpoint
 from plugwiz.core.buildinfo import read_binary_facts
-from plugwiz.core.context import HashingWriter, write_context
+from plugwiz.core.context import HashingWriter, context_digest, write_context
 from plugwiz.core.elf import ElfError, ElfFile, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
@@ -77,7 +85,7 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import APP_DIR, DEFAULT_PLUGIN_EXT, ResolvedProject
+from plugwiz.core.model import APP_DIR, BACKENDS, DEFAULT_PLUGIN_EXT, ResolvedProject
 from plugwiz.core.packages import (
     NeededLibrary,
     ld_cache_names,
@@ -86,7 +94,13 @@ from plugwiz.core.packages import (
 )
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.pinning import pin_base_images
-from plugwiz.core.plan import OUT_DIR, plan_build
+from plugwiz.core.plan import (
+    CHECK_STAGE,
+    DEFAULT_CACHE_ID,
+    LOADCHECK_ENV,
+    OUT_DIR,
+    plan_build,
+)
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.push import (
     LayerProgress,
@@ -100,6 +114,7 @@ from plugwiz.core.push import (
     push_target_problem,
     pushed_reference,
 )
+from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_MODULE,
@@ -280,9 +295,24 @@ def _shutdown_response(response: requests.Response) -> None:
 class DockerEngine:
     """Builds, inspects and runs images through the Docker Engine API."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
-        """Use `client`, or one for the engine the environment names (see `client`)."""
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        backend: str = "",
+        builder: str = "",
+        cache_id: str = DEFAULT_CACHE_ID,
+    ) -> None:
+        """Use `client`, or one for the engine the environment names (see `client`).
+
+        `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
+        project's `build:` settings; a project that leaves the backend to `auto` gets the
+        PLUGWIZ_BACKEND environment variable's, if set. `cache_id` names BuildKit's Go
+        build cache mount."""
         self._client = client
+        self.backend = backend
+        self.builder = builder
+        self.cache_id = cache_id
         # Image IDs the last build produced or used (stage results, then layers), in stream
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
@@ -425,6 +455,7 @@ class DockerEngine:
             if builder_version:
                 # Fail now, not after minutes of building, with both versions named.
                 check_builder_toolchain(go_line, plan.builder_image, builder_version)
+        cli = self.buildkit_cli(resolved)
         for warning in [*plan.warnings, *legacy]:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -434,14 +465,192 @@ class DockerEngine:
             log_path.open("w", encoding="utf-8") as log,
         ):
             hashing = HashingWriter(context)
-            write_context(resolved, repo, cast(BinaryIO, hashing))
+            write_context(
+                resolved,
+                repo,
+                cast(BinaryIO, hashing),
+                buildkit=cli is not None,
+                cache_id=self.cache_id,
+            )
             context.seek(0)
             log.write(
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
             )
             log.flush()
-            labels = {LABEL_CONTEXT: hashing.digest}
-            yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            if cli is None:
+                labels = {LABEL_CONTEXT: hashing.digest}
+                yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            else:
+                # The label names the inputs whatever the backend: the classic context's digest.
+                labels = {LABEL_CONTEXT: context_digest(resolved, repo)}
+                yield from self._buildkit_build(resolved, cli, context, tag, labels, log, cancel)
+
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """Whether a build of `resolved` goes through BuildKit; False when unsure (BuildKit
+        asked for but missing: the build itself says so)."""
+        try:
+            return self.buildkit_cli(resolved) is not None
+        except DockerError:
+            return False
+
+    def buildkit_cli(self, resolved: ResolvedProject) -> BuildKitCli | None:
+        """How to run a BuildKit build of `resolved`, or None for the classic builder.
+        Raises EngineError when BuildKit was asked for (or a buildx builder named) and no
+        docker CLI here can drive it."""
+        settings = resolved.project.build
+        backend = self.backend or settings.backend or "auto"
+        if backend == "auto":
+            backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+        builder = self.builder or settings.builder
+        if backend not in BACKENDS:
+            raise DockerError(f"unknown build backend {backend!r}: use {', '.join(BACKENDS)}")
+        if backend == "classic":
+            return None
+        if backend == "buildkit" or builder:
+            return require_buildkit(builder)
+        return find_buildkit()
+
+    def _buildkit_build(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        tag: str,
+        labels: dict[str, str],
+        log: Any,
+        cancel: threading.Event,
+    ) -> Generator[BuildEvent, None, None]:
+        """A BuildKit build through the docker CLI; the image is tagged `tag` on success."""
+        plan = plan_build(resolved)
+        dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+        args = [f"--label={key}={value}" for key, value in labels.items()]
+        result = BuildKitRun()
+        failed = False
+        self.last_build_images = []
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            events = run_buildkit_build(
+                cli,
+                resolved,
+                dockerfile,
+                context,
+                args=args,
+                iidfile=Path(scratch) / "iid",
+                log=log,
+                cancel=cancel,
+                result=result,
+            )
+            try:
+                for event in events:
+                    if isinstance(event, BuildFailed):
+                        failed = True
+                        event = self._explain_buildkit_failure(
+                            resolved, cli, context, event, result
+                        )
+                    yield event
+            finally:
+                events.close()
+                if result.outcome in ("running", "cancelled"):
+                    log.write("# build cancelled\n")
+                    log.flush()
+        if result.outcome == "finished":
+            # The same finishing step as the classic builder's: the runtime libraries check
+            # and the plugins' sha256 labels (a metadata-only classic build on top).
+            final_id, failure = self._finish_image(resolved, result.image_id, log)
+            self.last_build_images = [result.image_id, *self._finished_images]
+            if failure is not None:
+                with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                    self.client.api.remove_image(result.image_id, noprune=True)
+                yield failure
+                return
+            previous = self._tagged_id(tag)
+            repository, version = parse_repository_tag(tag)
+            with _docker_errors():
+                self.client.api.tag(final_id, repository, version or "latest", force=True)
+            log.write(f"# tagged {tag} ({final_id})\n")
+            try:
+                yield BuildFinished(image_id=final_id, tag=tag)
+            finally:
+                self._forget_superseded_ids(tag, previous, [result.image_id, final_id])
+        elif result.outcome == "cancelled":
+            yield BuildCancelled()
+        elif not failed:
+            yield BuildFailed(
+                message=(
+                    f"the BuildKit build ended without an image (exit code {result.exit_code}); "
+                    f"{tag} was not changed. See the log"
+                ),
+                step=0,
+                title="",
+                last_lines=(),
+                locations=(),
+                plugin=None,
+            )
+
+    def _explain_buildkit_failure(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        event: BuildFailed,
+        result: BuildKitRun,
+    ) -> BuildFailed:
+        """`_explain_failure` for BuildKit, whose steps leave no images to read: the check
+        stage is built again without its load-check RUN (every step cached, a second or
+        two) into an untagged image, the host and the refused plugin are read from it, and
+        the image is removed."""
+        if not result.loadcheck_failures:
+            return event
+        try:
+            plan = plan_build(resolved)
+            dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+            kept = [
+                line
+                for line in dockerfile.split("\n")
+                if not line.startswith(f"RUN {LOADCHECK_ENV}=")
+            ]
+            image_id = self._buildkit_stage_image(cli, context, "\n".join(kept), CHECK_STAGE)
+        except (DockerError, OSError, subprocess.SubprocessError):
+            return event
+        if not image_id:
+            return event
+        try:
+            plugin_path = result.loadcheck_failures[0][0]
+            return self._explain_from_image(resolved, event, image_id, plugin_path)
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                self.client.api.remove_image(image_id, noprune=True)
+
+    def _buildkit_stage_image(
+        self, cli: BuildKitCli, context: BinaryIO, dockerfile: str, stage: str
+    ) -> str:
+        """Build `stage` of `dockerfile` with the context's other files; its image ID."""
+        context.seek(0)
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            folder = Path(scratch)
+            with (
+                tarfile.open(fileobj=context, mode="r|") as source,
+                tarfile.open(folder / "context.tar", "w") as tar,
+            ):
+                for member in source:
+                    if member.name == "Dockerfile":
+                        data = dockerfile.encode()
+                        member.size = len(data)
+                        tar.addfile(member, io.BytesIO(data))
+                    else:
+                        tar.addfile(member, source.extractfile(member) if member.isfile() else None)
+            iid = folder / "iid"
+            with (folder / "context.tar").open("rb") as stdin:
+                done = subprocess.run(
+                    cli.command("--progress=plain", "--iidfile", str(iid), "--target", stage, "-"),
+                    stdin=stdin,
+                    capture_output=True,
+                    env=cli.environment(),
+                    timeout=300,
+                    check=False,
+                )
+            if done.returncode != 0 or not iid.exists():
+                return ""
+            return iid.read_text(encoding="utf-8").strip()
 
     def _build_stream(
         self,
@@ -559,8 +768,12 @@ class DockerEngine:
                         self._retag(final_id, tmp_tag, tag)
                         log.write(f"# tagged {tag} ({final_id})\n")
                         outcome = "finished"
-                        self._forget_superseded(tag, previous, parser, final_id)
-                        yield BuildFinished(image_id=final_id, tag=tag)
+                        try:
+                            # Said first: whoever waits for the image (watch mode runs it at
+                            # once) need not wait for the superseded images to be removed.
+                            yield BuildFinished(image_id=final_id, tag=tag)
+                        finally:
+                            self._forget_superseded(tag, previous, parser, final_id)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)
@@ -737,15 +950,22 @@ class DockerEngine:
         host and the first refused plugin from it. Best effort: any problem leaves the
         failure as it was.
         """
-        failures = parser.loadcheck_failures
-        if not failures or not parser.last_image:
+        if not parser.loadcheck_failures or not parser.last_image:
             return event
+        plugin_path = parser.loadcheck_failures[0][0]
+        return self._explain_from_image(resolved, event, parser.last_image, plugin_path)
+
+    def _explain_from_image(
+        self, resolved: ResolvedProject, event: BuildFailed, image: str, plugin_path: str
+    ) -> BuildFailed:
+        """`event` with the explanation of why the plugin at `plugin_path` would not load,
+        read from `image` (which holds the host and every plugin under /out); `event` as it
+        was on any problem."""
         try:
             plan = plan_build(resolved)
             host_path = f"{OUT_DIR}/{plan.host_binary}"
-            plugin_path = failures[0][0]
-            files = self.read_image_files(parser.last_image, [host_path, plugin_path])
-            runtime_glibc = self.image_glibc(parser.last_image)
+            files = self.read_image_files(image, [host_path, plugin_path])
+            runtime_glibc = self.image_glibc(image)
             module = resolved.facts.gomod.module
             context = HostContext(
                 label=f"the host ({module})" if module else "the host",
@@ -787,8 +1007,12 @@ class DockerEngine:
         """Remove what earlier builds of `tag` left and this build does not use: the image the
         tag pointed at before, and the step images of stages that changed since. Images this
         build used (its cache) and images anything else holds (a tag, a child) stay."""
-        made = (*parser.layers, *parser.stage_image_ids, *([final_id] if final_id else []))
-        keep = {i.removeprefix("sha256:")[:12] for i in made}
+        made = [*parser.layers, *parser.stage_image_ids, *([final_id] if final_id else [])]
+        self._forget_superseded_ids(tag, previous, made)
+
+    def _forget_superseded_ids(self, tag: str, previous: str | None, used: list[str]) -> None:
+        """`_forget_superseded` with the IDs this build used (BuildKit: only its image)."""
+        keep = {i.removeprefix("sha256:")[:12] for i in used}
         candidates = self._ledger.take(tag)
         if previous:
             candidates.append(previous)

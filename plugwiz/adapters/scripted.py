@@ -18,6 +18,7 @@ from plugwiz.core.engine import (
     ImageFileError,
     ImageNotFoundError,
     PruneResult,
+    PublishedPort,
     RunEvent,
     RunExited,
     RunOutput,
@@ -81,6 +82,7 @@ class ScriptedEngine:
     )
     hold_at: int | None = None
     hold_run: int | None = None
+    buildkit: bool = False  # what uses_buildkit answers
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     go_versions: dict[str, str] = field(default_factory=lambda: {"golang:1.19-bookworm": "1.19.8"})
@@ -90,6 +92,10 @@ class ScriptedEngine:
     digests: dict[str, str] = field(default_factory=dict)
     push_error: Exception | None = None
     pushes: list[str] = field(default_factory=list)
+    run_specs: list[RunSpec] = field(default_factory=list)
+    # What a run publishes (RunStarted.ports), and how long it waits before each line.
+    run_ports: tuple[PublishedPort, ...] = ()
+    run_line_delay: float = 0.0
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -129,6 +135,10 @@ class ScriptedEngine:
                     self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
                 yield event
 
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """`buildkit` (a real engine asks the project and this machine)."""
+        return self.buildkit
+
     def inspect(self, image: str) -> ImageReport:
         """The report set for `image`; ImageNotFoundError when there is none."""
         self.ping()
@@ -148,11 +158,14 @@ class ScriptedEngine:
         (a hold at `hold_run` lines waits for the cancel, like a server that keeps running)."""
         self.inspect(spec.image)
         self.runs.append(spec.image)
-        yield RunStarted("0" * 64)
+        self.run_specs.append(spec)
+        yield RunStarted("0" * 64, self.run_ports)
         for index, line in enumerate(self.run_result.output.splitlines()):
             if self.hold_run is not None and index == self.hold_run:
                 while not cancel.is_set():
                     cancel.wait(0.02)
+            elif self.run_line_delay:
+                cancel.wait(self.run_line_delay)
             if cancel.is_set():
                 yield RunExited(None, stopped=True)
                 return

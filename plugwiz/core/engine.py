@@ -167,6 +167,11 @@ class BuildEngine(ImageFiles, Protocol):
         second and leaves nothing behind. Raises EngineError or ProjectError before building."""
         ...
 
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """Whether a build of `resolved` would go through BuildKit (and so use its Dockerfile
+        layout: `render_dockerfile(..., buildkit=True)`); False when unsure."""
+        ...
+
     def inspect(self, image: str) -> ImageReport:
         """What `image` holds, read without running it; ImageNotFoundError if it is absent."""
         ...

@@ -114,7 +114,7 @@ def host_for_project(
     `repo` is the host repository; only a prediction
     reads it (go.mod at the pinned commit).
     """
-    from plugwiz.core.plan import plan_build
+    from plugwiz.core.plan import TRIMPATH, plan_build
 
     project = resolved.project
     plan = plan_build(resolved)
@@ -153,7 +153,9 @@ def host_for_project(
         module=module,
         main_package=effective_main_package(project, resolved.facts) or ".",
         gomod_text=gomod_text,
-        goflags=plan.goflags,
+        # The plugin asked about was built elsewhere: in the project it would be a prebuilt
+        # plugin, and plugwiz builds the host of such a project with -trimpath.
+        goflags=plan.goflags if TRIMPATH in plan.goflags else (TRIMPATH, *plan.goflags),
         build_env=project.host.build_env,
         go_version=go_version,
         goarch=arch,

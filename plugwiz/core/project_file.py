@@ -20,7 +20,9 @@ import yaml
 
 from plugwiz.core.atomic import atomic_write
 from plugwiz.core.model import (
+    BACKENDS,
     DEMO_REPO,
+    BuildSettings,
     BundledPlugin,
     ExtraFile,
     Host,
@@ -29,6 +31,7 @@ from plugwiz.core.model import (
     PluginSource,
     Project,
     ProjectError,
+    RunSettings,
     RuntimeSettings,
     SystemPackages,
 )
@@ -264,6 +267,8 @@ def parse_project(
         tag=reader.string(top.get("tag"), "tag", Project().tag),
         runtime=runtime,
         packages=packages,
+        build=_parse_build(reader, top.get("build")),
+        run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
     )
 
@@ -291,6 +296,49 @@ def _user_string(reader: _Reader, node: Node | None) -> str:
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
         return str(node.value)
     return reader.string(node, "runtime.user")
+
+
+def _parse_build(reader: _Reader, node: Node | None) -> BuildSettings:
+    """`build: {backend: auto|classic|buildkit, builder: NAME}`."""
+    if node is None:
+        return BuildSettings()
+    section = reader.mapping(node, "build", _BUILD_KEYS)
+    backend = reader.string(section.get("backend"), "build.backend", BuildSettings().backend)
+    if backend not in BACKENDS:
+        raise reader.fail(
+            section.get("backend"),
+            f"`build.backend` must be one of {', '.join(BACKENDS)}, not {backend!r}",
+        )
+    return BuildSettings(
+        backend=backend, builder=reader.string(section.get("builder"), "build.builder")
+    )
+
+
+def _run_settings(reader: _Reader, node: Node | None) -> RunSettings:
+    """`run: {args: [...], env: {NAME: value}, ports: [8080]}`: how a live run starts."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return RunSettings()
+    run = reader.mapping(node, "run", _RUN_KEYS)
+    env: list[tuple[str, str]] = []
+    env_node = run.get("env")
+    if env_node is not None and not (
+        isinstance(env_node, yaml.ScalarNode) and env_node.tag.endswith(":null")
+    ):
+        if not isinstance(env_node, yaml.MappingNode):
+            raise reader.fail(env_node, "`run.env` must be a mapping NAME: value")
+        for key_node, value_node in env_node.value:
+            env.append(
+                (reader.string(key_node, "run.env key"), reader.string(value_node, "run.env"))
+            )
+    ports: list[int] = []
+    for i, item in enumerate(reader.items(run.get("ports"), "run.ports")):
+        text = reader.string(item, f"run.ports[{i}]")
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise reader.fail(item, f"`run.ports[{i}]` must be a TCP port number (1-65535)")
+        ports.append(int(text))
+    return RunSettings(
+        args=reader.strings(run.get("args"), "run.args"), env=tuple(env), ports=tuple(ports)
+    )
 
 
 def _named(
@@ -389,6 +437,12 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     packages = _packages_dict(project.packages)
     if packages:
         doc["packages"] = packages
+    build = _build_dict(project.build)
+    if build:
+        doc["build"] = build
+    run = _run_dict(project.run)
+    if run:
+        doc["run"] = run
     return {key: doc[key] for key in _TOP_KEYS if key in doc}
 
 
@@ -407,6 +461,31 @@ def _packages_dict(packages: SystemPackages) -> dict[str, Any]:
         for key, value in (("builder", packages.builder), ("runtime", packages.runtime))
         if value
     }
+
+
+def _build_dict(settings: BuildSettings) -> dict[str, Any]:
+    defaults = BuildSettings()
+    return {
+        key: value
+        for key, value, default in (
+            ("backend", settings.backend, defaults.backend),
+            ("builder", settings.builder, defaults.builder),
+        )
+        if value != default
+    }
+
+
+def _run_dict(run: RunSettings) -> dict[str, Any]:
+    """The `run:` section for `run` (only what is set)."""
+    out: dict[str, Any] = {}
+    for key, value in (
+        ("args", list(run.args)),
+        ("env", dict(run.env)),
+        ("ports", list(run.ports)),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 def dump_project(project: Project) -> str:
@@ -439,7 +518,10 @@ _TOP_KEYS = (
     "files",
     "runtime",
     "tag",
+    "build",
+    "run",
 )
+_BUILD_KEYS = ("backend", "builder")
 _HOST_KEYS = (
     "repo",
     "ref",
@@ -454,6 +536,7 @@ _IMAGE_KEYS = ("builder", "runtime", "map")
 _RUNTIME_KEYS = ("user", "writable")
 _PACKAGE_KEYS = ("builder", "runtime")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol")
+_RUN_KEYS = ("args", "env", "ports")
 
 
 class _Delete:
@@ -736,6 +819,18 @@ def _updated_document(
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
     _updated_shipping(doc, old, new)
+
+    build = dict(doc["build"]) if isinstance(doc.get("build"), dict) else {}
+    build_defaults = BuildSettings()
+    for key, before, after, default in (
+        ("backend", old.build.backend, new.build.backend, build_defaults.backend),
+        ("builder", old.build.builder, new.build.builder, build_defaults.builder),
+    ):
+        if before != after:
+            _put(build, key, _DELETE if after == default else after, _BUILD_KEYS)
+    _put(doc, "build", _section(doc.get("build"), build), _TOP_KEYS)
+    if old.run != new.run:
+        _put(doc, "run", _updated_run(doc.get("run"), old.run, new.run), _TOP_KEYS)
     return doc
 
 
@@ -775,6 +870,28 @@ def _updated_shipping(doc: dict[Any, Any], old: Project, new: Project) -> None:
             names = _updated_strings(packages.get(key), before, after)
             _put(packages, key, names or _DELETE, _PACKAGE_KEYS)
     _put(doc, "packages", _section(doc.get("packages"), packages), _TOP_KEYS)
+
+
+def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:
+    """The `run:` section with what changed: args and ports list by list, env by name (a
+    value the text already holds keeps its spelling)."""
+    run = dict(written) if isinstance(written, dict) else {}
+    if old.args != new.args:
+        args = _updated_strings(run.get("args"), old.args, new.args)
+        _put(run, "args", args or _DELETE, _RUN_KEYS)
+    if old.env != new.env:
+        written_env = run.get("env")
+        old_env = dict(old.env)
+        env: dict[Any, Any] = {}
+        for name, value in new.env:
+            if isinstance(written_env, dict) and name in written_env and old_env.get(name) == value:
+                env[name] = written_env[name]
+            else:
+                env[name] = value
+        _put(run, "env", env or _DELETE, _RUN_KEYS)
+    if old.ports != new.ports:
+        _put(run, "ports", list(new.ports) or _DELETE, _RUN_KEYS)
+    return _section(written, run)
 
 
 def _updated_host(written: Any, old: Host, new: Host, places: _Places) -> Any:

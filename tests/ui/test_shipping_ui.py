@@ -136,7 +136,7 @@ async def test_the_preview_shows_the_map_and_the_pins(
             f"pinned to {DIGEST}",
         ]
         dockerfile = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM plugwiz-offline/golang:1.19-bookworm AS host" in dockerfile
+        assert "FROM plugwiz-offline/golang:1.19-bookworm AS toolchain" in dockerfile
         assert f"FROM plugwiz-offline/debian:bookworm-slim@{DIGEST}" in dockerfile
         # The build gets the same pins: the image's context label will match the Result's.
         resolved = app.resolved

@@ -67,6 +67,11 @@ def stable(
 Action = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+def realistic_build_small(resolved: Any, tag: str) -> Any:
+    """The realistic build with 6 lines per step."""
+    return realistic_build(resolved, tag, lines_per_step=6)
+
+
 def steps(*actions: Action) -> Action:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
@@ -275,22 +280,38 @@ def test_dialog_help(snap_compare: SnapCompare, stable: Any) -> None:
     )
 
 
+def held(lines: int) -> Action:
+    """Wait until the session has shown every event before the engine's hold (`lines`
+    output lines): a loaded machine must not change what the snapshot shows."""
+
+    async def action(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        for _ in range(400):
+            if app.session.lines_seen >= lines:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    return action
+
+
 def test_dialog_cancel_build(snap_compare: SnapCompare, stable: Any) -> None:
-    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    # Held before event 20: three steps started, 6 + 6 + 5 output lines shown.
+    engine = ScriptedEngine(script=realistic_build_small, hold_at=20)
     assert snap_compare(
         stable(engine),
         terminal_size=SMALL,
-        run_before=steps(go("build"), press("b"), press("c")),
+        run_before=steps(go("build"), press("b"), held(17), press("c")),
     )
     engine.release.set()
 
 
 def test_dialog_quit_during_build(snap_compare: SnapCompare, stable: Any) -> None:
-    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    engine = ScriptedEngine(script=realistic_build_small, hold_at=20)
     assert snap_compare(
         stable(engine),
         terminal_size=SMALL,
-        run_before=steps(go("build"), press("b"), press("ctrl+q")),
+        run_before=steps(go("build"), press("b"), held(17), press("ctrl+q")),
     )
     engine.release.set()
 

@@ -191,8 +191,13 @@ def test_the_map_and_the_digests_reach_the_from_lines_and_labels() -> None:
 
     pinned_project = pin_base_images(replace(project, base=base), lookup)
     text = render_dockerfile(pinned_project)
-    assert "\nFROM plugwiz-offline/golang:1.19-bookworm AS host\n" in text
+    # Classic: the builder is the toolchain stage's base (the host stage starts from it).
+    assert "\nFROM plugwiz-offline/golang:1.19-bookworm AS toolchain\n" in text
+    assert "\nFROM toolchain AS host\n" in text
     assert f"\nFROM plugwiz-offline/debian:bookworm-slim@{DIGEST}\n" in text
+    buildkit = render_dockerfile(pinned_project, buildkit=True)
+    assert "\nFROM plugwiz-offline/golang:1.19-bookworm AS source\n" in buildkit
+    assert f"\nFROM plugwiz-offline/debian:bookworm-slim@{DIGEST}\n" in buildkit
     assert (
         "# Builder image: golang:1.19-bookworm mapped to plugwiz-offline/golang:1.19-bookworm; "
         "not pinned: the engine knows no registry digest for it (made locally)\n"
@@ -203,6 +208,20 @@ def test_the_map_and_the_digests_reach_the_from_lines_and_labels() -> None:
     ) in text
     assert f'org.opencontainers.image.base.digest="{DIGEST}"' in text
     assert 'org.opencontainers.image.base.name="plugwiz-offline/debian:bookworm-slim"' in text
+    # A builder with a digest: every stage that starts from it is pinned, in both layouts
+    # (and no stage names the unpinned builder any more).
+    both = pin_base_images(
+        replace(project, base=base),
+        lambda image: OTHER_DIGEST if image == plan.builder_image else DIGEST,
+    )
+    builder_pin = f"plugwiz-offline/golang:1.19-bookworm@{OTHER_DIGEST}"
+    for layout, stage in ((False, "toolchain"), (True, "source")):
+        pinned_text = render_dockerfile(both, buildkit=layout)
+        from_lines = [line for line in pinned_text.split("\n") if line.startswith("FROM ")]
+        assert f"FROM {builder_pin} AS {stage}" in from_lines
+        assert [line for line in from_lines if "golang" in line] == [
+            f"FROM {builder_pin} AS {stage}"
+        ]
     # An absent image (None) says nothing, and is dropped from what was known.
     unknown = pin_base_images(pinned_project, lambda image: None)
     assert unknown.base.digests == ()
@@ -299,12 +318,23 @@ def test_provenance_labels_are_deterministic_and_name_a_release_ref() -> None:
 def test_package_layers_come_before_the_host_source_and_after_the_runtime_from() -> None:
     packages = SystemPackages(builder=("libsqlite3-dev", "pkg-config"), runtime=("libsqlite3-0",))
     text = render_dockerfile(demo(packages=packages))
-    host_stage, runtime_stage = text.split("# Runtime:")
+    build_stages, runtime_stage = text.split("# Runtime:")
+    # Classic: after the toolchain stage (shared by every project on the builder, so a
+    # package list does not compile the standard library again), before the tree.
+    toolchain, host_stage = build_stages.split("FROM toolchain AS host")
+    assert "libsqlite3-dev" not in toolchain
     install = host_stage.index("libsqlite3-dev pkg-config")
-    assert host_stage.index("FROM golang:1.19-bookworm AS host") < install
-    assert install < host_stage.index("ENV CGO_ENABLED") < host_stage.index("COPY host/ ./")
+    assert install < host_stage.index("WORKDIR /src") < host_stage.index("COPY host/ ./")
     assert runtime_stage.index("FROM debian:bookworm-slim") < runtime_stage.index("libsqlite3-0")
     assert runtime_stage.index("libsqlite3-0") < runtime_stage.index("USER 65532:65532")
+    # BuildKit: at the top of the source stage, before the environment and the tree.
+    buildkit = render_dockerfile(demo(packages=packages), buildkit=True)
+    source = buildkit.split("FROM golang:1.19-bookworm AS source", 1)[1]
+    install = source.index("libsqlite3-dev pkg-config")
+    assert install < source.index("ENV CGO_ENABLED") < source.index("COPY host/ ./")
+    assert buildkit.count("libsqlite3-dev") == 1
+    runtime_bk = buildkit.split("# Runtime:")[1]
+    assert runtime_bk.index("libsqlite3-0") < runtime_bk.index("USER 65532:65532")
     assert install_command("apt", ("a1", "b2")) == (
         "RUN apt-get update -qq && \\\n"
         "    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \\\n"

@@ -80,6 +80,9 @@ class WizardScreen(Screen[None]):
             "prebuilt_verdicts",
             "build_revision",
             "base_images",
+            "recent",
+            "run_revision",
+            "watch_revision",
         ):
             self.watch(self.app, name, self._state_changed, init=False)
         self._redraw_now()

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
@@ -29,6 +30,7 @@ from plugwiz.ui.widgets.message import MessageArea
 
 MAX_LOG_LINES = TAIL_LINES  # the whole log is on disk; the widget keeps the tail
 SHOWN_LAST_LINES = 12
+SHOWN_HOST_LINES = 40
 
 
 class BuildScreen(WizardScreen):
@@ -38,16 +40,23 @@ class BuildScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "build", "Build"),
         Binding("c", "cancel_build", "Cancel build"),
+        Binding("w", "app.toggle_watch", "Watch"),
     ]
     KEY_NOTES = (
         ("b", "build the project as it is now (the steps before keep everything)"),
         ("c", "cancel the running build (asks first; nothing is tagged)"),
+        (
+            "w",
+            "watch mode on/off: every save of a plugin's source rebuilds, load-checks and runs "
+            "the host (a save during a build restarts it); its output shows beside the errors",
+        ),
         ("up, down, page up/down", "scroll the log (it follows the end unless you scroll up)"),
     )
     PALETTE = (
         ("Build the image", "b", "action_build"),
         ("Cancel the build", "c", "action_cancel_build"),
     )
+    WATCH_LABELS = ("Watch: off", "Watch: on")
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,12 +70,17 @@ class BuildScreen(WizardScreen):
         with Vertical(id="build-body", classes="step-body"):
             with Horizontal(id="build-status-row"):
                 yield Static("", id="build-state")
+                yield Static("", id="watch-toggle")
                 yield Static("", id="elapsed")
             yield ProgressBar(total=None, show_eta=False, id="build-progress")
             yield Label("", id="step-title")
             yield MessageArea(id="build-message")
-            with VerticalScroll(id="failure-panel"):
-                yield Static("", id="failure")
+            with Horizontal(id="failure-row"):
+                with VerticalScroll(id="failure-panel"):
+                    yield Static("", id="failure")
+                # Watch mode: what the host printed last, beside the compile errors.
+                with VerticalScroll(id="host-output-panel"):
+                    yield Static("", id="host-output")
             yield BuildLog(max_lines=MAX_LOG_LINES, id="build-log", auto_scroll=True)
 
     def on_mount(self) -> None:
@@ -128,6 +142,27 @@ class BuildScreen(WizardScreen):
 
     def action_cancel_build(self) -> None:
         self.wizard.ask_cancel_build()
+
+    def _show_watch(self) -> None:
+        """The watch toggle's label, and (watch mode on) the host's last output beside the
+        compile errors."""
+        watching = self.wizard.watching
+        # Something to click as well as a key (w): in a browser, the mouse is what people try.
+        style = "bold $success" if watching else "$text-muted"
+        self.query_one("#watch-toggle", Static).update(
+            Content.from_markup(
+                f"[{style} @click=app.toggle_watch]{self.WATCH_LABELS[watching]} (w)[/]"
+            )
+        )
+        panel = self.query_one("#host-output-panel")
+        run = self.wizard.run_session
+        panel.display = watching and self.wizard.session.state is BuildState.FAILED
+        if not panel.display:
+            return
+        lines = list(run.tail)[-SHOWN_HOST_LINES:]
+        panel.border_title = "The host's last output (before this build)"
+        body = Text("\n".join(lines) if lines else "(the host has not run yet)", style="dim")
+        self.query_one("#host-output", Static).update(body)
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -197,6 +232,7 @@ class BuildScreen(WizardScreen):
                 layout=False,
             )
         self._show_failure(session.failure if state is BuildState.FAILED else None)
+        self._show_watch()
         log = self.query_one("#build-log", BuildLog)
         if session.log_path is not None:
             log.border_title = f"Build output (full log: {_home_short(session.log_path)})"
@@ -210,7 +246,8 @@ class BuildScreen(WizardScreen):
             self._set_state("running", f"Starting the build of {session.tag} …")
             message.clear()
         elif state is BuildState.RUNNING:
-            self._set_state("running", f"Building {session.tag} …  (c cancels)")
+            watched = " (watch mode: a save restarts it)" if self.wizard.watching else ""
+            self._set_state("running", f"Building {session.tag} …  (c cancels){watched}")
             message.clear()
         elif state is BuildState.CANCELLING:
             self._set_state("running", "Cancelling the build …")
@@ -226,7 +263,8 @@ class BuildScreen(WizardScreen):
         elif state is BuildState.FAILED:
             failed = session.failure
             where = f"at step {failed.step}" if failed is not None and failed.step else ""
-            self._set_state("failed", f"Build failed {where}. Press b to build again.")
+            again = "A save builds again" if self.wizard.watching else "Press b to build again"
+            self._set_state("failed", f"Build failed {where}. {again}.")
             message.clear()
         elif state is BuildState.CANCELLED:
             self._set_state(
@@ -276,9 +314,14 @@ class BuildScreen(WizardScreen):
 
     def _show_failure(self, failed: BuildFailed | None) -> None:
         panel = self.query_one("#failure-panel")
+        shown = panel.display
         panel.display = failed is not None
         if failed is None:
             return
+        if not shown:
+            # The panel takes room from the log: keep the log's end (the failing output) in view.
+            log = self.query_one("#build-log", BuildLog)
+            self.call_after_refresh(log.scroll_end, animate=False, x_axis=False)
         panel.border_title = f"Step {failed.step} failed" if failed.step else "The build failed"
         text = Text()
         if failed.title:
@@ -308,6 +351,8 @@ class BuildScreen(WizardScreen):
             if failed.title
             else "\nPress b to build again: the project keeps everything."
         )
+        if self.wizard.watching:
+            hint = "\nWatch mode: fix it in your editor; the next save builds and runs again."
         text.append(hint, style="italic")
         self.query_one("#failure", Static).update(text)
 

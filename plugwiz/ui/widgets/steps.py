@@ -34,20 +34,29 @@ def steps_text(current: str, *, compact: bool, brand: bool = True) -> Content:
     """`plugwiz  1 Host > 2 Plugins > ...` with the current step highlighted (without the
     name when `brand` is off: room for the engine in a small terminal)."""
     current_index = STEP_NAMES.index(current)
-    parts: list[tuple[str, str] | str] = (
+    parts: list[Content | tuple[str, str] | str] = (
         [("plugwiz", "bold $accent"), " " if compact else "  "] if brand else []
     )
-    for index, (_name, title) in enumerate(STEPS):
+    for index, (name, title) in enumerate(STEPS):
         if index:
             parts.append((">" if compact else " > ", "$text-muted"))
         label = f" {index + 1} {title} "
         if index == current_index:
-            parts.append((label, "bold $text on $primary"))
+            style = "bold $text on $primary"
         elif index < current_index:
-            parts.append((label, "$success"))
+            style = "$success"
         else:
-            parts.append((label, "$text-muted"))
+            style = "$text-muted"
+        # A click on a step goes there: the F-keys are not all a browser's to give away.
+        parts.append(Content.from_markup(f"[{style} @click=app.go('{name}')]{label}[/]"))
     return Content.assemble(*parts)
+
+
+class SaveStatus(Label):
+    """The project's save status; a click saves (as ctrl+s does)."""
+
+    async def on_click(self) -> None:
+        await self.run_action("app.save")
 
 
 class StepIndicator(Horizontal):
@@ -59,7 +68,7 @@ class StepIndicator(Horizontal):
         background: $panel;
         padding: 0 1;
     }
-    StepIndicator > #steps { width: auto; }
+    StepIndicator > #steps { width: auto; link-style: none; link-style-hover: underline; }
     StepIndicator > #engine { width: auto; color: $warning; padding: 0 0 0 1; }
     StepIndicator > #save-status { width: 1fr; text-align: right; color: $text-muted; }
     """
@@ -76,7 +85,7 @@ class StepIndicator(Horizontal):
         label.display = bool(engine)
         label.tooltip = engine or None
         yield label
-        yield Label("", id="save-status")
+        yield SaveStatus("", id="save-status")
 
     def on_mount(self) -> None:
         self.watch(self.app, "save_status", self._save_status_changed)
@@ -106,6 +115,8 @@ class StepIndicator(Horizontal):
                 short += " ^s"
             elif short.startswith("ctrl+s"):
                 short = "^s saves"
+            elif short == "saves":
+                short = "saves on change"
             label.update(short)
             label.tooltip = status
         else:

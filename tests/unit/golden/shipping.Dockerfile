@@ -4,17 +4,30 @@
 # Builder image: golang:1.19-bookworm mapped to plugwiz-offline/golang:1.19-bookworm; not pinned: the engine knows no registry digest for it (made locally)
 # Runtime image: debian:bookworm-slim mapped to registry.example/debian:bookworm-slim; pinned to sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e
 
-# Toolchain, modules, host and bundled plugins: cached until the host commit changes.
-FROM plugwiz-offline/golang:1.19-bookworm AS host
+# Toolchain: the standard library compiled for the host and for plugins,
+# once per builder image and flags (every host and commit reuses it).
+FROM plugwiz-offline/golang:1.19-bookworm AS toolchain
+ENV CGO_ENABLED="1" \
+    GOFLAGS="" \
+    GOTOOLCHAIN="local" \
+    GOWORK="off"
+RUN set -- bufio compress/gzip context crypto/hmac crypto/rand \
+    crypto/sha1 crypto/sha256 crypto/tls crypto/x509 \
+    database/sql embed encoding/base64 encoding/csv encoding/hex \
+    encoding/json encoding/xml flag hash/crc32 html/template log \
+    math/big mime/multipart net/http net/http/httputil os/exec \
+    os/signal path/filepath plugin regexp runtime/debug sort \
+    text/template && \
+    go list -e -export -f '' "$@" >/dev/null && \
+    go list -e -export -buildmode=plugin -f '' "$@" >/dev/null
+
+# Modules, host and bundled plugins: cached until the host commit changes.
+FROM toolchain AS host
 # System packages for the builder (packages.builder in plugwiz.yaml).
 RUN apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         libsqlite3-dev && \
     rm -rf /var/lib/apt/lists/*
-ENV CGO_ENABLED="1" \
-    GOFLAGS="-trimpath" \
-    GOTOOLCHAIN="local" \
-    GOWORK="off"
 WORKDIR /src
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
