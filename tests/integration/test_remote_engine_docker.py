@@ -1,7 +1,8 @@
 """A remote engine: a second Docker daemon listening on TCP with TLS (certificates made here),
 reached the ways a user reaches one: DOCKER_HOST + DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, and a
-Docker context made with `docker context create`. Build, inspect, run and push go there, and
-nothing reaches the machine's own daemon. And `ssh://`, through a real sshd."""
+Docker context made with `docker context create`. Build (with the classic builder and with
+BuildKit through the docker CLI), inspect, run and push go there, and nothing reaches the
+machine's own daemon. And `ssh://`, through a real sshd."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from plugwiz import cli
 from plugwiz.adapters.docker_endpoint import engine_label, find_endpoint
 from plugwiz.adapters.docker_engine import DockerEngine
 from plugwiz.core.engine import EngineUnavailableError
-from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME, ImageTracker
+from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME, ImageTracker, skip_or_fail
 from tests.registry import TestRegistry, running_registry
 from tests.remote_daemon import RemoteDaemon, running_daemon
 from tests.sshd import running_sshd
@@ -41,8 +42,8 @@ def remote(
 
 @pytest.fixture(scope="module")
 def remote_build(remote: RemoteDaemon, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`plugwiz build` of the demo with the environment pointing at the remote daemon: what
-    it printed."""
+    """`plugwiz build` of the demo with the classic builder and the environment pointing at
+    the remote daemon: what it printed."""
     folder = tmp_path_factory.mktemp("remote-build")
     with pytest.MonkeyPatch.context() as patch:
         for name, value in remote.environment.items():
@@ -55,7 +56,7 @@ def remote_build(remote: RemoteDaemon, tmp_path_factory: pytest.TempPathFactory)
 
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-            code = cli.main(["build", "--tag", TAG])
+            code = cli.main(["build", "--backend", "classic", "--tag", TAG])
     out = buffer.getvalue()
     assert code == 0, out[-3000:]
     return out
@@ -106,6 +107,60 @@ def test_build_inspect_and_run_through_docker_host(
     assert docker_engine.registry_digest(TAG) is None
     assert find_endpoint().describe() == f"{remote.host} (TLS)"
     assert engine_label() == f"engine {remote.host} (TLS)"
+
+
+def test_buildkit_builds_on_the_engine_the_environment_names(
+    docker_engine: DockerEngine,
+    remote: RemoteDaemon,
+    on_remote: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The BuildKit backend runs the docker CLI with plugwiz's own environment, so it resolves
+    the engine as plugwiz does: DOCKER_HOST with TLS, then a context. The image is built,
+    checked, labelled and tagged there, and runs there."""
+    from plugwiz.adapters.buildkit import find_buildkit
+
+    if find_buildkit() is None:
+        skip_or_fail("no docker CLI here can build with BuildKit")
+    tag = "plugwiz-remote-buildkit:latest"
+    log = tmp_path / "buildkit.log"
+    code, out = plugwiz(["build", "--backend", "buildkit", "--tag", tag, "--log", str(log)], capsys)
+    assert code == 0, out[-3000:]
+    assert "user     65532:65532 (not root)" in out
+    assert "DOCKER_BUILDKIT=1" in log.read_text() or "buildx build" in log.read_text()
+    labels = remote.client().api.inspect_image(tag)["Config"]["Labels"]
+    assert labels["dev.plugwiz.plugins.sha256"].count("=sha256:") == 3
+    result = DockerEngine().run_once(tag, timeout=60)
+    assert result.exit_code == 0 and "demo-host: 3 plugins loaded" in result.output
+    assert docker_engine.registry_digest(tag) is None  # not on the machine's own daemon
+
+    # The same through a context (no DOCKER_HOST): a rebuild, every step cached.
+    docker_cli = shutil.which("docker")
+    assert docker_cli is not None
+    cert = remote.cert_path
+    subprocess.run(
+        [
+            docker_cli,
+            "context",
+            "create",
+            "far-bk",
+            "--docker",
+            f"host={remote.host},ca={cert / 'ca.pem'},cert={cert / 'cert.pem'},"
+            f"key={cert / 'key.pem'}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for name in ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DOCKER_CONTEXT", "far-bk")
+    again = "plugwiz-remote-buildkit:context"
+    code, out = plugwiz(["build", "--backend", "buildkit", "--tag", again], capsys)
+    assert code == 0, out[-3000:]
+    assert remote.client().api.inspect_image(again)["Id"]
+    assert docker_engine.registry_digest(again) is None
 
 
 def test_a_docker_context_reaches_the_remote_engine(
