@@ -14,8 +14,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BUILDER_IMAGE = "golang:1.19-bookworm"
-RUNTIME_IMAGE = "debian:bookworm-slim"
+BUILDER_IMAGE = "plugwiz-offline/golang:1.19-bookworm"  # scripts/make-go-image
+RUNTIME_IMAGE = "plugwiz-offline/debian:bookworm-slim"
 # Images the benchmarks use but never create, so never remove.
 BASE_IMAGES = (BUILDER_IMAGE, RUNTIME_IMAGE)
 

@@ -36,6 +36,7 @@ COMMANDS = (
     "render",
     "context",
     "build",
+    "push",
     "inspect",
     "explain",
     "prune",
@@ -133,6 +134,29 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
     )
     g.add_argument("--binary", metavar="PATH", help="file the custom build command produces")
     g.add_argument(
+        "--runtime-user",
+        metavar="USER",
+        help="user the host runs as in the image: UID or UID:GID (default 65532:65532), or root",
+    )
+    g.add_argument(
+        "--writable",
+        action="append",
+        metavar="DIR",
+        help="directory the host writes in the image, owned by its user (repeatable)",
+    )
+    g.add_argument(
+        "--builder-package",
+        action="append",
+        metavar="PKG",
+        help="system package for the builder, e.g. libsqlite3-dev (repeatable)",
+    )
+    g.add_argument(
+        "--runtime-package",
+        action="append",
+        metavar="PKG",
+        help="system package for the runtime image, e.g. libsqlite3-0 (repeatable)",
+    )
+    g.add_argument(
         "--backend",
         choices=BACKENDS,
         help="build with the classic builder, BuildKit (docker CLI or buildx), or auto: "
@@ -214,6 +238,11 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     render = _Parser(prog="plugwiz render", description="Print the Dockerfile for a project.")
     _add_project_options(render)
     render.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+    render.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the base images by the digests the Docker engine knows, as a build does",
+    )
     parsers["render"] = render
 
     context = _Parser(
@@ -222,6 +251,11 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _add_project_options(context)
     context.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="the tar file to write"
+    )
+    context.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the base images by the digests the Docker engine knows, as a build does",
     )
     parsers["context"] = context
 
@@ -233,7 +267,22 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     build.add_argument(
         "--log", metavar="FILE", help="full build log (default: under the cache dir)"
     )
+    build.add_argument(
+        "--push",
+        action="store_true",
+        help="push the image to its registry after the build (credentials: your Docker "
+        "config, as `docker login` writes it, or its credential helper)",
+    )
     parsers["build"] = build
+
+    push = _Parser(
+        prog="plugwiz push",
+        description="Push an image to its registry, showing each layer, and print the pushed "
+        "reference with its digest (registry/name@sha256:...), the one to deploy. "
+        "Credentials come from your Docker config (`docker login`) or its credential helper.",
+    )
+    push.add_argument("tag", metavar="TAG", help="the image, tagged with its registry")
+    parsers["push"] = push
 
     inspect = _Parser(
         prog="plugwiz inspect", description="Show what an image holds: host, plugins, CMD."
@@ -431,6 +480,18 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
     changes["modules"] = modules
     if args.no_smoke:
         changes["smoke"] = None
+    runtime = project.runtime
+    if args.runtime_user is not None:
+        runtime = replace(runtime, user=args.runtime_user)
+    if args.writable:
+        runtime = replace(runtime, writable=tuple(args.writable))
+    changes["runtime"] = runtime
+    packages = project.packages
+    if args.builder_package:
+        packages = replace(packages, builder=tuple(args.builder_package))
+    if args.runtime_package:
+        packages = replace(packages, runtime=tuple(args.runtime_package))
+    changes["packages"] = packages
     build = project.build
     if args.backend is not None:
         build = replace(build, backend=args.backend)
@@ -507,7 +568,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from plugwiz.core.plan import plan_build
     from plugwiz.core.render import emit_dockerfile
 
-    project = resolved_project(args)
+    project = _pinned(resolved_project(args), args.pin)
     plan = plan_build(project)
     # The same checks `context` and `build` make: a Dockerfile for sources that cannot be
     # sent is no use, and the two commands must not disagree about a project.
@@ -549,7 +610,7 @@ def _cmd_context(args: argparse.Namespace) -> int:
     from plugwiz.core.context import write_context
     from plugwiz.service import open_repo
 
-    project = resolved_project(args)
+    project = _pinned(resolved_project(args), args.pin)
     output = Path(args.output)
     sources = module_sources(project)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
@@ -570,12 +631,34 @@ def _cmd_context(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pinned(project: ResolvedProject, pin: bool) -> ResolvedProject:
+    """With `pin`, the project with the digests the engine knows for its base images."""
+    if not pin:
+        return project
+    from plugwiz.commands import default_engine
+    from plugwiz.core.engine import EngineError
+    from plugwiz.core.pinning import pin_base_images
+
+    engine = default_engine()
+    try:
+        engine.ping()
+        return pin_base_images(project, engine.registry_digest)
+    except EngineError as error:
+        raise UserError(f"--pin needs the Docker engine: {error}") from None
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from plugwiz.commands import build_command
 
     project = resolved_project(args)
     log = Path(args.log) if args.log else None
-    return build_command(project, tag=project.project.tag, log_path=log)
+    return build_command(project, tag=project.project.tag, log_path=log, push=args.push)
+
+
+def _cmd_push(args: argparse.Namespace) -> int:
+    from plugwiz.commands import push_command
+
+    return push_command(args.tag, out=sys.stdout)
 
 
 def _cmd_modules(args: argparse.Namespace) -> int:
@@ -647,9 +730,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_wizard(args: argparse.Namespace) -> int:
+    from plugwiz.adapters.docker_endpoint import engine_label
     from plugwiz.commands import default_engine
     from plugwiz.core.project_file import ProjectDocument
-    from plugwiz.service import open_repo
+    from plugwiz.service import machine_base_images, open_repo
     from plugwiz.ui.app import run_wizard
 
     document = ProjectDocument.load(Path(args.project)) if args.project else None
@@ -668,6 +752,8 @@ def _cmd_wizard(args: argparse.Namespace) -> int:
         engine_factory=default_engine,
         repo_opener=open_repo,
         document=document,
+        base_images=machine_base_images(),
+        engine_label=engine_label(),
         watcher_factory=_watcher,
     )
 
@@ -793,6 +879,9 @@ def _wizard_argv(args: argparse.Namespace) -> list[str]:
         "main": "--main",
         "build_command": "--build-command",
         "binary": "--binary",
+        "runtime_user": "--runtime-user",
+        "backend": "--backend",
+        "builder": "--builder",
     }
     for dest, flag in single.items():
         value = getattr(args, dest)
@@ -805,6 +894,9 @@ def _wizard_argv(args: argparse.Namespace) -> list[str]:
         "file": "--file",
         "build_flag": "--build-flag",
         "build_env": "--build-env",
+        "writable": "--writable",
+        "builder_package": "--builder-package",
+        "runtime_package": "--runtime-package",
     }
     for dest, flag in repeated.items():
         for value in getattr(args, dest) or ():
@@ -820,6 +912,7 @@ _HANDLERS = {
     "render": _cmd_render,
     "context": _cmd_context,
     "build": _cmd_build,
+    "push": _cmd_push,
     "inspect": _cmd_inspect,
     "prune": _cmd_prune,
     "explain": _cmd_explain,

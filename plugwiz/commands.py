@@ -88,8 +88,10 @@ def build_command(
     log_path: Path | None = None,
     out: TextIO | None = None,
     engine: BuildEngine | None = None,
+    push: bool = False,
 ) -> int:
-    """Build `resolved` as `tag` (default: the project's), streaming progress to `out`.
+    """Build `resolved` as `tag` (default: the project's), streaming progress to `out`, and
+    with `push`, push it to its registry (see `push_command`).
 
     Returns 0 on success (after printing the image summary), 1 if the build failed (or lost its
     daemon), 2 if the project cannot be built as given or Docker or an image it needs is
@@ -103,6 +105,14 @@ def build_command(
     tag = tag or resolved.project.tag
     log_path = log_path or default_log_path()
     cancel = threading.Event()
+    if push:
+        from plugwiz.core.push import push_target_problem
+
+        problem = push_target_problem(tag)
+        if problem:
+            # Said before minutes of building, not after.
+            print(f"error: cannot push: {problem}", file=out)
+            return EXIT_UNAVAILABLE
     try:
         repo = open_repo(resolved.project)
     except HostRepoError as error:
@@ -135,6 +145,8 @@ def build_command(
                 report = docker_engine.inspect(event.tag)
                 print(format_report(report), file=out)
                 print(f"full log: {log_path}", file=out)
+                if push:
+                    return push_command(event.tag, out=out, engine=docker_engine)
                 return EXIT_OK
     except KeyboardInterrupt:
         # Closing the generator stops the build and removes its containers before we return.
@@ -195,6 +207,61 @@ def inspect_command(
     else:
         print(format_report(report), file=out)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def push_command(tag: str, *, out: TextIO | None = None, engine: BuildEngine | None = None) -> int:
+    """Push `tag` to its registry, printing each layer's progress and then the pushed
+    reference with its digest (what a deployment should pin). 0 when pushed; 2 when the
+    image, the engine, the registry or its credentials are not right (the message says
+    which); 1 for another push failure; 130 if interrupted."""
+    from plugwiz.core.push import (
+        LayerProgress,
+        PushError,
+        PushFinished,
+        PushStarted,
+        PushTargetError,
+        RegistryAuthError,
+        RegistryUnreachableError,
+    )
+
+    out = out or sys.stdout
+    docker_engine = engine or default_engine()
+    cancel = threading.Event()
+    shown: dict[str, str] = {}
+    events = iter(docker_engine.push(tag, cancel=cancel))
+    try:
+        for event in events:
+            if isinstance(event, PushStarted):
+                print(f"pushing {event.tag} to {event.registry}", file=out)
+            elif isinstance(event, LayerProgress):
+                # One line per change of a layer's state, not per chunk of bytes.
+                if shown.get(event.layer) == event.status:
+                    continue
+                shown[event.layer] = event.status
+                size = f" ({human_size(event.total)})" if event.total else ""
+                print(f"    {event.layer[:12]}  {event.status}{size}", file=out)
+            elif isinstance(event, PushFinished):
+                print(f"pushed {event.reference}", file=out)
+                return EXIT_OK
+    except KeyboardInterrupt:
+        cancel.set()
+        _close(events)
+        print("push cancelled", file=out)
+        return EXIT_CANCELLED
+    except (PushTargetError, RegistryAuthError, RegistryUnreachableError) as error:
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    except PushError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_FAILED
+    except EngineError as error:
+        # No engine, or no such image.
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    finally:
+        _close(events)
+    print(f"error: the push of {tag} ended without a digest", file=out)
+    return EXIT_FAILED
 
 
 def prune_command(*, out: TextIO | None = None, engine: BuildEngine | None = None) -> int:

@@ -7,14 +7,17 @@ The CLI (and through it the wizard) calls `open_repo`; everything after that goe
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
-from plugwiz.core.model import Project, ResolvedProject
+from plugwiz.core.image_refs import IMAGE_MAP_ENV, parse_image_map
+from plugwiz.core.model import BaseImages, Project, ResolvedProject
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.repo_url import RepoKind, classify_repo
 from plugwiz.core.resolve import demo_project, resolve_project, with_host_ref
 
-__all__ = ["demo_project", "open_repo", "resolve", "with_host_ref"]
+__all__ = ["demo_project", "machine_base_images", "open_repo", "resolve", "with_host_ref"]
 
 
 def open_repo(project: Project) -> HostRepository:
@@ -46,6 +49,17 @@ def _local_path(project: Project, repo: str) -> Path:
     return path if path.is_absolute() else project.base_dir / path
 
 
-def resolve(project: Project) -> ResolvedProject:
-    """Open the project's host repository and resolve the project against it."""
-    return resolve_project(project, open_repo(project))
+def machine_base_images(environ: Mapping[str, str] | None = None) -> BaseImages:
+    """What this machine says about base images: its map of local stand-ins
+    (`PLUGWIZ_IMAGE_MAP=golang=plugwiz-offline/golang,...`). Raises ProjectError for a
+    malformed map."""
+    env = os.environ if environ is None else environ
+    text = env.get(IMAGE_MAP_ENV, "")
+    return BaseImages(local=parse_image_map(text)) if text.strip() else BaseImages()
+
+
+def resolve(project: Project, base: BaseImages | None = None) -> ResolvedProject:
+    """Open the project's host repository and resolve the project against it, with this
+    machine's base images (`machine_base_images`) unless `base` is given."""
+    resolved = resolve_project(project, open_repo(project))
+    return replace(resolved, base=machine_base_images() if base is None else base)

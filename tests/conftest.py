@@ -1,4 +1,9 @@
-"""Shared fixtures: a Docker engine for the docker tests, and an isolated plugwiz cache."""
+"""Shared fixtures: a Docker engine for the docker tests, and an isolated plugwiz cache.
+
+The machine is offline: its base images are scripts/make-go-image's stand-ins under
+`plugwiz-offline/`, and every test builds with them through the same explicit map a user sets
+(`PLUGWIZ_IMAGE_MAP`), while the Dockerfiles keep naming the registry images.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from plugwiz.core.image_refs import IMAGE_MAP_ENV, OFFLINE_MAP
+from tests.helpers import OFFLINE_BUILDER, OFFLINE_RUNTIME
+
 if TYPE_CHECKING:
     from plugwiz.adapters.docker_engine import DockerEngine
 
-BASE_IMAGES = ("golang:1.19-bookworm", "debian:bookworm-slim")
+BASE_IMAGES = (OFFLINE_BUILDER, OFFLINE_RUNTIME)
+# Set before any test (or module fixture) builds; a test about the unmapped default clears it.
+os.environ.setdefault(IMAGE_MAP_ENV, OFFLINE_MAP)
 
 
 def _skip_or_fail(reason: str) -> NoReturn:

@@ -16,10 +16,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, OFFLINE_BUILDER
 
 EXPLAIN = FIXTURES / "explain"
-GO119 = "golang:1.19-bookworm"
+GO119 = OFFLINE_BUILDER
 GO122 = "plugwiz-offline/golang:1.22-bookworm"
 GO124_TRIXIE = "plugwiz-offline/golang:1.24-trixie"
 EXTRA_IMAGES = (GO122, GO124_TRIXIE, "plugwiz-offline/debian:trixie-slim")

@@ -27,6 +27,9 @@ from plugwiz.core.model import (
 from plugwiz.core.ports import CommitInfo
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# What scripts/make-go-image makes: the tests' builder and runtime images.
+OFFLINE_BUILDER = "plugwiz-offline/golang:1.19-bookworm"
+OFFLINE_RUNTIME = "plugwiz-offline/debian:bookworm-slim"
 
 # Fixed identity and dates, so a fixture repository gets the same SHA on every machine.
 _GIT_ENV = {

@@ -187,7 +187,9 @@ def probe_buildkit(candidates: list[str], builder: str = "") -> BuildKitCli | No
         if builder:
             continue  # a named builder needs buildx
         client = _run([docker, "version", "--format", "{{.Client.Version}}"])
-        major = _major(client.stdout) if client is not None and client.returncode == 0 else None
+        # The client's version is printed even when the daemon (DOCKER_HOST, a context) cannot
+        # be reached and the command fails: what the CLI can do does not depend on the daemon.
+        major = _major(client.stdout) if client is not None else None
         if major is not None and major <= _LEGACY_MAX_MAJOR:
             return BuildKitCli(
                 (docker, "build"),

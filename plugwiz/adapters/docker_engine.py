@@ -6,6 +6,7 @@ This is the only module that imports the docker SDK. Every docker failure a pers
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -28,6 +29,7 @@ from typing import Any, BinaryIO, cast
 
 import docker
 import requests
+from docker import auth as docker_auth
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
@@ -38,10 +40,11 @@ from plugwiz.adapters.buildkit import (
     require_buildkit,
     run_buildkit_build,
 )
+from plugwiz.adapters.docker_endpoint import DockerEndpoint, find_endpoint
 from plugwiz.adapters.goproxy import prepare_for_build
 from plugwiz.core.buildinfo import read_binary_facts
 from plugwiz.core.context import HashingWriter, check_submodules, context_digest, write_context
-from plugwiz.core.elf import ElfError, libc_version
+from plugwiz.core.elf import ElfError, ElfFile, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
 from plugwiz.core.engine import (
@@ -70,19 +73,38 @@ from plugwiz.core.events import (
     strip_ansi,
 )
 from plugwiz.core.explain import HostContext, explain
+from plugwiz.core.image_refs import (
+    IMAGE_MAP_ENV,
+    OFFLINE_LABEL,
+    is_official_name,
+    legacy_offline_warning,
+    missing_image_hint,
+    offline_stand_in,
+    parse_image_map,
+    parse_image_ref,
+    repo_digest_for,
+)
 from plugwiz.core.images import (
     check_builder_toolchain,
     go_version_from_image_tag,
     go_version_parts,
 )
 from plugwiz.core.model import (
+    APP_DIR,
     BACKENDS,
     DEFAULT_PLUGIN_EXT,
     ProjectError,
     ResolvedProject,
     SmokeTest,
 )
+from plugwiz.core.packages import (
+    NeededLibrary,
+    ld_cache_names,
+    missing_libraries,
+    missing_libraries_message,
+)
 from plugwiz.core.paths import cache_dir
+from plugwiz.core.pinning import pin_base_images
 from plugwiz.core.plan import (
     CHECK_STAGE,
     DEFAULT_CACHE_ID,
@@ -91,6 +113,18 @@ from plugwiz.core.plan import (
     plan_build,
 )
 from plugwiz.core.ports import HostRepoError, HostRepository
+from plugwiz.core.push import (
+    LayerProgress,
+    PushError,
+    PushEvent,
+    PushFinished,
+    PushStarted,
+    PushTargetError,
+    RegistryAuthError,
+    RegistryUnreachableError,
+    push_target_problem,
+    pushed_reference,
+)
 from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import (
     LABEL_CONTEXT,
@@ -102,6 +136,11 @@ from plugwiz.core.report import (
     PluginFile,
     go_version_from_binary,
 )
+from plugwiz.core.runtime_image import (
+    HOST_DIGEST_LABEL,
+    PLUGIN_DIGESTS_LABEL,
+    plugin_digests_label,
+)
 from plugwiz.core.smoke import run_smoke
 
 # How often the build loop wakes up to look at the cancel flag while the builder is silent.
@@ -111,6 +150,8 @@ _CLEANUP_WAIT_S = 15.0
 # A host binary larger than this is not read for its Go version (it would all sit in memory).
 _MAX_BINARY_BYTES = 512 * 1024 * 1024
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# Enough to ask a daemon its own API version (the client then uses that one).
+_MIN_API_VERSION = "1.24"
 # Links followed when reading a file out of an image before giving up (a loop).
 _MAX_SYMLINKS = 16
 # Where images keep glibc's libc.so.6 (Debian/Ubuntu multiarch first, then other layouts).
@@ -138,18 +179,94 @@ __all__ = [
 ]
 
 
+def _where() -> str:
+    """The engine's address for a message (`unix:///var/run/docker.sock`, a TCP or SSH host,
+    with its context)."""
+    try:
+        return find_endpoint().describe()
+    except DockerError:
+        return os.environ.get("DOCKER_HOST") or _DEFAULT_SOCKET
+
+
 def _unavailable(error: BaseException) -> DockerUnavailableError:
-    where = os.environ.get("DOCKER_HOST") or _DEFAULT_SOCKET
+    where = _where()
     text = str(error)
     if "Permission denied" in text or isinstance(error, PermissionError):
         return DockerUnavailableError(
             f"permission denied talking to the Docker daemon at {where}: add your user to the "
             "`docker` group (`sudo usermod -aG docker $USER`, then log in again) or run as root"
         )
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return DockerUnavailableError(
+            f"the Docker daemon at {where} has a TLS certificate that the CA in "
+            "DOCKER_CERT_PATH (ca.pem) did not sign, or that does not name this host: check "
+            "DOCKER_CERT_PATH (or the context's TLS files)"
+        )
+    if "HTTP request to an HTTPS server" in text:
+        return DockerUnavailableError(
+            f"the Docker daemon at {where} speaks TLS and plugwiz was not told to: set "
+            "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem "
+            "and key.pem (or use a Docker context that has them)"
+        )
+    if "SSL" in text or "TLS" in text or "tls" in text:
+        return DockerUnavailableError(
+            f"the TLS handshake with the Docker daemon at {where} failed: the daemon wants "
+            "TLS client certificates (DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH with ca.pem, "
+            f"cert.pem, key.pem) or does not speak TLS on that port ({_short(text)})"
+        )
+    if where.startswith("ssh://"):
+        return DockerUnavailableError(
+            f"cannot reach the Docker daemon at {where} over SSH: check `ssh` logs in there "
+            "without a password prompt (a key in ssh-agent) and that `docker` runs there "
+            f"({_short(text)})"
+        )
     return DockerUnavailableError(
         f"the Docker daemon is not reachable at {where}: start it (`sudo systemctl start "
         "docker`, or run `dockerd`), or point DOCKER_HOST at a running daemon"
     )
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def client_for(endpoint: DockerEndpoint) -> docker.DockerClient:
+    """A docker client for `endpoint` (TLS files and the ssh client as it says)."""
+    kwargs: dict[str, Any] = {}
+    if endpoint.tls:
+        from docker.tls import TLSConfig
+
+        client_cert = (
+            (endpoint.client_cert, endpoint.client_key)
+            if endpoint.client_cert and endpoint.client_key
+            else None
+        )
+        kwargs["tls"] = TLSConfig(
+            client_cert=client_cert,
+            ca_cert=endpoint.ca_cert or None,
+            verify=endpoint.verify,
+        )
+    if endpoint.ssh:
+        # The ssh client, as the docker CLI does: ~/.ssh/config, known_hosts and the agent.
+        kwargs["use_ssh_client"] = True
+    if not endpoint.tls:
+        return docker.DockerClient(base_url=endpoint.host, version="auto", **kwargs)
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's own CA (psf/requests
+    # #3829): the daemon's CA would be ignored wherever those are set. Keep the endpoint's,
+    # before the client first talks to the daemon (asking its API version).
+    client = docker.DockerClient(base_url=endpoint.host, version=_MIN_API_VERSION, **kwargs)
+    api = client.api
+    merge = api.merge_environment_settings
+
+    def merged(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify, cert)
+        settings["verify"] = api.verify
+        return settings
+
+    api.merge_environment_settings = merged
+    api._version = api._retrieve_server_version()
+    return client
 
 
 @contextlib.contextmanager
@@ -198,7 +315,7 @@ class DockerEngine:
         builder: str = "",
         cache_id: str = DEFAULT_CACHE_ID,
     ) -> None:
-        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use.
+        """Use `client`, or one for the engine the environment names (see `client`).
 
         `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
         project's `build:` settings; a project that leaves the backend to `auto` gets the
@@ -212,15 +329,19 @@ class DockerEngine:
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
         self._go_versions: dict[str, str | None] = {}
+        # Images the finishing step (labels) made in the last build.
+        self._finished_images: list[str] = []
         self._ledger = ImageLedger(cache_dir() / "images.json")
 
     @property
     def client(self) -> docker.DockerClient:
-        """The docker client, created on first use."""
+        """The docker client, created on first use for the engine the environment names
+        (DOCKER_HOST, DOCKER_CONTEXT or the config's current context, as the docker CLI)."""
         if self._client is None:
+            endpoint = find_endpoint()
             with _docker_errors():
                 try:
-                    self._client = docker.from_env()
+                    self._client = client_for(endpoint)
                 except DockerException as error:
                     raise _unavailable(error) from None
         return self._client
@@ -235,15 +356,31 @@ class DockerEngine:
 
     # -- build ---------------------------------------------------------------------------------
 
-    def _require_image(self, image: str, what: str) -> None:
+    def _require_image(self, image: str, what: str) -> dict[str, Any]:
         with _docker_errors():
             try:
-                self.client.api.inspect_image(image)
+                attrs: dict[str, Any] = self.client.api.inspect_image(image)
             except ImageNotFound:
+                stand_in = offline_stand_in(image)
+                hint = missing_image_hint(
+                    image, stand_in is not None and self._tagged_id(stand_in) is not None
+                )
                 raise ImageMissingError(
                     f"the {what} {image} is not present locally and plugwiz never pulls during a "
                     f"build: run `docker pull {image}` (or, offline, `scripts/make-go-image`)"
+                    f"{hint}"
                 ) from None
+        return attrs
+
+    def registry_digest(self, image: str) -> str | None:
+        """The digest a registry gave `image` under its own name (RepoDigests), "" when the
+        engine knows none (made with `docker import` or built here), None if it is absent."""
+        with _docker_errors():
+            try:
+                attrs = self.client.api.inspect_image(image)
+            except (ImageNotFound, NotFound):
+                return None
+        return repo_digest_for(image, attrs.get("RepoDigests") or [])
 
     def builder_go_version(self, image: str) -> str | None:
         """The Go version in `image`: from a `golang:X.Y` tag, the image's GOLANG_VERSION, or
@@ -303,10 +440,27 @@ class DockerEngine:
         ProjectError before building.
         """
         cancel = cancel or threading.Event()
-        plan = plan_build(resolved)
+        if not resolved.base.local:
+            # This machine's stand-ins, when the caller did not say (the CLI and the wizard
+            # pass them; tests and scripts that resolve on their own get them here).
+            local = parse_image_map(os.environ.get(IMAGE_MAP_ENV, ""))
+            resolved = replace(resolved, base=replace(resolved.base, local=local))
+        plan_build(resolved)  # a project that cannot be built fails before Docker is asked
         self.ping()
-        self._require_image(plan.builder_image, "builder image")
-        self._require_image(plan.runtime_image, "runtime image")
+        # Pinned by what the daemon knows now, whatever the caller looked up before.
+        resolved = pin_base_images(resolved, self.registry_digest)
+        plan = plan_build(resolved)
+        legacy: list[str] = []
+        for image, what in (
+            (plan.builder_image, "builder image"),
+            (plan.runtime_image, "runtime image"),
+        ):
+            attrs = self._require_image(image, what)
+            labels = (attrs.get("Config") or {}).get("Labels") or {}
+            # A stand-in under an official name (images built on a stand-in inherit the
+            # label, so only official names count).
+            if OFFLINE_LABEL in labels and is_official_name(image):
+                legacy.append(legacy_offline_warning(image, what))
         go_line = resolved.facts.gomod.go
         if go_line:
             builder_version = self.builder_go_version(plan.builder_image)
@@ -321,7 +475,7 @@ class DockerEngine:
             raise ProjectError(str(error)) from None
         sources = prepare_for_build(resolved, plan.modules)
         cli = self.buildkit_cli(resolved)
-        for warning in plan.warnings:
+        for warning in [*plan.warnings, *legacy]:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         tmp_tag = f"plugwiz-tmp-{uuid.uuid4().hex[:16]}:build"
@@ -435,14 +589,24 @@ class DockerEngine:
                 failed = True
                 result.outcome = "cancelled" if passed is None else "failed"
         if result.outcome == "finished":
+            # The same finishing step as the classic builder's: the runtime libraries check
+            # and the plugins' sha256 labels (a metadata-only classic build on top).
+            final_id, failure = self._finish_image(resolved, result.image_id, log)
+            self.last_build_images = [result.image_id, *self._finished_images]
+            if failure is not None:
+                with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                    self.client.api.remove_image(result.image_id, noprune=True)
+                yield failure
+                return
             previous = self._tagged_id(tag)
             repository, version = parse_repository_tag(tag)
             with _docker_errors():
-                self.client.api.tag(result.image_id, repository, version or "latest", force=True)
-            log.write(f"# tagged {tag} ({result.image_id})\n")
-            self.last_build_images = [result.image_id]
-            self._forget_superseded_ids(tag, previous, [result.image_id])
-            yield BuildFinished(image_id=result.image_id, tag=tag)
+                self.client.api.tag(final_id, repository, version or "latest", force=True)
+            log.write(f"# tagged {tag} ({final_id})\n")
+            try:
+                yield BuildFinished(image_id=final_id, tag=tag)
+            finally:
+                self._forget_superseded_ids(tag, previous, [result.image_id, final_id])
         elif result.outcome == "cancelled":
             yield BuildCancelled()
         elif not failed:
@@ -599,7 +763,7 @@ class DockerEngine:
                     # not a setup problem; nothing was tagged, so the old `tag` is intact.
                     outcome = "lost"
                     log.write(f"\n# lost the connection to the Docker daemon: {item}\n")
-                    where = os.environ.get("DOCKER_HOST") or _DEFAULT_SOCKET
+                    where = _where()
                     yield BuildFailed(
                         message=(
                             f"lost the connection to the Docker daemon at {where} during the "
@@ -649,21 +813,30 @@ class DockerEngine:
                         elif not passed:
                             outcome = "failed"
                 if outcome == "ended":
-                    previous = self._tagged_id(tag)
-                    self._retag(parser.image_id, tmp_tag, tag)
-                    log.write(f"# tagged {tag} ({parser.image_id})\n")
-                    outcome = "finished"
-                    try:
-                        # Said first: whoever waits for the image (watch mode runs it at once)
-                        # need not wait for the superseded images to be removed.
-                        yield BuildFinished(image_id=parser.image_id, tag=tag)
-                    finally:
-                        self._forget_superseded(tag, previous, parser)
+                    final_id, failure = self._finish_image(resolved, parser.image_id, log)
+                    if failure is not None:
+                        outcome = "failed"
+                        yield failure
+                    else:
+                        previous = self._tagged_id(tag)
+                        self._retag(final_id, tmp_tag, tag)
+                        log.write(f"# tagged {tag} ({final_id})\n")
+                        outcome = "finished"
+                        try:
+                            # Said first: whoever waits for the image (watch mode runs it at
+                            # once) need not wait for the superseded images to be removed.
+                            yield BuildFinished(image_id=final_id, tag=tag)
+                        finally:
+                            self._forget_superseded(tag, previous, parser, final_id)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)
             thread.join(timeout=5)
-            self.last_build_images = [*parser.stage_image_ids, *parser.layers]
+            self.last_build_images = [
+                *parser.stage_image_ids,
+                *parser.layers,
+                *self._finished_images,
+            ]
             if outcome != "finished":
                 # Kept as cache for the next build; removed once a build of `tag` supersedes it.
                 self._ledger.add(tag, [*parser.layers, *parser.stage_image_ids])
@@ -703,6 +876,151 @@ class DockerEngine:
         except StopIteration as stop:
             result: bool | None = stop.value
             return result
+
+    # -- after the build: runtime libraries and provenance labels ---------------------------
+
+    def _finish_image(
+        self, resolved: ResolvedProject, image_id: str, log: Any
+    ) -> tuple[str, BuildFailed | None]:
+        """Check the built image can start its host, then label it with its files' sha256.
+
+        The builder has every library the host and plugins link, so the load check passes
+        even when the runtime image lacks one: read DT_NEEDED from the binaries in the image
+        and look for each library where the image's loader would (its directories and its
+        ld.so.cache). Then add the sha256 of the host and of every plugin as labels, by a
+        metadata-only build on top of the image (their content is known only now). Returns
+        the image to tag, or the failure (nothing tagged)."""
+        self._finished_images = []
+        plan = plan_build(resolved)
+        host_path = f"{APP_DIR}/{plan.host_binary}"
+        plugin_paths = plan.runtime_plugin_paths
+        api = self.client.api
+        with _docker_errors():
+            container = api.create_container(image_id, command=["true"], entrypoint=[])
+        cid = container["Id"]
+        try:
+            contents = self._read_binaries(cid, [host_path, *plugin_paths])
+            needs, machine = _needed_libraries(contents)
+
+            def exists(path: str) -> bool:
+                return self._path_exists(cid, path)
+
+            missing = missing_libraries(needs, machine, exists, set())
+            if missing:
+                # Libraries outside the usual directories are in ld.so.cache (read only
+                # when needed: one more request).
+                try:
+                    data = self._container_file(cid, "/etc/ld.so.cache", image_id)
+                except ImageFileError:
+                    data = b""
+                missing = missing_libraries(needs, machine, exists, ld_cache_names(data))
+        except (ImageFileError, DockerException, requests.exceptions.RequestException) as error:
+            log.write(f"# could not check the runtime image's libraries: {error}\n")
+            missing, contents = [], {}
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                api.remove_container(cid, force=True)
+        if missing:
+            message = missing_libraries_message(missing, plan.runtime_image)
+            log.write(f"\nERROR: {message}\n")
+            return image_id, BuildFailed(
+                message=message,
+                step=0,
+                title="",
+                last_lines=(),
+                locations=(),
+                plugin=None,
+            )
+        if not contents:
+            return image_id, None
+        labels = {
+            HOST_DIGEST_LABEL: "sha256:" + hashlib.sha256(contents[host_path]).hexdigest(),
+            PLUGIN_DIGESTS_LABEL: plugin_digests_label(
+                (path, hashlib.sha256(contents[path]).hexdigest()) for path in plugin_paths
+            ),
+        }
+        labelled = self._label_image(image_id, labels)
+        log.write(f"# labelled {image_id} with the plugins' sha256: {labelled}\n")
+        self._finished_images = [labelled]
+        return labelled, None
+
+    def _read_binaries(self, container_id: str, paths: list[str]) -> dict[str, bytes]:
+        """The files at `paths` in the container, read a directory at a time (each archive
+        request costs the daemon a mount: one for /app is cheaper than one per file)."""
+        wanted = set(paths)
+        directories: list[str] = []
+        for directory in sorted({posixpath.dirname(path) for path in paths}, key=len):
+            if not any(
+                directory == d or directory.startswith(d.rstrip("/") + "/") for d in directories
+            ):
+                directories.append(directory)
+        contents: dict[str, bytes] = {}
+        for directory in directories:
+            for path, data in _read_archive(self.client.api, container_id, directory):
+                if path in wanted:
+                    contents[path] = data
+        missing = [path for path in paths if path not in contents]
+        if missing:
+            raise ImageFileError(f"the built image has no {', '.join(missing)}")
+        return contents
+
+    def _path_exists(self, container_id: str, path: str) -> bool:
+        """Whether `path` exists in the (never started) container, links followed."""
+        api = self.client.api
+        current = posixpath.normpath(path)
+        for _ in range(_MAX_SYMLINKS):
+            # HEAD: the path's stat without its content (what `docker cp` asks first).
+            response = api.head(
+                api._url("/containers/{0}/archive", container_id),
+                params={"path": current},
+                timeout=api.timeout,
+            )
+            if response.status_code == 404:
+                return False
+            api._raise_for_status(response)
+            header = response.headers.get("X-Docker-Container-Path-Stat", "")
+            try:
+                stat = json.loads(base64.b64decode(header)) if header else {}
+            except ValueError:
+                stat = {}
+            target = str(stat.get("linkTarget") or "")
+            if not target:
+                return True
+            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+        return False
+
+    def _label_image(self, image_id: str, labels: dict[str, str]) -> str:
+        """`image_id` with `labels` added: a build of `FROM image_id` and nothing else (the
+        classic builder adds the labels as a metadata-only step: no new layer)."""
+        context = io.BytesIO()
+        with tarfile.open(fileobj=context, mode="w") as tar:
+            dockerfile = f"FROM {image_id}\n".encode()
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile)
+            tar.addfile(info, io.BytesIO(dockerfile))
+        context.seek(0)
+        api = self.client.api
+        result = ""
+        with _docker_errors():
+            for chunk in api.build(
+                fileobj=context,
+                custom_context=True,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+            ):
+                if "error" in chunk or "errorDetail" in chunk:
+                    raise DockerError(
+                        f"could not label the built image: {chunk.get('error') or chunk}"
+                    )
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                    result = aux["ID"]
+        if not result:
+            raise DockerError("could not label the built image: the builder gave no image")
+        return result
 
     def _explain_failure(
         self, resolved: ResolvedProject, parser: BuildStreamParser, event: BuildFailed
@@ -767,11 +1085,14 @@ class DockerEngine:
             return image_id
         return None
 
-    def _forget_superseded(self, tag: str, previous: str | None, parser: BuildStreamParser) -> None:
+    def _forget_superseded(
+        self, tag: str, previous: str | None, parser: BuildStreamParser, final_id: str = ""
+    ) -> None:
         """Remove what earlier builds of `tag` left and this build does not use: the image the
         tag pointed at before, and the step images of stages that changed since. Images this
         build used (its cache) and images anything else holds (a tag, a child) stay."""
-        self._forget_superseded_ids(tag, previous, [*parser.layers, *parser.stage_image_ids])
+        made = [*parser.layers, *parser.stage_image_ids, *([final_id] if final_id else [])]
+        self._forget_superseded_ids(tag, previous, made)
 
     def _forget_superseded_ids(self, tag: str, previous: str | None, used: list[str]) -> None:
         """`_forget_superseded` with the IDs this build used (BuildKit: only its image)."""
@@ -939,6 +1260,7 @@ class DockerEngine:
             plugins=plugins,
             missing=[p for p in dict.fromkeys(cmd_paths) if p not in files],
             labels=labels,
+            user=str(config.get("User") or ""),
         )
 
     # -- files -------------------------------------------------------------------------------
@@ -1041,6 +1363,98 @@ class DockerEngine:
         except ImageNotFoundError:
             return False
         return True
+
+    # -- push ----------------------------------------------------------------------------------
+
+    def push(
+        self, tag: str, *, cancel: threading.Event | None = None
+    ) -> Generator[PushEvent, None, None]:
+        """Push `tag` to its registry; see BuildEngine.push.
+
+        The credentials are the user's Docker config's (`docker login` or a credential
+        helper), found by the docker SDK for the registry the tag names; plugwiz never reads,
+        logs or stores them. Setting `cancel` stops the push (the registry keeps what it had).
+        """
+        cancel = cancel or threading.Event()
+        problem = push_target_problem(tag)
+        if problem:
+            raise PushTargetError(problem)
+        self._image_attrs(tag)
+        ref = parse_image_ref(tag)
+        api = self.client.api
+        headers: dict[str, str] = {}
+        with _docker_errors():
+            # What api.push() does, with the response in our hands (a cancel closes it).
+            auth_header = docker_auth.get_config_header(api, ref.registry)
+            if auth_header:
+                headers["X-Registry-Auth"] = auth_header
+            response = api._post_json(
+                api._url("/images/{0}/push", ref.repository),
+                None,
+                headers=headers,
+                params={"tag": ref.tag or "latest"},
+                stream=True,
+                timeout=None,
+            )
+            if response.status_code >= 400:
+                raise _push_error(tag, ref.registry, _response_text(response))
+        yield PushStarted(tag, ref.registry)
+        chunks: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def reader() -> None:
+            try:
+                for chunk in api._stream_helper(response, decode=True):
+                    chunks.put(chunk)
+            except Exception as error:  # noqa: BLE001 - handed to the consumer
+                chunks.put(error)
+            finally:
+                chunks.put(done)
+
+        thread = threading.Thread(target=reader, name="plugwiz-push", daemon=True)
+        thread.start()
+        digest, size = "", 0
+        try:
+            while True:
+                if cancel.is_set():
+                    raise PushError(f"the push of {tag} was cancelled")
+                try:
+                    item = chunks.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    break
+                if isinstance(item, Exception):
+                    raise PushError(
+                        f"lost the connection to the Docker daemon at {_where()} while pushing "
+                        f"{tag}: push again"
+                    )
+                if not isinstance(item, dict):
+                    continue
+                if "error" in item or "errorDetail" in item:
+                    detail = item.get("errorDetail") or {}
+                    text = str(item.get("error") or detail.get("message") or item)
+                    raise _push_error(tag, ref.registry, text)
+                aux = item.get("aux")
+                if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):
+                    digest, size = aux["Digest"], int(aux.get("Size") or 0)
+                    continue
+                layer = item.get("id")
+                status = item.get("status")
+                if isinstance(layer, str) and isinstance(status, str) and layer != ref.tag:
+                    detail = item.get("progressDetail") or {}
+                    yield LayerProgress(
+                        layer,
+                        status,
+                        int(detail.get("current") or 0),
+                        int(detail.get("total") or 0),
+                    )
+        finally:
+            _shutdown_response(response)
+            thread.join(timeout=5)
+        if not digest:
+            raise PushError(f"the registry {ref.registry} did not give {tag} a digest")
+        yield PushFinished(tag, digest, pushed_reference(tag, digest), size)
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -1162,6 +1576,73 @@ def _published(info: dict[str, Any]) -> tuple[PublishedPort, ...]:
                     )
                 )
     return tuple(sorted(ports, key=lambda p: p.container_port))
+
+
+def _response_text(response: requests.Response) -> str:
+    with contextlib.suppress(Exception):
+        data = response.json()
+        if isinstance(data, dict) and data.get("message"):
+            return str(data["message"])
+    with contextlib.suppress(Exception):
+        return response.text
+    return f"HTTP {response.status_code}"
+
+
+def _push_error(tag: str, registry: str, text: str) -> PushError:
+    """The daemon's push error as a message a person can act on (it never holds the
+    credentials: the daemon does not repeat them)."""
+    said = _short(text, 200)
+    lower = text.lower()
+    login = f"`docker login {registry}`"
+    if "no basic auth credentials" in lower:
+        return RegistryAuthError(
+            f"pushing {tag}: no credentials for {registry} in your Docker config: run "
+            f"{login} (or set up its credential helper), then push again"
+        )
+    if any(
+        word in lower
+        for word in ("unauthorized", "authentication required", "denied", "incorrect username")
+    ):
+        return RegistryAuthError(
+            f"pushing {tag}: {registry} refused the credentials in your Docker config "
+            f"(wrong user or password, or no right to push to this repository): run {login} "
+            f"again. The registry said: {said}"
+        )
+    if "x509" in lower or "certificate" in lower:
+        return RegistryUnreachableError(
+            f"pushing {tag}: {registry}'s TLS certificate is not trusted by the Docker daemon: "
+            f"put the registry's CA certificate in /etc/docker/certs.d/{registry}/ca.crt on "
+            f"the daemon's machine. The daemon said: {said}"
+        )
+    if "server gave http response to https client" in lower:
+        return RegistryUnreachableError(
+            f"pushing {tag}: {registry} speaks plain HTTP; serve it over TLS, or add it to the "
+            f"daemon's insecure-registries. The daemon said: {said}"
+        )
+    if any(
+        word in lower
+        for word in ("connection refused", "no such host", "i/o timeout", "dial tcp", "timeout")
+    ):
+        return RegistryUnreachableError(
+            f"pushing {tag}: cannot reach the registry {registry} from the Docker daemon at "
+            f"{_where()}: check the address and that the registry runs. The daemon said: {said}"
+        )
+    return PushError(f"pushing {tag} failed: {said}")
+
+
+def _needed_libraries(contents: dict[str, bytes]) -> tuple[list[NeededLibrary], str]:
+    """The DT_NEEDED libraries of every ELF file in `contents`, and their machine."""
+    needs: list[NeededLibrary] = []
+    machine = ""
+    for path, data in contents.items():
+        try:
+            elf = ElfFile(data)
+        except ElfError:
+            continue
+        machine = machine or elf.machine
+        run_paths = elf.run_paths()
+        needs.extend(NeededLibrary(path, lib, run_paths) for lib in elf.needed_libraries())
+    return needs, machine
 
 
 def _cmd_values(args: list[str]) -> list[str]:

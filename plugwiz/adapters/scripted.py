@@ -35,15 +35,26 @@ from plugwiz.core.events import (
     SourceLocation,
     StepStarted,
 )
+from plugwiz.core.image_refs import parse_image_ref
 from plugwiz.core.model import ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepository
+from plugwiz.core.push import (
+    LayerProgress,
+    PushEvent,
+    PushFinished,
+    PushStarted,
+    PushTargetError,
+    push_target_problem,
+    pushed_reference,
+)
 from plugwiz.core.report import ImageReport, PluginFile
 from plugwiz.core.smoke import run_smoke
 
 Script = Callable[[ResolvedProject, str], Iterable[BuildEvent]]
 
 SAMPLE_IMAGE_ID = "sha256:" + "3f9c2a" * 10 + "0b1d"
+SAMPLE_PUSH_DIGEST = "sha256:" + "7d41e0" * 10 + "c3a8"
 
 
 @dataclass
@@ -58,6 +69,9 @@ class ScriptedEngine:
       A finished build adds a report for its tag from `report_for` when none is set.
     - `files`: the files of images (by image, then absolute path), for `read_image_file`;
       `go_versions` and `glibc` what builder and runtime images have.
+    - `digests`: the registry digests `registry_digest` gives ("" for none; an image not
+      listed is not known: None).
+    - `push_error`: raised by `push` after its first layer; `pushes` records the tags pushed.
     """
 
     events: list[BuildEvent] = field(default_factory=list)
@@ -76,6 +90,9 @@ class ScriptedEngine:
     glibc: dict[str, str] = field(default_factory=lambda: {"debian:bookworm-slim": "2.36"})
     builds: list[ResolvedProject] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    push_error: Exception | None = None
+    pushes: list[str] = field(default_factory=list)
     run_specs: list[RunSpec] = field(default_factory=list)
     # What a run publishes (RunStarted.ports), and how long it waits before each line.
     run_ports: tuple[PublishedPort, ...] = ()
@@ -179,6 +196,29 @@ class ScriptedEngine:
         self.ping()
         return self.prune_result
 
+    def registry_digest(self, image: str) -> str | None:
+        """From `digests`."""
+        return self.digests.get(image)
+
+    def push(self, tag: str, *, cancel: threading.Event) -> Iterator[PushEvent]:
+        """Two layers pushed, then the tag's digest (`push_error` after the first layer)."""
+        problem = push_target_problem(tag)
+        if problem:
+            raise PushTargetError(problem)
+        self.inspect(tag)
+        self.pushes.append(tag)
+        registry = parse_image_ref(tag).registry
+        yield PushStarted(tag, registry)
+        for layer in ("4f1c2a9e0b7d", "9a0e3c5d1f2b"):
+            yield LayerProgress(layer, "Preparing")
+        yield LayerProgress("4f1c2a9e0b7d", "Pushing", 12_000_000, 46_600_000)
+        if self.push_error is not None:
+            raise self.push_error
+        yield LayerProgress("4f1c2a9e0b7d", "Pushed")
+        yield LayerProgress("9a0e3c5d1f2b", "Layer already exists")
+        digest = SAMPLE_PUSH_DIGEST
+        yield PushFinished(tag, digest, pushed_reference(tag, digest), 1_234)
+
     # -- reading images ----------------------------------------------------------------------
 
     def image_exists(self, image: str) -> bool:
@@ -250,6 +290,7 @@ def report_for(resolved: ResolvedProject, tag: str, image_id: str = SAMPLE_IMAGE
             for i, path in enumerate(paths)
         ],
         labels={"dev.plugwiz.plugins": ",".join(paths)},
+        user=plan.runtime_user,
     )
 
 
@@ -318,6 +359,7 @@ def successful_events(tag: str, steps: int = 3, lines: int = 20) -> list[BuildEv
 
 __all__ = [
     "SAMPLE_IMAGE_ID",
+    "SAMPLE_PUSH_DIGEST",
     "ScriptedEngine",
     "realistic_build",
     "report_for",

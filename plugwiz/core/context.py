@@ -63,6 +63,7 @@ from plugwiz.core.plan import (
 )
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.render import emit_dockerfile
+from plugwiz.core.runtime_image import CTX_EMPTY_DIR
 
 # Files larger than this are almost certainly not plugin sources (a core dump, a video...).
 MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024
@@ -467,6 +468,12 @@ def check_submodules(resolved: ResolvedProject, repo: HostRepository) -> None:
         repo.open_submodule(resolved.sha, link)
 
 
+def _add_empty_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = _tar_info(name, 0, True)
+    info.type = tarfile.DIRTYPE
+    tar.addfile(info)
+
+
 def write_context(
     resolved: ResolvedProject,
     repo: HostRepository,
@@ -503,6 +510,9 @@ def write_context(
             _add_bytes(tar, item.context, item.content(), item.executable)
         for path, data in module_files:
             _add_bytes(tar, path, data)
+        if plan.writable:
+            # What each directory the host writes starts as (COPY --chown of it).
+            _add_empty_dir(tar, CTX_EMPTY_DIR)
     return context_listing(resolved, repo, plan)
 
 
@@ -572,6 +582,8 @@ def context_listing(
             ContextEntry(f"{CTX_VENDOR}/{need.module}/ ({need.version}, fetched)", -1)
             for need in modules.all_needs
         )
+    if plan.writable:
+        entries.append(ContextEntry(CTX_EMPTY_DIR + "/", 0))
     return entries
 
 

@@ -26,6 +26,8 @@ PF_X = 1
 PF_W = 2
 DT_NULL = 0
 DT_NEEDED = 1
+DT_RPATH = 15
+DT_RUNPATH = 29
 DT_SONAME = 14
 ET_EXEC = 2
 ET_DYN = 3
@@ -267,6 +269,16 @@ class ElfFile:
         """DT_NEEDED entries: the shared libraries the loader must find (e.g. libc.so.6)."""
         strings = self._dynamic_strings()
         return tuple(_cstring(strings, v) for tag, v in self._dynamic_entries() if tag == DT_NEEDED)
+
+    def run_paths(self) -> tuple[str, ...]:
+        """DT_RUNPATH, else DT_RPATH: where the loader looks for needed libraries first."""
+        strings = self._dynamic_strings()
+        entries = self._dynamic_entries()
+        for wanted in (DT_RUNPATH, DT_RPATH):
+            found = tuple(_cstring(strings, v) for tag, v in entries if tag == wanted)
+            if found:
+                return found
+        return ()
 
     def soname(self) -> str:
         """DT_SONAME, or ""."""

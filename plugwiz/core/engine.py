@@ -11,12 +11,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from plugwiz.core.events import BuildEvent
 from plugwiz.core.model import ResolvedProject
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.report import ImageReport
+
+if TYPE_CHECKING:
+    from plugwiz.core.push import PushEvent
 
 
 class EngineError(Exception):
@@ -185,4 +188,16 @@ class BuildEngine(ImageFiles, Protocol):
 
     def prune(self) -> PruneResult:
         """Remove the images earlier builds left that no tag and no build cache needs."""
+        ...
+
+    def registry_digest(self, image: str) -> str | None:
+        """The registry digest (`sha256:...`) the engine knows for `image` under its own
+        name, "" when it knows none (an image made locally), None when `image` is absent."""
+        ...
+
+    def push(self, tag: str, *, cancel: threading.Event) -> Iterator[PushEvent]:
+        """Push `tag` to its registry with the credentials of the user's Docker config (or
+        its credential helper): PushStarted, LayerProgress..., then PushFinished with the
+        digest. Raises PushError (RegistryAuthError, RegistryUnreachableError) with a
+        message for a person, ImageNotFoundError when there is no such image."""
         ...

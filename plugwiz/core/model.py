@@ -22,6 +22,10 @@ DEFAULT_PLUGIN_EXT = ".so"
 DEFAULT_PLUGIN_DIR = "/app/plugins"
 DEFAULT_TAG = "plugwiz-host:latest"
 APP_DIR = "/app"
+# The runtime image runs the host as this user unless the project says otherwise: a fixed
+# number (no /etc/passwd entry needed), distroless's "nonroot", never a name.
+DEFAULT_RUNTIME_USER = "65532:65532"
+ROOT_USER = "root"
 HOST_BINARY_NAME = "host"
 # `repo: demo` is the host repository embedded in plugwiz; `demo:FILE` a plugin shipped with it.
 DEMO_REPO = "demo"
@@ -121,10 +125,33 @@ class PluginSource:
 
 @dataclass(frozen=True)
 class Images:
-    """Builder and runtime images; empty means: pick from the host's go.mod."""
+    """Builder and runtime images; empty means: pick from the host's go.mod. `map` names
+    local stand-ins: (`golang`, `plugwiz-offline/golang`) builds `golang:1.22-bookworm` from
+    `plugwiz-offline/golang:1.22-bookworm` (a repository maps every tag; `name:tag` one)."""
 
     builder: str = ""
     runtime: str = ""
+    map: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Who the host runs as in the runtime image. `user`: "" for the default non-root
+    `DEFAULT_RUNTIME_USER`, a `UID` or `UID:GID`, or `root` to opt out. `writable`: absolute
+    directories the host writes (created empty, owned by that user); everything else it
+    can read, not change."""
+
+    user: str = ""
+    writable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemPackages:
+    """Distribution packages a cgo host or plugin needs: headers and static parts for the
+    builder (`libsqlite3-dev`), shared libraries for the runtime (`libsqlite3-0`)."""
+
+    builder: tuple[str, ...] = ()
+    runtime: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,6 +282,8 @@ class Project:
     tag: str = DEFAULT_TAG
     modules: ModuleSettings = field(default_factory=ModuleSettings)
     smoke: SmokeTest | None = None
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    packages: SystemPackages = field(default_factory=SystemPackages)
     build: BuildSettings = field(default_factory=BuildSettings)
     run: RunSettings = field(default_factory=RunSettings)
     # Relative plugin and file sources are relative to this directory (the project file's).
@@ -341,6 +370,22 @@ class ModuleEnvironment:
 
 
 @dataclass(frozen=True)
+class BaseImages:
+    """What this machine says about base images, beside the project: local stand-ins for
+    image repositories (`PLUGWIZ_IMAGE_MAP`; they win over the project's `images.map`), and
+    the registry digests the engine knows for the images a build starts from (by the name
+    the Dockerfile uses; "" = the engine has none, e.g. an image made with `docker import`).
+    An image the engine was not asked about is not in `digests`."""
+
+    local: tuple[tuple[str, str], ...] = ()
+    digests: tuple[tuple[str, str], ...] = ()
+
+    def digest(self, image: str) -> str | None:
+        """The digest known for `image`: `sha256:...`, "" for none, None if not asked."""
+        return dict(self.digests).get(image)
+
+
+@dataclass(frozen=True)
 class ResolvedProject:
     """A project with everything plugwiz found for it: what a plan and a build start from.
     `plugins` holds one `PluginFacts` per `project.plugins` entry, in the same order."""
@@ -351,6 +396,7 @@ class ResolvedProject:
     # GOPROXY & co. from the environment, for settings the project leaves empty (no
     # credentials: only whether the proxy has some).
     environment: ModuleEnvironment = field(default_factory=ModuleEnvironment)
+    base: BaseImages = field(default_factory=BaseImages)
 
     @property
     def facts(self) -> HostFacts:

@@ -9,10 +9,11 @@ show it where the user can fix it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from plugwiz.core.image_refs import BaseImagePlan, plan_base_image
 from plugwiz.core.images import pick_builder_image, pick_runtime_image
 from plugwiz.core.model import (
     APP_DIR,
@@ -39,6 +40,7 @@ from plugwiz.core.modules import (
     plan_modules,
     plan_warnings,
 )
+from plugwiz.core.packages import check_packages, needs_manager
 from plugwiz.core.quoting import (
     UnsafeValueError,
     env_name,
@@ -46,6 +48,7 @@ from plugwiz.core.quoting import (
     reject_control_chars,
     safe_path,
 )
+from plugwiz.core.runtime_image import protected_paths, runtime_user, writable_paths
 
 SRC_DIR = "/src"
 OUT_DIR = "/out"
@@ -166,11 +169,32 @@ class BuildPlan:
     # Packages of other modules the host imports: compiled before the host's tree is copied.
     dependencies: tuple[str, ...] = ()
 
+    # Shipping (see plan_shipping): base images as built here, the runtime user, the
+    # directories it may write, and system packages for each image.
+    builder_base: BaseImagePlan | None = None
+    runtime_base: BaseImagePlan | None = None
+    runtime_user: str = ""  # USER of the runtime stage, "" = root
+    writable: tuple[str, ...] = ()
+    builder_packages: tuple[str, ...] = ()
+    runtime_packages: tuple[str, ...] = ()
+    builder_package_manager: str = ""
+    runtime_package_manager: str = ""
+
     @property
     def toolchain_goflags(self) -> tuple[str, ...]:
         """The GOFLAGS that change compiled code (all but `-mod=`): the toolchain stage's,
         which runs outside any module (where `go` refuses `-mod=vendor`)."""
         return tuple(f for f in self.goflags if not f.startswith("-mod="))
+
+    @property
+    def builder_ref(self) -> str:
+        """The host stage's FROM: the builder image, pinned by digest when known."""
+        return self.builder_base.ref if self.builder_base else self.builder_image
+
+    @property
+    def runtime_ref(self) -> str:
+        """The runtime stage's FROM: the runtime image, pinned by digest when known."""
+        return self.runtime_base.ref if self.runtime_base else self.runtime_image
 
     @property
     def runtime_plugin_paths(self) -> list[str]:
@@ -372,11 +396,19 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
     ext = loading.extension
 
     warnings: list[str] = []
-    builder = project.images.builder or pick_builder_image(facts.gomod)
-    runtime, image_warning = pick_runtime_image(builder, project.images.runtime)
+    wanted_builder = project.images.builder or pick_builder_image(facts.gomod)
+    wanted_runtime, image_warning = pick_runtime_image(wanted_builder, project.images.runtime)
     if image_warning:
         warnings.append(image_warning)
-    for image, what in ((builder, "builder image"), (runtime, "runtime image")):
+    builder_base = plan_base_image(wanted_builder, project, resolved.base)
+    runtime_base = plan_base_image(wanted_runtime, project, resolved.base)
+    builder, runtime = builder_base.image, runtime_base.image
+    for image, what in (
+        (wanted_builder, "builder image"),
+        (wanted_runtime, "runtime image"),
+        (builder, "builder image"),
+        (runtime, "runtime image"),
+    ):
         reject_control_chars(image, what)
         if not image or any(c in image for c in " \"'$\\`"):
             raise ProjectError(f"{what} {image!r} is not a valid image reference")
@@ -475,7 +507,7 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         safe_path(extra.target, "extra file target", absolute=True)
         if extra.from_host:
             safe_path(extra.host_path, "host file", absolute=False)
-    return BuildPlan(
+    plan = BuildPlan(
         builder_image=builder,
         runtime_image=runtime,
         main_package=main_package,
@@ -489,6 +521,36 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         network=_network(modules),
         module_env=_module_env(resolved, modules),
         dependencies=tuple(p for p in facts.imports if _IMPORT_PATH_RE.match(p)),
+        builder_base=builder_base,
+        runtime_base=runtime_base,
+    )
+    return plan_shipping(project, plan)
+
+
+def plan_shipping(project: Project, plan: BuildPlan) -> BuildPlan:
+    """`plan` with the runtime user, its writable directories and the system packages,
+    checked (raises ProjectError)."""
+    user = runtime_user(project.runtime)
+    protected = protected_paths(
+        plan.plugin_dir, plan.host_binary, (extra.target for extra in project.files)
+    )
+    writable = writable_paths(project.runtime, protected, user)
+    builder_packages = check_packages(project.packages.builder, "packages.builder")
+    runtime_packages = check_packages(project.packages.runtime, "packages.runtime")
+    builder_manager = (
+        needs_manager(plan.builder_image, builder_packages, "builder") if builder_packages else ""
+    )
+    runtime_manager = (
+        needs_manager(plan.runtime_image, runtime_packages, "runtime") if runtime_packages else ""
+    )
+    return replace(
+        plan,
+        runtime_user=user,
+        writable=writable,
+        builder_packages=builder_packages,
+        runtime_packages=runtime_packages,
+        builder_package_manager=builder_manager,
+        runtime_package_manager=runtime_manager,
     )
 
 

@@ -31,8 +31,11 @@ from plugwiz.core.model import (
     PluginLoading,
     PluginSource,
     Project,
+    ProjectError,
     RunSettings,
+    RuntimeSettings,
     SmokeTest,
+    SystemPackages,
 )
 from plugwiz.core.modsource import has_userinfo
 from plugwiz.core.redact import redact_url
@@ -214,10 +217,11 @@ def parse_project(
     )
     images = Images()
     if "images" in top:
-        im = reader.mapping(top["images"], "images", ("builder", "runtime"))
+        im = reader.mapping(top["images"], "images", _IMAGE_KEYS)
         images = Images(
             builder=reader.string(im.get("builder"), "images.builder"),
             runtime=reader.string(im.get("runtime"), "images.runtime"),
+            map=_image_map(reader, im.get("map")),
         )
     loading = PluginLoading()
     if "loading" in top:
@@ -241,6 +245,20 @@ def parse_project(
                 target=reader.string(f["target"], f"files[{i}].target"),
             )
         )
+    runtime = RuntimeSettings()
+    if "runtime" in top:
+        rt = reader.mapping(top["runtime"], "runtime", _RUNTIME_KEYS)
+        runtime = RuntimeSettings(
+            user=_user_string(reader, rt.get("user")),
+            writable=reader.strings(rt.get("writable"), "runtime.writable"),
+        )
+    packages = SystemPackages()
+    if "packages" in top:
+        pk = reader.mapping(top["packages"], "packages", _PACKAGE_KEYS)
+        packages = SystemPackages(
+            builder=reader.strings(pk.get("builder"), "packages.builder"),
+            runtime=reader.strings(pk.get("runtime"), "packages.runtime"),
+        )
     return Project(
         host=host,
         bundled=bundled,
@@ -251,10 +269,37 @@ def parse_project(
         tag=reader.string(top.get("tag"), "tag", Project().tag),
         modules=_parse_modules(reader, top.get("modules")),
         smoke=_parse_smoke(reader, top.get("smoke")),
+        runtime=runtime,
+        packages=packages,
         build=_parse_build(reader, top.get("build")),
         run=_run_settings(reader, top.get("run")),
         base_dir=base_dir or Path.cwd(),
     )
+
+
+def _image_map(reader: _Reader, node: Node | None) -> tuple[tuple[str, str], ...]:
+    """`images.map`: registry names mapped to local stand-ins, checked."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        raise reader.fail(node, "`images.map` must be a mapping NAME: LOCAL_NAME")
+    from plugwiz.core.image_refs import check_image_map
+
+    pairs = [
+        (reader.string(key, "images.map key"), reader.string(value, "images.map"))
+        for key, value in node.value
+    ]
+    try:
+        return check_image_map(pairs, "images.map")
+    except ProjectError as exc:
+        raise reader.fail(node, str(exc)) from None
+
+
+def _user_string(reader: _Reader, node: Node | None) -> str:
+    """`runtime.user`: `root`, a UID (YAML reads `1000` as a number) or `UID:GID`."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
+        return str(node.value)
+    return reader.string(node, "runtime.user")
 
 
 def _parse_build(reader: _Reader, node: Node | None) -> BuildSettings:
@@ -428,11 +473,13 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         doc["plugins"] = [
             {"source": p.source, "name": p.name} if p.name else p.source for p in project.plugins
         ]
-    images = {
+    images: dict[str, Any] = {
         k: v
         for k, v in (("builder", project.images.builder), ("runtime", project.images.runtime))
         if v
     }
+    if project.images.map:
+        images["map"] = dict(project.images.map)
     if images:
         doc["images"] = images
     defaults = PluginLoading()
@@ -458,14 +505,36 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         doc["modules"] = modules
     if project.smoke is not None:
         doc["smoke"] = _smoke_dict(project.smoke)
+    runtime = _runtime_dict(project.runtime)
+    if runtime:
+        doc["runtime"] = runtime
+    packages = _packages_dict(project.packages)
+    if packages:
+        doc["packages"] = packages
     build = _build_dict(project.build)
     if build:
         doc["build"] = build
-
     run = _run_dict(project.run)
     if run:
         doc["run"] = run
-    return doc
+    return {key: doc[key] for key in _TOP_KEYS if key in doc}
+
+
+def _runtime_dict(runtime: RuntimeSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if runtime.user:
+        out["user"] = int(runtime.user) if runtime.user.isdigit() else runtime.user
+    if runtime.writable:
+        out["writable"] = list(runtime.writable)
+    return out
+
+
+def _packages_dict(packages: SystemPackages) -> dict[str, Any]:
+    return {
+        key: list(value)
+        for key, value in (("builder", packages.builder), ("runtime", packages.runtime))
+        if value
+    }
 
 
 def _modules_dict(settings: ModuleSettings) -> dict[str, Any]:
@@ -542,8 +611,10 @@ _TOP_KEYS = (
     "bundled",
     "plugins",
     "images",
+    "packages",
     "loading",
     "files",
+    "runtime",
     "tag",
     "modules",
     "smoke",
@@ -561,10 +632,12 @@ _HOST_KEYS = (
     "build_flags",
     "build_env",
 )
-_IMAGE_KEYS = ("builder", "runtime")
+_IMAGE_KEYS = ("builder", "runtime", "map")
 _LOADING_KEYS = ("flag", "extension", "args", "directory", "symbol", "symbol_type")
 _MODULES_KEYS = ("proxy", "private", "nosumdb", "sumdb", "offline", "upgrade")
 _SMOKE_KEYS = ("args", "env", "timeout", "expect_output", "expect_exit")
+_RUNTIME_KEYS = ("user", "writable")
+_PACKAGE_KEYS = ("builder", "runtime")
 _RUN_KEYS = ("args", "env", "ports")
 
 
@@ -826,6 +899,8 @@ def _updated_document(
     ):
         if before != after:
             _put(images, key, after or _DELETE, _IMAGE_KEYS)
+    if old.images.map != new.images.map:
+        _put(images, "map", _updated_map(images.get("map"), old, new), _IMAGE_KEYS)
     _put(doc, "images", _section(doc.get("images"), images), _TOP_KEYS)
 
     loading = dict(doc["loading"]) if isinstance(doc.get("loading"), dict) else {}
@@ -850,6 +925,7 @@ def _updated_document(
 
     if old.tag != new.tag:
         _put(doc, "tag", new.tag, _TOP_KEYS)
+    _updated_shipping(doc, old, new)
 
     build = dict(doc["build"]) if isinstance(doc.get("build"), dict) else {}
     build_defaults = BuildSettings()
@@ -868,6 +944,44 @@ def _updated_document(
         smoke = _updated_smoke(doc.get("smoke"), old.smoke, new.smoke)
         _put(doc, "smoke", smoke, _TOP_KEYS)
     return doc
+
+
+def _updated_map(written: Any, old: Project, new: Project) -> Any:
+    """`images.map` after a change: entries the text has keep their spelling."""
+    if not new.images.map:
+        return _DELETE
+    before = dict(old.images.map)
+    out: dict[Any, Any] = {}
+    for wanted, local in new.images.map:
+        if isinstance(written, dict) and wanted in written and before.get(wanted) == local:
+            out[wanted] = written[wanted]
+        else:
+            out[wanted] = local
+    return out
+
+
+def _updated_shipping(doc: dict[Any, Any], old: Project, new: Project) -> None:
+    """`runtime:` and `packages:`, patched key by key like `loading:`."""
+    runtime = dict(doc["runtime"]) if isinstance(doc.get("runtime"), dict) else {}
+    if old.runtime.user != new.runtime.user:
+        user = new.runtime.user
+        value: Any = int(user) if user.isdigit() else user
+        _put(runtime, "user", value if user else _DELETE, _RUNTIME_KEYS)
+    if old.runtime.writable != new.runtime.writable:
+        paths = _updated_strings(
+            runtime.get("writable"), old.runtime.writable, new.runtime.writable
+        )
+        _put(runtime, "writable", paths or _DELETE, _RUNTIME_KEYS)
+    _put(doc, "runtime", _section(doc.get("runtime"), runtime), _TOP_KEYS)
+    packages = dict(doc["packages"]) if isinstance(doc.get("packages"), dict) else {}
+    for key, before, after in (
+        ("builder", old.packages.builder, new.packages.builder),
+        ("runtime", old.packages.runtime, new.packages.runtime),
+    ):
+        if before != after:
+            names = _updated_strings(packages.get(key), before, after)
+            _put(packages, key, names or _DELETE, _PACKAGE_KEYS)
+    _put(doc, "packages", _section(doc.get("packages"), packages), _TOP_KEYS)
 
 
 def _updated_run(written: Any, old: RunSettings, new: RunSettings) -> Any:

@@ -29,6 +29,13 @@ build on the builder shares, so it plays the toolchain stage's part without a la
 `bundled` (the bundled plugins) and the `plugin-N` stages (from `bundled`, whose compiled
 packages they reuse, or from `modules`, which starts from `bundled` when plugins are modules
 of their own); `check` (from `host`) gathers the plugins and runs the load check.
+
+Both layouts: the builder and runtime FROM lines name the image as built here (a mapped local
+stand-in, pinned by digest when the engine knows one); the builder's system packages
+(`packages.builder`) are a layer of their own before the modules and the tree (in `host`
+right after `toolchain`, which stays shared by every project on the builder; at the top of
+`source`), the runtime's right after its FROM; the runtime stage runs as `USER` (non-root
+unless the project opts out) with root-owned files, and carries the provenance labels.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from plugwiz.core.modules import (
     MODULES_STAGE,
     WARM_DIR,
 )
+from plugwiz.core.packages import install_command
 from plugwiz.core.plan import (
     BUNDLED_STAGE,
     CHECK_STAGE,
@@ -75,6 +83,42 @@ from plugwiz.core.plan import (
 )
 from plugwiz.core.quoting import dockerfile_string, json_exec_form, shell_words
 from plugwiz.core.redact import redact_url
+from plugwiz.core.runtime_image import CTX_EMPTY_DIR, provenance_labels
+
+
+def _base_image_notes(plan: BuildPlan) -> list[str]:
+    """Comment lines saying which local image stands in for a registry one, and whether each
+    base image is pinned by digest (nothing when there is nothing to say)."""
+    notes = []
+    for base, role in ((plan.builder_base, "Builder image"), (plan.runtime_base, "Runtime image")):
+        text = base.describe(role) if base is not None else ""
+        if text:
+            notes.append(f"# {text}")
+    return notes
+
+
+def _package_layer(manager: str, packages: tuple[str, ...], role: str) -> list[str]:
+    """The system packages of one image, in a layer of their own right after its FROM: it
+    stays cached across host commits and plugin edits."""
+    if not packages:
+        return []
+    return [
+        f"# System packages for the {role} (packages.{role} in plugwiz.yaml).",
+        install_command(manager, packages),
+    ]
+
+
+def _runtime_user_lines(plan: BuildPlan) -> list[str]:
+    """USER for the runtime stage: the files COPY adds stay root's, so the host can read and
+    run them but not change them."""
+    if not plan.runtime_user:
+        return []
+    return [f"USER {plan.runtime_user}"]
+
+
+def _writable_lines(plan: BuildPlan) -> list[str]:
+    """One empty directory per path the host writes, owned by its user."""
+    return [f"COPY --chown={plan.runtime_user} {CTX_EMPTY_DIR}/ {path}/" for path in plan.writable]
 
 
 def _host_run(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
@@ -157,7 +201,7 @@ def _preamble(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
         f" (modules.upgrade; {', '.join(use.plugins)})"
         for use in plan.modules.upgrades
     ]
-    return lines
+    return lines + _base_image_notes(plan)
 
 
 def _env(pairs: list[tuple[str, str]]) -> str:
@@ -210,7 +254,7 @@ def _toolchain_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
         "",
         "# Toolchain: the standard library compiled for the host and for plugins,",
         "# once per builder image and flags (every host and commit reuses it).",
-        f"FROM {plan.builder_image} AS {TOOLCHAIN_STAGE}",
+        f"FROM {plan.builder_ref} AS {TOOLCHAIN_STAGE}",
         _env(_go_env(resolved, plan.toolchain_goflags)),
         f"RUN {_warm(TOOLCHAIN_PACKAGES, deps=False)}",
     ]
@@ -335,6 +379,9 @@ def _classic_host_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]
         "",
         "# Modules, host and bundled plugins: cached until the host commit changes.",
         f"FROM {TOOLCHAIN_STAGE} AS {HOST_STAGE}",
+        # After the toolchain (which every project on this builder shares), before the
+        # modules and the tree: cached until the package list changes.
+        *_package_layer(plan.builder_package_manager, plan.builder_packages, "builder"),
     ]
     env = _host_module_env(plan)
     if env:
@@ -446,7 +493,8 @@ def _source_stage(resolved: ResolvedProject, plan: BuildPlan) -> list[str]:
     lines = [
         "",
         "# Modules and the host tree at the pinned commit.",
-        f"FROM {plan.builder_image} AS {SOURCE_STAGE}",
+        f"FROM {plan.builder_ref} AS {SOURCE_STAGE}",
+        *_package_layer(plan.builder_package_manager, plan.builder_packages, "builder"),
         _env(
             [
                 *_go_env(resolved, plan.goflags, _host_module_env(plan)),
@@ -544,7 +592,9 @@ def _runtime_stage(resolved: ResolvedProject, plan: BuildPlan, *, buildkit: bool
     host = project.host
     lines = ["", "# Runtime: the host, its plugins and extra files; no toolchain."]
     add = lines.append
-    add(f"FROM {plan.runtime_image}")
+    add(f"FROM {plan.runtime_ref}")
+    lines.extend(_package_layer(plan.runtime_package_manager, plan.runtime_packages, "runtime"))
+    runtime_digest = plan.runtime_base.digest if plan.runtime_base else None
     labels = [
         ("org.opencontainers.image.source", redact_url(host.repo)),
         ("org.opencontainers.image.revision", resolved.sha),
@@ -552,11 +602,13 @@ def _runtime_stage(resolved: ResolvedProject, plan: BuildPlan, *, buildkit: bool
         ("dev.plugwiz.plugins", ",".join(plan.runtime_plugin_paths)),
         ("dev.plugwiz.go-version", facts.gomod.toolchain.removeprefix("go") or facts.gomod.go),
         ("dev.plugwiz.builder", plan.builder_image),
+        *provenance_labels(resolved, plan.runtime_image, runtime_digest),
     ]
     if plan.modules.upgrades:
         labels.append((LABEL_UPGRADED, plan.modules.upgrade_label))
     add("LABEL " + " \\\n      ".join(f"{k}={dockerfile_string(v, k)}" for k, v in labels))
     add(f"WORKDIR {APP_DIR}")
+    lines.extend(_runtime_user_lines(plan))
     # Metadata before the files, so a plugin edit does not redo it (the image is the same).
     add(f"CMD {json_exec_form(plan.cmd(project), 'CMD')}")
     bundled = _bundled(plan)
@@ -576,6 +628,7 @@ def _runtime_stage(resolved: ResolvedProject, plan: BuildPlan, *, buildkit: bool
             add(f"COPY --from={tree_stage} {SRC_DIR}/{extra.host_path} {extra.target}")
         else:
             add(f"COPY {extra_file_context_path(index, extra.source)} {extra.target}")
+    lines.extend(_writable_lines(plan))
     return lines
 
 

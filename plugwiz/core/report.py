@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugwiz.core.buildinfo import NotAGoBinaryError, read_binary_facts
+from plugwiz.core.runtime_image import describe_user
 
 LABEL_SOURCE = "org.opencontainers.image.source"
 LABEL_REVISION = "org.opencontainers.image.revision"
@@ -48,6 +49,7 @@ class ImageReport:
     plugins: list[PluginFile] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # CMD plugin paths absent from the image
     labels: dict[str, str] = field(default_factory=dict)
+    user: str = ""  # the image's USER ("" = root)
 
     @property
     def unloaded(self) -> list[str]:
@@ -80,6 +82,7 @@ class ImageReport:
             "unloaded": self.unloaded,
             "ok": self.ok,
             "labels": dict(self.labels),
+            "user": self.user or "root",
         }
 
 
@@ -129,6 +132,7 @@ def format_report(report: ImageReport) -> str:
     if report.host_repo:
         lines.append(f"repo     {report.host_repo}")
     lines.append(f"go       {report.go_version or 'unknown (no Go build info in the host binary)'}")
+    lines.append(f"user     {describe_user(report.user)}")
     # Quoted as a shell would need it: `--text 'hi there'` reads as one argument.
     lines.append(f"cmd      {shlex.join(report.entrypoint + report.cmd) or '(none)'}")
     lines.append(f"plugins  {len(report.plugins)} (in load order)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -44,6 +45,7 @@ from plugwiz.core.detect import DetectError
 from plugwiz.core.engine import BuildEngine, EngineError
 from plugwiz.core.explain import Explanation
 from plugwiz.core.model import (
+    BaseImages,
     PluginFacts,
     PluginKind,
     Project,
@@ -186,6 +188,8 @@ class PlugwizApp(App[int]):
     run_revision: reactive[int] = reactive(0)
     watch_revision: reactive[int] = reactive(0)
     save_status: reactive[str] = reactive("")
+    # This machine's image map and the digests the engine knows for the base images.
+    base_images: reactive[BaseImages] = reactive(BaseImages, always_update=True)
 
     def __init__(
         self,
@@ -194,17 +198,25 @@ class PlugwizApp(App[int]):
         *,
         engine_factory: EngineFactory,
         repo_opener: RepoOpener,
+        base_images: BaseImages | None = None,
+        engine_label: str = "",
         watcher_factory: WatcherFactory | None = None,
     ) -> None:
         """`document` is the project file as opened (or a new one); `project` what to start
-        from when it differs (options given on the command line); `watcher_factory` makes
-        the file watcher of watch mode (None: watch mode is not available)."""
+        from when it differs (options given on the command line). `base_images` is this
+        machine's image map (PLUGWIZ_IMAGE_MAP); `engine_label` says which engine the
+        wizard talks to, for its header ("" for the local one); `watcher_factory` makes the
+        file watcher of watch mode (None: watch mode is not available)."""
         super().__init__()
         self.document = document
         self.set_reactive(PlugwizApp.project, project or document.project)
+        self.set_reactive(PlugwizApp.base_images, base_images or BaseImages())
         self.engine_factory = engine_factory
         self.repo_opener = repo_opener
+        self.engine_label = engine_label
         self._engine: BuildEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._digests_for: tuple[str, str] | None = None
         self.session = BuildSession(lambda: self.engine)
         self.session.add_listener(self._session_changed)
         self._drain_timer: Timer | None = None
@@ -237,9 +249,10 @@ class PlugwizApp(App[int]):
     @property
     def engine(self) -> BuildEngine:
         """The build engine, made on first use (the docker SDK is imported only then)."""
-        if self._engine is None:
-            self._engine = self.engine_factory()
-        return self._engine
+        with self._engine_lock:  # workers may ask for it at the same time
+            if self._engine is None:
+                self._engine = self.engine_factory()
+            return self._engine
 
     # -- the project and its file ------------------------------------------------------------
 
@@ -322,7 +335,43 @@ class PlugwizApp(App[int]):
             return None
         if checks is None or not checks.matches(project):
             return None
-        return ResolvedProject(project, resolved_host, checks.facts, self._module_environment)
+        return ResolvedProject(
+            project, resolved_host, checks.facts, self._module_environment, base=self.base_images
+        )
+
+    def request_base_digests(self) -> None:
+        """Ask the engine (off the UI thread) for the registry digests of the base images
+        the project builds from, unless already asked for these images: the Dockerfile pins
+        them, as a build will."""
+        from plugwiz.core.pinning import base_images_of
+
+        resolved = self.resolved
+        if resolved is None:
+            return
+        try:
+            images = base_images_of(resolved)
+        except ProjectError:
+            return
+        if images == self._digests_for:
+            return
+        self._digests_for = images
+        self._digest_worker(resolved, images)
+
+    @work(thread=True, exclusive=True, group="digests", exit_on_error=False)
+    def _digest_worker(self, resolved: ResolvedProject, images: tuple[str, str]) -> None:
+        from plugwiz.core.pinning import pin_base_images
+
+        try:
+            pinned = pin_base_images(resolved, self.engine.registry_digest)
+        except (EngineError, ProjectError):
+            return  # no engine: nothing is pinned; the Build step says why
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._digests_found, pinned.base.digests, images)
+
+    def _digests_found(self, digests: tuple[tuple[str, str], ...], images: tuple[str, str]) -> None:
+        if images != self._digests_for or digests == self.base_images.digests:
+            return
+        self.base_images = replace(self.base_images, digests=digests)
 
     def open_host(self, repo_text: str, *, resolve_after: bool = False) -> None:
         """Open a host repository and list its refs; then resolve the project's ref."""
@@ -940,12 +989,15 @@ def make_app(
     engine_factory: EngineFactory,
     repo_opener: RepoOpener,
     document: ProjectDocument | None = None,
+    base_images: BaseImages | None = None,
+    engine_label: str = "",
     watcher_factory: WatcherFactory | None = None,
 ) -> PlugwizApp:
     """The wizard for `project` (None: the demo project), saving to `project_path` if given.
 
     `document` is the project file as loaded (its text is what saves patch); without it the
-    file at `project_path` is read when it exists, else the project is new."""
+    file at `project_path` is read when it exists, else the project is new. `base_images`
+    and `engine_label`: see `PlugwizApp`."""
     from plugwiz.core.project_file import ProjectDocument
 
     if project is None:
@@ -963,6 +1015,8 @@ def make_app(
         project,
         engine_factory=engine_factory,
         repo_opener=repo_opener,
+        base_images=base_images,
+        engine_label=engine_label,
         watcher_factory=watcher_factory,
     )
 
@@ -974,6 +1028,8 @@ def run_wizard(
     engine_factory: EngineFactory,
     repo_opener: RepoOpener,
     document: ProjectDocument | None = None,
+    base_images: BaseImages | None = None,
+    engine_label: str = "",
     watcher_factory: WatcherFactory | None = None,
 ) -> int:
     """Run the wizard in the terminal; returns the exit code for the CLI."""
@@ -983,6 +1039,8 @@ def run_wizard(
         engine_factory=engine_factory,
         repo_opener=repo_opener,
         document=document,
+        base_images=base_images,
+        engine_label=engine_label,
         watcher_factory=watcher_factory,
     )
     result = app.run()

@@ -9,15 +9,17 @@ from pathlib import Path
 from plugwiz.adapters.buildkit import probe_buildkit
 
 
-def fake_docker(path: Path, *, client: str, buildx: bool) -> str:
-    """A `docker` that answers `version --format` and `buildx version` like a real one."""
+def fake_docker(path: Path, *, client: str, buildx: bool, daemon_down: bool = False) -> str:
+    """A `docker` that answers `version --format` and `buildx version` like a real one (with
+    `daemon_down`, as when DOCKER_HOST names a daemon it cannot reach: the client's version,
+    then an error and exit code 1)."""
     buildx_answer = (
         'echo "github.com/docker/buildx v0.13.1 0000000"; exit 0' if buildx else "exit 1"
     )
     path.write_text(
         "#!/bin/sh\n"
         f'if [ "$1" = buildx ] && [ "$2" = version ]; then {buildx_answer}; fi\n'
-        f'if [ "$1" = version ]; then echo "{client}"; exit 0; fi\n'
+        f'if [ "$1" = version ]; then echo "{client}"; exit {1 if daemon_down else 0}; fi\n'
         "exit 2\n"
     )
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
@@ -46,3 +48,11 @@ def test_buildx_comes_first_and_carries_the_builder(tmp_path: Path) -> None:
     assert probe_buildkit([old], builder="team") is None
     assert probe_buildkit([old]) is not None
     assert probe_buildkit([str(tmp_path / "missing")]) is None
+
+
+def test_an_unreachable_daemon_does_not_hide_the_cli(tmp_path: Path) -> None:
+    """What the CLI can do is the CLI's: a remote engine that is down (or slow to answer)
+    must not turn BuildKit off (the build then says the daemon is unreachable)."""
+    old = fake_docker(tmp_path / "old", client="20.10.24+dfsg1", buildx=False, daemon_down=True)
+    cli = probe_buildkit([old])
+    assert cli is not None and cli.argv == (old, "build")

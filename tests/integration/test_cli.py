@@ -40,7 +40,15 @@ def test_help_everywhere() -> None:
         assert "usage: plugwiz" in result.stdout
 
 
-def test_render_demo_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+def test_render_demo_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["render"]) == 0
+    out = capsys.readouterr().out
+    # The tests map the official names to the offline stand-ins, and the Dockerfile says so.
+    assert "FROM plugwiz-offline/golang:1.19-bookworm AS " in out
+    assert "# Builder image: golang:1.19-bookworm mapped to plugwiz-offline/golang" in out
+    monkeypatch.delenv("PLUGWIZ_IMAGE_MAP")
     assert main(["render"]) == 0
     out = capsys.readouterr().out
     assert "FROM golang:1.19-bookworm AS " in out

@@ -38,6 +38,7 @@ from plugwiz.core.resolve import demo_project, resolve_project
 from plugwiz.service import open_repo, resolve
 from tests.helpers import (
     FIXTURES,
+    OFFLINE_BUILDER,
     ImageTracker,
     commit_all,
     make_git_repo,
@@ -48,7 +49,7 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.docker
 
-BUILDER = "golang:1.19-bookworm"
+BUILDER = OFFLINE_BUILDER
 
 
 @pytest.fixture(scope="module", params=["classic", "buildkit"])

@@ -35,7 +35,7 @@ from plugwiz.core.report import go_version_from_binary
 from plugwiz.core.resolve import demo_project
 from plugwiz.service import open_repo, resolve
 from tests.explain_binaries import EXPLAIN, EXTRA_IMAGES, build_all
-from tests.helpers import ImageTracker, make_git_repo
+from tests.helpers import OFFLINE_RUNTIME, ImageTracker, make_git_repo
 from tests.integration.test_docker_build import build_drifted_plugin
 
 pytestmark = pytest.mark.docker
@@ -79,8 +79,8 @@ def host_image(
     files = {
         "xhost": binaries["host"].read_bytes(),
         "Dockerfile": (
-            b"FROM debian:bookworm-slim\nCOPY xhost /app/xhost\n"
-            b"LABEL org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567\n"
+            f"FROM {OFFLINE_RUNTIME}\nCOPY xhost /app/xhost\n".encode()
+            + b"LABEL org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567\n"
             b'CMD ["/app/xhost"]\n'
         ),
     }
@@ -289,12 +289,8 @@ def test_inputs_that_are_not_go_binaries_exit_2(
         str(binaries["match.so"]), "--host", str(tmp_path / "nope"), capsys=capsys
     )
     assert (code, out.strip()) == (2, f"error: {tmp_path / 'nope'} does not exist")
-    code, out = run_explain(
-        str(binaries["match.so"]), "--image", "debian:bookworm-slim", capsys=capsys
-    )
-    assert (
-        code == 2 and "/bin/bash in debian:bookworm-slim: an ELF file, but not one Go built" in out
-    )
+    code, out = run_explain(str(binaries["match.so"]), "--image", OFFLINE_RUNTIME, capsys=capsys)
+    assert code == 2 and f"/bin/bash in {OFFLINE_RUNTIME}: an ELF file, but not one Go built" in out
 
 
 def test_against_a_project_without_an_image_predicts_the_host(

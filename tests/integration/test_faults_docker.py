@@ -26,13 +26,19 @@ import pytest
 from plugwiz.adapters.demo import demo_host_files
 from plugwiz.adapters.docker_engine import DockerEngine
 from tests.gitserver import serve_git
-from tests.helpers import ImageTracker, make_git_repo, processes_with
+from tests.helpers import (
+    OFFLINE_BUILDER,
+    OFFLINE_RUNTIME,
+    ImageTracker,
+    make_git_repo,
+    processes_with,
+)
 
 pytestmark = pytest.mark.docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILDER = "golang:1.19-bookworm"
-RUNTIME = "debian:bookworm-slim"
+BUILDER = OFFLINE_BUILDER
+RUNTIME = OFFLINE_RUNTIME
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +235,7 @@ def test_host_go_newer_than_builder(
     code, out = run([*base, "--builder-image", BUILDER], cache, tmp_path)
     assert code == 2
     assert (
-        "error: the host's go.mod says `go 1.21` but the builder image golang:1.19-bookworm has "
+        f"error: the host's go.mod says `go 1.21` but the builder image {BUILDER} has "
         "Go 1.19, which cannot build it: use --builder-image golang:1.21-bookworm "
         "(images.builder in plugwiz.yaml), or lower the `go` line"
     ) in out

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from plugwiz.core.engine import RunExited, RunOutput, RunSpec, RunStarted
+from tests.helpers import OFFLINE_RUNTIME
 
 if TYPE_CHECKING:
     from plugwiz.adapters.docker_engine import DockerEngine
 
 pytestmark = pytest.mark.docker
-IMAGE = "debian:bookworm-slim"
+IMAGE = OFFLINE_RUNTIME
 
 
 def test_output_streams_as_it_comes_and_the_exit_code_ends_it(

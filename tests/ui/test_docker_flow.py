@@ -23,7 +23,7 @@ from plugwiz.core.session import BuildState
 from plugwiz.service import open_repo
 from plugwiz.ui.app import make_app
 from plugwiz.ui.screens.build import BuildScreen
-from tests.helpers import ImageTracker
+from tests.helpers import OFFLINE_RUNTIME, ImageTracker
 
 from .conftest import SIZE, SMALL, settle, wait_for
 from .helpers import log_text, screen_text, table_rows, text_of
@@ -130,7 +130,7 @@ async def test_cancel_and_quit_during_a_real_build_leave_nothing_behind(
     made: list[str] = []  # image IDs to remove at the end
     # "The previous image" with tag T: a tiny build of our own, so its ID is ours alone.
     previous, _ = client.images.build(
-        fileobj=io.BytesIO(f"FROM debian:bookworm-slim\nLABEL plugwiz.test={token}\n".encode()),
+        fileobj=io.BytesIO(f"FROM {OFFLINE_RUNTIME}\nLABEL plugwiz.test={token}\n".encode()),
         tag=tag,
         rm=True,
         pull=False,

@@ -218,13 +218,22 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         "`docker` group (`sudo usermod -aG docker $USER`, then log in again) or run as root",
     ),
     "builder image missing": (
-        {"client": FakeClient(missing=frozenset({"golang:1.19-bookworm"}))},
+        # No local stand-in either (with one, the message says how to map to it).
+        {
+            "client": FakeClient(
+                missing=frozenset({"golang:1.19-bookworm", "plugwiz-offline/golang:1.19-bookworm"})
+            )
+        },
         "the builder image golang:1.19-bookworm is not present locally and plugwiz never pulls "
         "during a build: run `docker pull golang:1.19-bookworm` (or, offline, "
         "`scripts/make-go-image`)",
     ),
     "runtime image missing": (
-        {"client": FakeClient(missing=frozenset({"debian:bookworm-slim"}))},
+        {
+            "client": FakeClient(
+                missing=frozenset({"debian:bookworm-slim", "plugwiz-offline/debian:bookworm-slim"})
+            )
+        },
         "the runtime image debian:bookworm-slim is not present locally and plugwiz never pulls "
         "during a build: run `docker pull debian:bookworm-slim` (or, offline, "
         "`scripts/make-go-image`)",
@@ -250,6 +259,8 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
 ) -> None:
     setup, expected = CASES[case]
     monkeypatch.setenv("DOCKER_HOST", FAKE_SOCKET)
+    # The messages name the images as the project does: no map to offline stand-ins here.
+    monkeypatch.delenv("PLUGWIZ_IMAGE_MAP", raising=False)
     go = setup.get("go", "1.19")
     repo = make_repo(
         tmp_path / "host",

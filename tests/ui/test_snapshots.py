@@ -39,7 +39,9 @@ def stable(
     # The clock shows elapsed seconds: a loaded machine must not change a snapshot.
     monkeypatch.setattr("plugwiz.core.session.BuildSession.elapsed", lambda self, now=None: 0.0)
 
-    def make(engine: ScriptedEngine | None = None, **changes: Any) -> PlugwizApp:
+    def make(
+        engine: ScriptedEngine | None = None, engine_label: str = "", **changes: Any
+    ) -> PlugwizApp:
         project = Project(
             host=Host(repo="example/host", ref="main"),
             plugins=(PluginSource("plugins/greet.go"),),
@@ -56,6 +58,7 @@ def stable(
             None,
             engine_factory=lambda: fake,
             repo_opener=lambda _project: open_host_repo(str(real)),
+            engine_label=engine_label,
         )
 
     return make
@@ -175,6 +178,25 @@ def test_build_step_docker_unreachable(snap_compare: SnapCompare, stable: Any, s
 def test_result_step_after_run_once(snap_compare: SnapCompare, stable: Any, size: str) -> None:
     assert snap_compare(
         stable(), terminal_size=SIZES[size], run_before=steps(go("build"), press("b"), press("o"))
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_result_step_pushed_from_a_remote_engine(
+    snap_compare: SnapCompare, stable: Any, size: str
+) -> None:
+    """The header names the remote engine; the Result step shows the user and the pushed
+    reference with its digest, and each layer of the push."""
+    tag = "registry.example/team/host:1"
+    app = stable(
+        ScriptedEngine(
+            script=lambda resolved, t: realistic_build(resolved, t, lines_per_step=6),
+        ),
+        engine_label="engine tcp://build.example:2376 (TLS, context build)",
+        tag=tag,
+    )
+    assert snap_compare(
+        app, terminal_size=SIZES[size], run_before=steps(go("build"), press("b"), press("u"))
     )
 
 

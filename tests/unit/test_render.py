@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from plugwiz.core.model import (
+    BaseImages,
     BundledPlugin,
     ExtraFile,
     GoMod,
@@ -21,6 +22,8 @@ from plugwiz.core.model import (
     Project,
     ProjectError,
     ResolvedProject,
+    RuntimeSettings,
+    SystemPackages,
 )
 from plugwiz.core.plan import plan_build
 from plugwiz.core.render import render_dockerfile
@@ -92,6 +95,20 @@ PROJECTS: dict[str, ResolvedProject] = {
             tag="realhost:plugins",
         ),
         VENDORED_FACTS,
+    ),
+    # Local stand-ins mapped, one base pinned, system packages, a writable directory.
+    "shipping": replace(
+        demo(
+            packages=SystemPackages(builder=("libsqlite3-dev",), runtime=("libsqlite3-0",)),
+            runtime=RuntimeSettings(user="1000:1000", writable=("/var/lib/demo",)),
+        ),
+        base=BaseImages(
+            local=(("golang", "plugwiz-offline/golang"), ("debian", "registry.example/debian")),
+            digests=(
+                ("plugwiz-offline/golang:1.19-bookworm", ""),
+                ("registry.example/debian:bookworm-slim", "sha256:" + "5e" * 32),
+            ),
+        ),
     ),
 }
 

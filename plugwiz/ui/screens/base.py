@@ -79,6 +79,7 @@ class WizardScreen(Screen[None]):
             "plugin_checks",
             "prebuilt_verdicts",
             "build_revision",
+            "base_images",
             "recent",
             "run_revision",
             "watch_revision",

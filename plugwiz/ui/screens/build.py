@@ -229,6 +229,8 @@ class BuildScreen(WizardScreen):
         return self.wizard.session.lines_seen
 
     def redraw(self) -> None:
+        # The base images' digests, as the build will pin them (the Result compares with them).
+        self.wizard.request_base_digests()
         session = self.wizard.session
         state = session.state
         message = self.query_one("#build-message", MessageArea)

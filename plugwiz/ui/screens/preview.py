@@ -19,9 +19,9 @@ from textual.worker import get_current_worker
 
 from plugwiz.core.atomic import atomic_write
 from plugwiz.core.context import ContextEntry, context_listing
-from plugwiz.core.model import Images, ProjectError, ResolvedProject
+from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.modules import rebuild_notes
-from plugwiz.core.plan import plan_build
+from plugwiz.core.plan import BuildPlan, plan_build
 from plugwiz.core.ports import HostRepoError
 from plugwiz.core.render import emit_dockerfile
 from plugwiz.ui.dialogs.save_path import SavePathDialog
@@ -121,10 +121,11 @@ class PreviewScreen(WizardScreen):
         message.clear()
         self.query_one("#builder-image", Input).placeholder = plan.builder_image
         self.query_one("#runtime-image", Input).placeholder = plan.runtime_image
-        notes = rebuild_notes(plan.modules)
+        self.wizard.request_base_digests()
+        notes = base_image_notes(plan) + rebuild_notes(plan.modules)
         if plan.warnings:
-            text = "\n".join([*(f"Warning: {w}" for w in plan.warnings), *notes])
-            warning.show(text, "warning")
+            lines = [f"Warning: {w}" for w in plan.warnings] + notes
+            warning.show("\n".join(lines), "warning")
         elif notes:
             warning.show("\n".join(notes), "info")
         else:
@@ -182,7 +183,8 @@ class PreviewScreen(WizardScreen):
         self._apply_images()
 
     def _apply_images(self) -> None:
-        images = Images(
+        images = replace(
+            self.project.images,
             builder=self.query_one("#builder-image", Input).value.strip(),
             runtime=self.query_one("#runtime-image", Input).value.strip(),
         )
@@ -226,6 +228,17 @@ class PreviewScreen(WizardScreen):
             ),
             chosen,
         )
+
+
+def base_image_notes(plan: BuildPlan) -> list[str]:
+    """What the Preview says about the base images beyond their names: the local stand-in
+    a map chose, and the digest each is pinned to (or why it is not)."""
+    notes = []
+    for base, role in ((plan.builder_base, "Builder image"), (plan.runtime_base, "Runtime image")):
+        text = base.describe(role) if base is not None else ""
+        if text:
+            notes.append(text)
+    return notes
 
 
 def describe_dockerfile(path: Path) -> str:

@@ -12,8 +12,11 @@ its output as it comes and the ports it published as addresses; leaving the step
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -32,6 +35,7 @@ from plugwiz.core.engine import EngineError, ImageNotFoundError, RunExited
 from plugwiz.core.model import DEMO_REPO, ProjectError, ResolvedProject, RunSettings
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
+from plugwiz.core.push import PushProgress, push_target_problem
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_PLUGINS,
@@ -41,6 +45,7 @@ from plugwiz.core.report import (
     load_order,
 )
 from plugwiz.core.run_session import RunPoll, RunState
+from plugwiz.core.runtime_image import describe_user
 from plugwiz.core.session import BuildState
 from plugwiz.core.watch import WatchPhase
 from plugwiz.ui.screens.base import WizardScreen
@@ -48,6 +53,7 @@ from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.message import MessageArea
 
 MAX_RUN_LINES = 5000
+PUSH_REDRAW_S = 0.1  # the push box redraws at most this often while bytes flow
 
 
 def docker_run_line(tag: str, run: RunSettings | None = None) -> str:
@@ -111,6 +117,7 @@ class ResultScreen(WizardScreen):
         Binding("s", "stop_run", "Stop"),
         Binding("e", "run_settings", "Run settings"),
         Binding("y", "copy_run", "Copy"),
+        Binding("u", "push", "Push"),
         Binding("p", "prune", "Prune"),
     ]
     KEY_NOTES = (
@@ -118,6 +125,11 @@ class ResultScreen(WizardScreen):
         ("s", "stop it (the container is removed; leaving this step or quitting does too)"),
         ("e", "arguments, environment and ports for the run (saved in the project)"),
         ("y", "copy the docker run line to the clipboard"),
+        (
+            "u",
+            "push the image to its registry (credentials from your Docker config) and show "
+            "the pushed reference with its digest",
+        ),
         ("p", "remove images earlier builds left behind, and say how much that freed"),
     )
     PALETTE = (
@@ -125,6 +137,7 @@ class ResultScreen(WizardScreen):
         ("Stop the running image", "s", "action_stop_run"),
         ("Run settings: arguments, environment, ports", "e", "action_run_settings"),
         ("Copy the docker run line", "y", "action_copy_run"),
+        ("Push the image to its registry", "u", "action_push"),
         ("Prune images earlier builds left behind", "p", "action_prune"),
     )
 
@@ -134,6 +147,10 @@ class ResultScreen(WizardScreen):
         self._looked_up: tuple[str, int] | None = None  # (tag, build generation)
         self._compared_for: tuple[int, ResolvedProject] | None = None
         self._run_shown = -1  # the run generation the log shows
+        # The last push of the shown image: its progress, and the reference once pushed.
+        self.push_progress: PushProgress | None = None
+        self.push_error = ""
+        self._pushing = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="result-body", classes="step-body"):
@@ -149,7 +166,9 @@ class ResultScreen(WizardScreen):
                 yield Button("Stop", id="stop-run", variant="error")
                 yield Button("Run settings…", id="run-settings")
                 yield Button("Copy run line", id="copy-run")
+                yield Button("Push", id="push")
                 yield Button("Prune", id="prune")
+            yield Static("", id="push-output", classes="code")
             yield Static("", id="run-status")
             yield BuildLog(max_lines=MAX_RUN_LINES, id="run-output", auto_scroll=True)
 
@@ -158,6 +177,7 @@ class ResultScreen(WizardScreen):
         table.add_columns("#", "Plugin file", "Size", "SHA-256", "Loaded by CMD")
         table.border_title = "Plugins in the image, in load order"
         self.query_one("#run-output", BuildLog).border_title = "What the host prints"
+        self.query_one("#push-output", Static).display = False
         super().on_mount()
 
     def on_screen_suspend(self) -> None:
@@ -173,6 +193,8 @@ class ResultScreen(WizardScreen):
     # -- which image -------------------------------------------------------------------------
 
     def redraw(self) -> None:
+        # The comparison with the project needs the pins a build used.
+        self.wizard.request_base_digests()
         session = self.wizard.session
         tag = self.project.tag
         key = (tag, session.generation)
@@ -251,6 +273,7 @@ class ResultScreen(WizardScreen):
         for label in self.query(".field-label"):
             label.display = report is not None
         if report is None or shown is None:
+            self.query_one("#push-output", Static).display = False
             if self.wizard.session.active:
                 message.show("A build is running: see the Build step (F4).", "info")
             else:
@@ -268,6 +291,10 @@ class ResultScreen(WizardScreen):
         grid.add_row("Host", f"{report.host_module}  ({repo})" if repo else report.host_module)
         grid.add_row("Commit", report.host_commit[:12] or "unknown")
         grid.add_row("Go", report.go_version or "unknown")
+        grid.add_row("User", describe_user(report.user))
+        pushed = self.push_progress.finished if self.push_progress is not None else None
+        if pushed is not None and pushed.tag == report.tag:
+            grid.add_row("Pushed", pushed.reference)
         self.query_one("#image-info", Static).update(grid)
         table = self.query_one("#result-plugins", DataTable)
         table.clear()
@@ -444,6 +471,77 @@ class ResultScreen(WizardScreen):
             ("#stop-run", session.active),
         ):
             self.query_one(button_id, Button).disabled = not enabled
+
+    @on(Button.Pressed, "#push")
+    def push_pressed(self) -> None:
+        self.action_push()
+
+    def action_push(self) -> None:
+        """Push the shown image to its registry, layer by layer."""
+        if self.shown is None:
+            return
+        if self._pushing:
+            self.notify("A push is already running.")
+            return
+        tag = self.shown.report.tag
+        problem = push_target_problem(tag)
+        if problem:
+            self.notify(f"Cannot push: {problem}", severity="error", timeout=10)
+            return
+        self._pushing = True
+        self.push_progress = PushProgress(tag=tag)
+        self.push_error = ""
+        self._show_push()
+        self._push(tag)
+
+    @work(thread=True, exclusive=True, group="push", exit_on_error=False)
+    def _push(self, tag: str) -> None:
+        worker = get_current_worker()
+        cancel = threading.Event()
+        progress = PushProgress(tag=tag)
+        error = ""
+        last = 0.0
+        try:
+            for event in self.wizard.engine.push(tag, cancel=cancel):
+                if worker.is_cancelled:
+                    cancel.set()
+                    continue
+                if progress.feed(event) and time.monotonic() - last > PUSH_REDRAW_S:
+                    # A copy: the UI thread draws it while this thread feeds the next.
+                    last = time.monotonic()
+                    self.app.call_from_thread(self._pushed_some, copy.deepcopy(progress), "")
+        except EngineError as exc:
+            error = str(exc)
+        self.app.call_from_thread(self._push_ended, progress, error)
+
+    def _pushed_some(self, progress: PushProgress, error: str) -> None:
+        self.push_progress = progress
+        self.push_error = error
+        self._show_push()
+
+    def _push_ended(self, progress: PushProgress, error: str) -> None:
+        self._pushing = False
+        self._pushed_some(progress, error)
+        if progress.finished is not None:
+            self._show()  # the reference joins the image's facts
+
+    def _show_push(self) -> None:
+        output = self.query_one("#push-output", Static)
+        progress = self.push_progress
+        output.display = progress is not None
+        if progress is None:
+            return
+        text = Text()
+        if self.push_error:
+            text.append("Push failed\n", style="bold red")
+            text.append(self.push_error)
+        else:
+            done = progress.finished is not None
+            text.append(progress.summary() + "\n", style="bold green" if done else "bold")
+            text.append("\n".join(progress.lines()), style="dim" if done else "")
+        output.border_title = "Push"
+        output.update(text)
+        self.call_after_refresh(output.scroll_visible, animate=False)
 
     def action_prune(self) -> None:
         self.notify("Looking for images earlier builds left behind …")

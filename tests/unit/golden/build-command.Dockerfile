@@ -49,8 +49,12 @@ LABEL org.opencontainers.image.source="/src/demo" \
       dev.plugwiz.host.module="example.com/plugwiz-demo" \
       dev.plugwiz.plugins="/app/plugins/reverse.so,/app/plugins/upper.so,/app/plugins/hello.so" \
       dev.plugwiz.go-version="1.19" \
-      dev.plugwiz.builder="golang:1.19-bookworm"
+      dev.plugwiz.builder="golang:1.19-bookworm" \
+      org.opencontainers.image.version="v1.0.0" \
+      org.opencontainers.image.created="2024-01-01T00:00:00+00:00" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 WORKDIR /app
+USER 65532:65532
 CMD ["/app/demo-host", "--config", "/etc/demo/config.toml", "--prov", "/app/plugins/reverse.so", "--prov", "/app/plugins/upper.so", "--prov", "/app/plugins/hello.so"]
 COPY --from=host /out/ /app/
 COPY --from=check /out/plugins/hello.so /app/plugins/

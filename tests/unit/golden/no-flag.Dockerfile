@@ -50,8 +50,12 @@ LABEL org.opencontainers.image.source="https://example.com/demo.git" \
       dev.plugwiz.host.module="example.com/plugwiz-demo" \
       dev.plugwiz.plugins="/usr/lib/demo/plugins/caps.prov,/usr/lib/demo/plugins/hello.prov" \
       dev.plugwiz.go-version="1.19" \
-      dev.plugwiz.builder="golang:1.19-bookworm"
+      dev.plugwiz.builder="golang:1.19-bookworm" \
+      org.opencontainers.image.version="0123456789ab" \
+      org.opencontainers.image.created="2024-01-01T00:00:00+00:00" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 WORKDIR /app
+USER 65532:65532
 CMD ["/app/demo-host"]
 COPY --from=host /out/demo-host /app/demo-host
 COPY --from=host /out/plugins/caps.prov /usr/lib/demo/plugins/

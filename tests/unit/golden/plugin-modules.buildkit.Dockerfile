@@ -66,8 +66,12 @@ LABEL org.opencontainers.image.source="/repos/modhost" \
       dev.plugwiz.host.module="example.com/modhost" \
       dev.plugwiz.plugins="/app/plugins/basic.so,/app/plugins/greet.so,/app/plugins/sibling.so" \
       dev.plugwiz.go-version="1.19" \
-      dev.plugwiz.builder="golang:1.19-bookworm"
+      dev.plugwiz.builder="golang:1.19-bookworm" \
+      org.opencontainers.image.version="0123456789ab" \
+      org.opencontainers.image.created="2024-01-01T00:00:00+00:00" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 WORKDIR /app
+USER 65532:65532
 CMD ["/app/modhost", "--plugin", "/app/plugins/basic.so", "--plugin", "/app/plugins/greet.so", "--plugin", "/app/plugins/sibling.so"]
 COPY --from=host /out/modhost /app/
 COPY --from=bundled /out/plugins/basic.so /app/plugins/

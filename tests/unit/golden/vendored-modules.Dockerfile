@@ -64,8 +64,12 @@ LABEL org.opencontainers.image.source="/repos/legacy" \
       dev.plugwiz.host.module="example.com/legacyhost" \
       dev.plugwiz.plugins="/app/plugins/basic.so,/app/plugins/legacyext.so" \
       dev.plugwiz.go-version="1.12" \
-      dev.plugwiz.builder="golang:1.19-bookworm"
+      dev.plugwiz.builder="golang:1.19-bookworm" \
+      org.opencontainers.image.version="0123456789ab" \
+      org.opencontainers.image.created="2024-01-01T00:00:00+00:00" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 WORKDIR /app
+USER 65532:65532
 CMD ["/app/legacyhost", "--plugin", "/app/plugins/basic.so", "--plugin", "/app/plugins/legacyext.so"]
 COPY --from=host /out/ /app/
 COPY --from=check /out/plugins/legacyext.so /app/plugins/

@@ -46,8 +46,12 @@ LABEL org.opencontainers.image.source="file:///repos/realhost.git" \
       dev.plugwiz.host.module="example.com/realhost" \
       dev.plugwiz.plugins="/app/plugins/audit.so,/app/plugins/multi.so" \
       dev.plugwiz.go-version="1.12" \
-      dev.plugwiz.builder="golang:1.19-bookworm"
+      dev.plugwiz.builder="golang:1.19-bookworm" \
+      org.opencontainers.image.version="0123456789ab" \
+      org.opencontainers.image.created="2024-01-01T00:00:00+00:00" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 WORKDIR /app
+USER 65532:65532
 CMD ["/app/realhost", "--config", "/etc/realhost/config.json", "--plugin", "/app/plugins/audit.so", "--plugin", "/app/plugins/multi.so"]
 COPY --from=host /out/realhost /app/
 COPY --from=bundled /out/plugins/audit.so /app/plugins/
