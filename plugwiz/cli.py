@@ -172,6 +172,11 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     build.add_argument(
         "--log", metavar="FILE", help="full build log (default: under the cache dir)"
     )
+    build.add_argument(
+        "--timings",
+        action="store_true",
+        help="at the end, each stage's state (cached, done, failed) and how long it took",
+    )
     parsers["build"] = build
 
     inspect = _Parser(
@@ -391,7 +396,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     project = resolved_project(args)
     log = Path(args.log) if args.log else None
-    return build_command(project, tag=project.project.tag, log_path=log)
+    return build_command(project, tag=project.project.tag, log_path=log, timings=args.timings)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import json
 import sys
 import textwrap
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -22,13 +23,16 @@ from plugwiz.core.events import (
     BuildFinished,
     BuildWarning,
     OutputLine,
+    StepFinished,
     StepStarted,
+    stamped,
 )
 from plugwiz.core.explain import format_explanation
 from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError
 from plugwiz.core.report import format_report, human_size
+from plugwiz.core.timeline import BuildTimeline, format_timings, plan_stages
 
 if TYPE_CHECKING:
     from plugwiz.adapters.docker_engine import DockerEngine
@@ -83,8 +87,12 @@ def build_command(
     log_path: Path | None = None,
     out: TextIO | None = None,
     engine: BuildEngine | None = None,
+    timings: bool = False,
 ) -> int:
     """Build `resolved` as `tag` (default: the project's), streaming progress to `out`.
+
+    A step whose result came from the builder's cache ends its line with `cached`. With
+    `timings`, a summary of each stage's state and duration follows the outcome.
 
     Returns 0 on success (after printing the image summary), 1 if the build failed (or lost its
     daemon), 2 if the project cannot be built as given or Docker or an image it needs is
@@ -104,22 +112,49 @@ def build_command(
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     total = 0
+    timeline = BuildTimeline(plan_stages(resolved))  # its times are the events' own
+    # A step's line is left open until the step's next event, so that a step the cache
+    # answered ends its own line with "cached" (backends say so when the step ends).
+    open_line = False
+
+    def end_line(suffix: str = "") -> None:
+        nonlocal open_line
+        if open_line:
+            print(suffix, file=out)
+            open_line = False
+
+    def summary() -> None:
+        if timings:
+            timeline.end(timeline.outcome or "stopped", time.time())
+            print(format_timings(timeline, time.time()), file=out)
+
     events = iter(docker_engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel))
     try:
         for event in events:
+            if type(event) is not OutputLine:
+                event = stamped(event, time.time())
+                timeline.apply(event)
+            if isinstance(event, StepFinished):
+                end_line("  cached" if event.cached else "")
+                continue
+            end_line()
             if isinstance(event, StepStarted):
                 total = event.total
                 width = len(str(total))
-                print(f"[{event.number:>{width}}/{total}] {event.title}", file=out)
+                print(f"[{event.number:>{width}}/{total}] {event.title}", end="", file=out)
+                out.flush()
+                open_line = True
             elif isinstance(event, OutputLine):
                 print(f"    {event.text}", file=out)
             elif isinstance(event, BuildWarning):
                 print(f"warning: {event.text}", file=out)
             elif isinstance(event, BuildFailed):
                 _print_failure(event, total, log_path, out)
+                summary()
                 return EXIT_FAILED
             elif isinstance(event, BuildCancelled):
                 print("build cancelled", file=out)
+                summary()
                 return EXIT_CANCELLED
             elif isinstance(event, BuildFinished):
                 print(
@@ -128,22 +163,29 @@ def build_command(
                 report = docker_engine.inspect(event.tag)
                 print(format_report(report), file=out)
                 print(f"full log: {log_path}", file=out)
+                summary()
                 return EXIT_OK
     except KeyboardInterrupt:
         # Closing the generator stops the build and removes its containers before we return.
         cancel.set()
         _close(events)
+        end_line()
         print("build cancelled", file=out)
+        timeline.end("cancelled", time.time())
+        summary()
         return EXIT_CANCELLED
     except EngineError as error:
+        end_line()
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     except ProjectError as error:
         # Raised before anything is built (a plugin source, the builder's Go): the user's to fix.
+        end_line()
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     finally:
         _close(events)
+    end_line()
     print(f"error: the build ended without a result; see {log_path}", file=out)
     return EXIT_FAILED
 
