@@ -71,7 +71,8 @@ class ScriptedEngine:
 
     - `hold_at`: before yielding event number `hold_at`, set `holding` and wait until
       `release` or the build's cancel event is set (a cancel then ends the build with
-      BuildCancelled, as the real engine does).
+      BuildCancelled, as the real engine does). `hold_when` does the same before the first
+      event it says True of.
     - `ping_error`: raised by ping (and so by a build's own ping).
     - `reports`: what `inspect` returns, by tag; a missing tag raises ImageNotFoundError.
       A finished build adds a report for its tag from `report_for` when none is set.
@@ -87,6 +88,7 @@ class ScriptedEngine:
         default_factory=lambda: RunResult(0, "host: every plugin loaded\n", False)
     )
     hold_at: int | None = None
+    hold_when: Callable[[BuildEvent], bool] | None = None
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
     builds: list[ResolvedProject] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
@@ -114,8 +116,12 @@ class ScriptedEngine:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         clock = self.clock
         with log_path.open("w", encoding="utf-8") as log:
+            hold_when = self.hold_when
             for index, event in enumerate(events):
-                if self.hold_at is not None and index == self.hold_at:
+                held = hold_when is not None and hold_when(event)
+                if held:
+                    hold_when = None
+                if held or (self.hold_at is not None and index == self.hold_at):
                     self.holding.set()
                     while not (self.release.is_set() or cancel.is_set()):
                         self.release.wait(0.02)

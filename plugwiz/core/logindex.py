@@ -98,6 +98,20 @@ class LogSlice:
         index = bisect.bisect_right(self._starts, position) - 1
         return self.ranges[index][position - self._starts[index]]
 
+    def extend(self, start: int, lines: list[str]) -> None:
+        """Add `lines`, which are lines `start`... of the whole log (after every line the
+        slice has)."""
+        if not lines:
+            return
+        span = range(start, start + len(lines))
+        if self.ranges and self.ranges[-1].stop == start:
+            last = self.ranges[-1]
+            self.ranges[-1] = range(last.start, span.stop)
+        else:
+            self._starts.append(len(self.lines))
+            self.ranges.append(span)
+        self.lines.extend(lines)
+
     def position(self, line_number: int) -> int | None:
         """Where line `line_number` of the whole log is in the slice, if it is."""
         for start, span in zip(self._starts, self.ranges, strict=True):

@@ -35,6 +35,7 @@ from textual.worker import get_current_worker
 from plugwiz.core.context import inspect_plugins
 from plugwiz.core.detect import DetectError
 from plugwiz.core.engine import BuildEngine
+from plugwiz.core.history import BuildHistory
 from plugwiz.core.model import (
     PluginFacts,
     Project,
@@ -156,7 +157,9 @@ class PlugwizApp(App[int]):
         self.engine_factory = engine_factory
         self.repo_opener = repo_opener
         self._engine: BuildEngine | None = None
-        self.session = BuildSession(lambda: self.engine)
+        self.session = BuildSession(
+            lambda: self.engine, history=BuildHistory(cache_dir() / "history")
+        )
         self.session.add_listener(self._session_changed)
         self._drain_timer: Timer | None = None
         self._build_dialogs: list[ModalScreen[Any]] = []
@@ -378,7 +381,13 @@ class PlugwizApp(App[int]):
             if self.host.resolved is None:
                 return "The host is not resolved yet: pick a ref on the Host step first."
             return "The plugin sources are still being checked: try again in a moment."
-        self.session.start(resolved, repo, tag=resolved.project.tag, log_path=new_log_path())
+        self.session.start(
+            resolved,
+            repo,
+            tag=resolved.project.tag,
+            log_path=new_log_path(),
+            history_key=self.history_key,
+        )
         if self._drain_timer is None:
             self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
         else:
@@ -399,6 +408,12 @@ class PlugwizApp(App[int]):
             self._build_screen_stale = True
         if not self.session.active and self._drain_timer is not None:
             self._drain_timer.pause()
+
+    @property
+    def history_key(self) -> str:
+        """Which builds are this project's in the history: its file's path, or its tag."""
+        path = self.document.path
+        return str(path.resolve()) if path is not None else self.project.tag
 
     def take_build_screen_stale(self) -> bool:
         """True once after output arrived while the Build screen was not shown."""

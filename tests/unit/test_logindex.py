@@ -108,3 +108,12 @@ def test_problems_are_found_in_order_among_many_lines() -> None:
         (999, Severity.ERROR),
     ]
     assert log.search("BOOM") == [] and log.search("boom") == [999]
+
+
+def test_a_slice_grows_as_the_build_goes_on() -> None:
+    log = LogText.from_lines([step_header(1, 2, "a"), "a1", step_header(2, 2, "b"), "b1"])
+    part = log.steps({2})
+    part.extend(4, ["b2", "b3"])  # adjacent: the same range
+    part.extend(9, ["b9"])
+    assert part.ranges == [range(2, 6), range(9, 10)]
+    assert part.lines[-1] == "b9" and part.line_number(4) == 9 and part.position(5) == 3

@@ -305,19 +305,26 @@ class ResultScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def _run(self, tag: str) -> None:
+        started = self.wizard.session.clock()
         try:
             result: RunResult | None = self.wizard.engine.run_once(tag, timeout=RUN_TIMEOUT)
             error = ""
         except EngineError as exc:
             result, error = None, str(exc)
-        self.app.call_from_thread(self._ran, result, error)
+        self.app.call_from_thread(self._ran, result, error, tag, started)
 
-    def _ran(self, result: RunResult | None, error: str) -> None:
+    def _ran(self, result: RunResult | None, error: str, tag: str = "", started: float = 0) -> None:
         output = self.query_one("#run-output", Static)
         output.display = True
         if result is None:
             output.update(Text(f"Could not run the image: {error}", style="red"))
             return
+        session = self.wizard.session
+        if session.state is BuildState.SUCCEEDED and session.tag == tag and started:
+            # The smoke run of the build just made: its stage in the explorer and history.
+            ok = result.exit_code == 0 and not result.timed_out
+            detail = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+            session.record_smoke(started, session.clock(), ok, detail)
         text = Text()
         if result.timed_out:
             text.append(f"stopped after {RUN_TIMEOUT:.0f} s (timed out)\n", style="bold yellow")
