@@ -494,14 +494,12 @@ class BuildSession:
 
     def record_smoke(self, started: float, finished: float, ok: bool, detail: str = "") -> None:
         """The image of the last build was run once (the smoke run): add it to the timeline
-        and the history."""
+        and the history. The state does not change, so listeners are not called."""
         if self.active:
             return
         self.timeline.record_smoke(SmokeRun(started, finished, ok, detail))
         if self.history is not None and self.history_entry is not None:
             self.history.record(self.history_entry)
-        for listener in list(self._listeners):
-            listener(self)
 
     def _final_state(self) -> BuildState:
         if self.finished is not None:

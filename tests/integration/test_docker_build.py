@@ -304,6 +304,9 @@ def test_compile_error_points_at_the_users_file(
     assert f"error: step {failed.step}/" in text and "plugwiz_plugins/broken" in text
     assert f"{broken}:9:51: undefined: undefinedHelper" in text
     assert f"full log: {log}" in text
+    # A step the cache answered says so (the host's ENV, here).
+    env_line = next(line for line in text.splitlines() if "] ENV " in line)
+    assert env_line.endswith("  cached"), env_line
 
 
 def test_cancel_stops_promptly_and_leaves_nothing(

@@ -68,7 +68,7 @@ class BuildScreen(WizardScreen):
         Binding("N", "previous_match", "Previous match", show=False),
         Binding("e", "next_problem", "Next error"),
         Binding("E", "previous_problem", "Previous error", show=False),
-        Binding("t", "stages", "Stages"),
+        Binding("t", "stages", "Stages", show=False),  # the stage bar says so
         Binding("h", "history", "History"),
     ]
     KEY_NOTES = (
@@ -175,8 +175,10 @@ class BuildScreen(WizardScreen):
         active = self.wizard.session.active
         if action == "cancel_build":
             return active
-        if action in ("build", "rebuild"):
+        if action == "build":
             return not active
+        if action == "rebuild":
+            return not active and self._panel == SOURCE
         if action == "source":
             return self._source_location() is not None
         if action == "explain":

@@ -325,6 +325,7 @@ class ResultScreen(WizardScreen):
             ok = result.exit_code == 0 and not result.timed_out
             detail = "timed out" if result.timed_out else f"exit code {result.exit_code}"
             session.record_smoke(started, session.clock(), ok, detail)
+            self.wizard.build_revision += 1  # the Build step shows it as a stage
         text = Text()
         if result.timed_out:
             text.append(f"stopped after {RUN_TIMEOUT:.0f} s (timed out)\n", style="bold yellow")

@@ -263,8 +263,8 @@ class LogExplorer(Vertical):
         self.build_log.focus()
 
     def find(self, query: str, *, jump: bool = True) -> None:
-        """Search the whole log (or the filtered stage) for `query`; go to the first match
-        after what is shown."""
+        """Search the whole log (or the filtered stage) for `query`; go to its first match
+        (after the line marked last, if any)."""
         self.search_text = query
         self.build_log.mark(search=query)
         self.matches, self.match = [], None
@@ -292,7 +292,11 @@ class LogExplorer(Vertical):
             matches = [m for m in matches if self._slice.position(m) is not None]
         self.matches = matches
         if jump and matches:
-            self._goto(next_after(matches, self._here() - 1) or matches[0], match=True)
+            # From the line marked last (a match, an error), else from the top of the log:
+            # the same match whatever the view happens to be scrolled to.
+            marked = self.match if self.match is not None else self.problem
+            start = marked if marked is not None else -1
+            self._goto(next_after(matches, start - 1) or matches[0], match=True)
         self.show_status()
 
     def next_match(self, *, backwards: bool = False) -> None:

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
@@ -199,4 +200,5 @@ class StageBar(Static):
                 name += f" {format_seconds(status.seconds)}"
             part = f"[{style}]{icon}[/] {name}"
             parts.append(f"[reverse]{part}[/reverse]" if stage.key == selected else part)
-        self.update("  ".join(parts))
+        parts.append("[$text-muted]t: stages[/]")
+        self.update(Content.from_markup("  ".join(parts)))
