@@ -658,7 +658,10 @@ def format_timings(timeline: BuildTimeline, now: float) -> str:
     lines: list[str] = []
     cached, could = timeline.cached_share()
     total = format_seconds(timeline.seconds(now))
-    lines.append(f"timings: {total} in all, {cached} of {could} steps from the cache")
+    lines.append(
+        f"timings: {total} from the first step to the end, {cached} of {could} steps "
+        "from the cache"
+    )
     width = max((len(s.label) for s in timeline.stages), default=10)
     for stage in timeline.stages:
         status = timeline.stage_status(stage, now)

@@ -446,3 +446,32 @@ async def test_a_small_terminal_has_a_stage_bar_and_the_tree_on_t(
 def test_stage_refs_cover_the_stages_steps() -> None:
     ref = StageRef("plugin:x", "plugin x", frozenset({7, 8, 9}))
     assert 8 in (ref.steps or ())
+
+
+async def test_escape_leaves_the_file_then_goes_back_to_the_log_and_b_never_types(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    path = workdir / "plugins" / "broken.go"
+    original = path.read_bytes()
+    app = app_for(project_for(host_repo, workdir, plugins=BROKEN), engine=engine_with(fixable))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await build(pilot, app)
+        await pilot.press("s")
+        await settle(pilot)
+        switcher = screen.query_one("#explorer-right", ContentSwitcher)
+        view = screen.query_one(SourceView)
+        await pilot.press("escape")
+        assert switcher.current == "source-view" and not view.area.has_focus
+        await pilot.press("escape")
+        assert switcher.current == "log-explorer"
+        # Away to another step and back with the file open: b builds, it is not typed.
+        await pilot.press("s")
+        await settle(pilot)
+        app.action_go("plugins")
+        await settle(pilot)
+        app.action_go("build")
+        await settle(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: not app.session.active)
+        assert path.read_bytes() == original and not view.modified
+        assert app.session.generation == 2

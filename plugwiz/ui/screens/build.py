@@ -165,6 +165,9 @@ class BuildScreen(WizardScreen):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
+        if isinstance(self.focused, TextArea):
+            # Back from another step, a letter is a key (b builds), not an edit of the file.
+            self.set_focus(None)
         if self.wizard.take_build_screen_stale() and self.viewing is None:
             self._reload_log()
         if not self._pinged and not self.wizard.session.active:
@@ -280,7 +283,9 @@ class BuildScreen(WizardScreen):
     # -- intents -----------------------------------------------------------------------------
 
     def action_build(self) -> None:
-        """Start a build of the current project."""
+        """Start a build of the current project (saving the file open here first)."""
+        if self._panel == SOURCE and self.source_view.modified and not self.source_view.save():
+            return
         self.viewing = None
         self.explorer.set_tail_reader(self._live_tail)
         problem = self.wizard.start_build()

@@ -98,6 +98,8 @@ class SourceView(Vertical):
         Binding("ctrl+s", "save", "Save file", priority=True),
         Binding("ctrl+o", "editor", "$EDITOR"),
         Binding("ctrl+l", "reload", "Reload", show=False),
+        # Before the editor's own escape (which moves the focus on, here to itself).
+        Binding("escape", "leave_editor", "Leave the file", show=False, priority=True),
     ]
     DEFAULT_CSS = """
     SourceView { height: 1fr; }
@@ -231,6 +233,10 @@ class SourceView(Vertical):
         self.post_message(self.Saved(source.path))
         self.app.notify(f"saved {self.shown_path}", title="Saved")
         return True
+
+    def action_leave_editor(self) -> None:
+        """Escape in the editor: leave it (letters are keys again); escape again goes back."""
+        self.screen.set_focus(None)
 
     def action_save(self) -> None:
         """Save the file (ctrl+s)."""
