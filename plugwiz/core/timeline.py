@@ -659,8 +659,7 @@ def format_timings(timeline: BuildTimeline, now: float) -> str:
     cached, could = timeline.cached_share()
     total = format_seconds(timeline.seconds(now))
     lines.append(
-        f"timings: {total} from the first step to the end, {cached} of {could} steps "
-        "from the cache"
+        f"timings: {total} from the first step to the end, {cached} of {could} steps from the cache"
     )
     width = max((len(s.label) for s in timeline.stages), default=10)
     for stage in timeline.stages:
