@@ -390,7 +390,9 @@ async def test_history_keeps_each_build_opens_an_old_one_and_compares_two(
         assert screen.viewing is None
         await pilot.press("h")
         await settle(pilot)
-        await pilot.press("c")  # the highlighted build against the one before it
+        await pilot.press("space", "down", "space")  # mark both
+        assert table_rows(app.screen.query_one("#history-table", DataTable))[1][0] == "●"
+        await pilot.press("c")  # the two marked builds
         await settle(pilot)
         compare = app.screen
         assert isinstance(compare, CompareDialog)

@@ -468,7 +468,8 @@ class LogExplorer(Vertical):
                 index = numbers.index(self.problem)
                 severity = self.problems[index][1].value
                 text.append(f"   {severity} {index + 1} of {len(numbers):,} (e/E)", style="bold")
-        self.query_one("#log-status", Static).update(text)
+        # One fixed line: no layout of the screen (this runs at every poll of a flood).
+        self.query_one("#log-status", Static).update(text, layout=False)
 
 
 def _step_at(result: PollResult, index: int) -> int:

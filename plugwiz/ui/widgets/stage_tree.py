@@ -201,4 +201,4 @@ class StageBar(Static):
             part = f"[{style}]{icon}[/] {name}"
             parts.append(f"[reverse]{part}[/reverse]" if stage.key == selected else part)
         parts.append("[$text-muted]t: stages[/]")
-        self.update(Content.from_markup("  ".join(parts)))
+        self.update(Content.from_markup("  ".join(parts)), layout=False)  # one fixed line
