@@ -117,3 +117,13 @@ def test_a_slice_grows_as_the_build_goes_on() -> None:
     part.extend(9, ["b9"])
     assert part.ranges == [range(2, 6), range(9, 10)]
     assert part.lines[-1] == "b9" and part.line_number(4) == 9 and part.position(5) == 3
+
+
+def test_a_log_read_from_disk_equals_the_same_lines_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "view.log"
+    lines = [step_header(1, 2, "a"), "x ── Step 9/9: not a header", step_header(2, 2, "b"), ""]
+    path.write_text("\n".join(lines) + "\n")
+    read = LogText.read(path)
+    assert read.lines == lines
+    assert read.step_starts == LogText.from_lines(lines).step_starts == [(0, 1), (2, 2)]
+    assert LogText.read(path).search("not a") == [1]

@@ -69,17 +69,43 @@ class BuildLog(Log):
             cell_len(cls._process_line(run)) - len(run) for run in _NOT_PLAIN.findall(line)
         )
 
-    def replace_lines(self, lines: list[str]) -> None:
+    @classmethod
+    def max_width(cls, lines: list[str]) -> int:
+        """The widest of `lines` in cells, as `Log` measures them, measuring only the lines
+        that could be wider than the widest so far (a thread worker may call it)."""
+        best = 0
+        width = cls.cell_width
+        for line in lines:
+            length = len(line)
+            if length <= best // 2:
+                if "\t" not in line:
+                    continue  # at most two cells a character: it cannot be wider
+            elif length <= best and line.isascii() and "\t" not in line:
+                continue  # one cell a character at most
+            measured = width(line)
+            if measured > best:
+                best = measured
+        return best
+
+    def replace_lines(self, lines: list[str], width: int | None = None) -> None:
         """Show exactly `lines` (one line each, no newlines in them), from the top: a stage
-        filter or a window of the log, at once. Keeps the list it is given."""
+        filter or a window of the log, at once. Keeps the list it is given; `width` is their
+        `max_width` when already known."""
         self.clear()
         self._lines = lines
         if self.max_lines is not None and len(lines) > self.max_lines:
             del lines[: len(lines) - self.max_lines]
-        self._width = max(map(self.cell_width, lines), default=0)
+            width = None
+        self._width = self.max_width(lines) if width is None else width
         self.virtual_size = Size(self._width, len(lines))
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    def widen(self, width: int) -> None:
+        """The lines shown are (at least) `width` cells wide."""
+        if width > self._width:
+            self._width = width
+            self.virtual_size = Size(width, len(self._lines))
 
     def grown(self, added: list[str]) -> None:
         """The list of lines the log shows (given to `replace_lines`) grew by `added`."""

@@ -194,11 +194,19 @@ class LogExplorer(Vertical):
         query = self.search_text
 
         def work() -> None:
+            worker = get_current_worker()
             text = self._read()
             part = text.steps(steps)
+            # The lines first, as wide as they are long; their exact width (wide characters,
+            # tabs) follows, for the horizontal scroll only.
+            rough = max(map(len, part.lines), default=0)
             matches = text.search(query) if query else []
-            if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._filtered, epoch, steps, text, part, matches)
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self._filtered, epoch, steps, text, part, rough, matches)
+            exact = BuildLog.max_width(part.lines)
+            if exact > rough and not worker.is_cancelled:
+                self.app.call_from_thread(self._widen, epoch, steps, exact)
 
         self.run_worker(work, thread=True, exclusive=True, group="log-read")
 
@@ -208,6 +216,7 @@ class LogExplorer(Vertical):
         steps: frozenset[int],
         text: LogText,
         part: LogSlice,
+        width: int,
         matches: list[int],
     ) -> None:
         if epoch != self._epoch or steps != self.filter_steps:
@@ -218,7 +227,7 @@ class LogExplorer(Vertical):
         log = self.build_log
         log.max_lines = None  # every line of the stage: the slice holds them
         log.mark(current_line=None)
-        log.replace_lines(part.lines)
+        log.replace_lines(part.lines, width)
         pending, self._pending = self._pending, []
         for result in pending:
             # Only what the file did not have yet when it was read.
@@ -237,6 +246,10 @@ class LogExplorer(Vertical):
             self.matches = [m for m in matches if part.position(m) is not None]
         log.scroll_end(animate=False, x_axis=False)
         self.show_status()
+
+    def _widen(self, epoch: int, steps: frozenset[int], width: int) -> None:
+        if epoch == self._epoch and steps == self.filter_steps and self.mode is Mode.FILTER:
+            self.build_log.widen(width)
 
     # -- search ---------------------------------------------------------------------------------
 
