@@ -19,6 +19,7 @@ from textual.widgets import ContentSwitcher, DataTable
 
 from plugwiz.adapters.scripted import FakeClock, ScriptedEngine, realistic_build
 from plugwiz.core.events import BuildEvent, StepStarted
+from plugwiz.core.logindex import LogText
 from plugwiz.core.model import PluginSource, ResolvedProject
 from plugwiz.core.session import BuildState
 from plugwiz.core.timeline import Status
@@ -477,3 +478,37 @@ async def test_escape_leaves_the_file_then_goes_back_to_the_log_and_b_never_type
         await wait_for(pilot, lambda: not app.session.active)
         assert path.read_bytes() == original and not view.modified
         assert app.session.generation == 2
+
+
+async def test_a_stage_filter_keeps_up_with_a_running_build(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    def check_runs(event: BuildEvent) -> bool:
+        return isinstance(event, StepStarted) and event.stage == "check"
+
+    engine = engine_with(lines_per_step=3000)
+    engine.hold_when = check_runs
+    app = app_for(project_for(host_repo, workdir), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.action_go("build")
+        await settle(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, engine.holding.is_set)
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, BuildScreen)
+        # The whole build so far, then the rest as it comes: the runtime image's lines.
+        tree = screen.query_one("#stage-tree", StageTree)
+        tree.select_node(node(screen, "check"))
+        await wait_for(pilot, lambda: screen.explorer.mode is Mode.FILTER)
+        engine.release.set()
+        await wait_for(pilot, lambda: not app.session.active)
+        await settle(pilot)
+        assert app.session.view_path is not None
+        written = app.session.view_path.read_text().split("\n")[:-1]
+        check = app.session.timeline.stage("check")
+        assert check is not None
+        whole = LogText.from_lines(written)
+        expected = [line for i, line in enumerate(written) if whole.step_of(i) in check.steps]
+        assert log_lines(screen) == expected and len(expected) > 3000

@@ -19,6 +19,7 @@ from textual.widgets.tree import TreeNode
 
 from plugwiz.core.timeline import (
     BuildTimeline,
+    StageKind,
     StageRow,
     StageStatus,
     Status,
@@ -130,10 +131,11 @@ class StageTree(Tree[StageRef]):
         }
         root.remove_children()
         for stage in timeline.stages:
+            # A custom plugin's rows are open from the start: they name the user's file.
             node = root.add(
                 stage.label,
                 data=StageRef(stage.key, stage.label, frozenset(stage.steps)),
-                expand=stage.key in expanded,
+                expand=stage.key in expanded or stage.kind is StageKind.PLUGIN,
                 allow_expand=len(stage.rows) > 0,
             )
             for index, row in enumerate(stage.rows):
