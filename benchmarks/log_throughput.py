@@ -197,9 +197,14 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
                 while app.screen is screen and time.perf_counter() - pressed < 10:
                     await asyncio.sleep(0.001)
                 key_ms.append((time.perf_counter() - pressed) * 1000)
+                # Escape once the dialog has its focus (it is mounted): a key sent to a screen
+                # still being composed is lost, and the dialog would wait for the build's end.
+                while app.screen.focused is None and time.perf_counter() - pressed < 10:
+                    await asyncio.sleep(0.001)
                 send_key(app, "escape")
                 closing = time.perf_counter()
-                while app.screen is not screen and time.perf_counter() - closing < 10:
+                # Closed (or the build ended meanwhile and the wizard went on to the Result).
+                while app.screen.is_modal and time.perf_counter() - closing < 10:
                     await asyncio.sleep(0.001)
             if time.perf_counter() - started > 120:
                 raise RuntimeError(f"only {shown_count()} of {lines} lines after 120 s")
@@ -221,32 +226,46 @@ async def run(lines: int, trace: bool, press_at: float) -> dict[str, float]:
             tracemalloc.stop()
             figures["traced_peak_mb"] = peak / 1024 / 1024
         # Last: it replaces what the log shows.
-        figures["filter_ms"], figures["filtered"] = await filter_host(app, screen, pilot)
+        figures["filter_ms"], figures["filtered"], figures["refilter_ms"] = await filter_stages(
+            app, screen, pilot
+        )
         for _ in range(4):
             await app.workers.wait_for_complete()
             await pilot.pause()
     return figures
 
 
-async def filter_host(app: Any, screen: Any, pilot: Any) -> tuple[float, float]:
-    """Select the host stage in the tree; (ms until the log shows its lines, lines shown).
-    (-1, 0) for a tree without stages (an older plugwiz, --tree)."""
+async def filter_stages(app: Any, screen: Any, pilot: Any) -> tuple[float, float, float]:
+    """Select the host stage in the tree: (ms until the log shows its lines, lines shown);
+    then the plugin's stage, the log already read: (ms). -1 for a tree without stages (an
+    older plugwiz, --tree)."""
     tree = screen.query("#stage-tree")
     if not tree or not hasattr(screen, "explorer"):
-        return -1.0, 0.0
+        return -1.0, 0.0, -1.0
     while app.session.active:
         await asyncio.sleep(0.01)
     await pilot.pause()
     stage_tree = tree.first()
-    host = next(n for n in stage_tree.root.children if n.data and n.data.key == "host")
     explorer = screen.explorer
-    started = time.perf_counter()
-    stage_tree.select_node(host)
-    while explorer.searching or explorer.filter_steps is None or explorer._slice is None:
-        await asyncio.sleep(0.001)
-    took = (time.perf_counter() - started) * 1000
-    await pilot.pause()
-    return took, float(len(screen.query_one("#build-log").lines))
+
+    async def select(key: str) -> float:
+        node = next(n for n in stage_tree.root.children if n.data and n.data.key == key)
+        started = time.perf_counter()
+        stage_tree.select_node(node)
+        while (
+            explorer.searching
+            or explorer.filter_steps != node.data.steps
+            or explorer._slice is None
+        ):
+            await asyncio.sleep(0.001)
+        took = (time.perf_counter() - started) * 1000
+        await pilot.pause()
+        return took
+
+    first = await select("host")
+    shown = float(len(screen.query_one("#build-log").lines))
+    again = await select("plugin:hello")
+    return first, shown, again
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(f['filter_ms'] for f in all_runs):.0f} ms worst to show the host stage's "
             f"{int(med('filtered')):,} of {lines:,} lines  target <= {TARGET_FILTER_MS:.0f} ms: "
             f"{met(ok_filter)}"
+        )
+        say(
+            f"                         then another stage, the log already read: "
+            f"{med('refilter_ms'):.0f} ms median"
         )
     else:
         ok_filter = True  # an older tree has no stage filter to measure

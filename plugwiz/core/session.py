@@ -64,6 +64,9 @@ CHECK_EVERY = 64
 # One poll takes what is queued but stops after about this long, so the consumer's other work
 # (keys, repaints) waits at most about this.
 POLL_BUDGET_S = 0.02
+# The display log is written in chunks of about this many lines (and whenever a reader asks,
+# `flush_view`): each write lets the GIL go, and in a flood the worker keeps it ~5 ms each time.
+VIEW_CHUNK_LINES = 32768
 
 
 class BuildState(enum.Enum):
@@ -204,6 +207,7 @@ class BuildSession:
         self.history_key = ""
         self.history_entry: HistoryEntry | None = None  # this build's, once it ended
         self._view: TextIO | None = None
+        self._view_pending: list[str] = []  # lines for the display log, not written yet
         self._view_step = 0  # the step of the last line written to the display log
         self.state = BuildState.IDLE
         self.resolved: ResolvedProject | None = None  # what the current/last build is of
@@ -438,6 +442,7 @@ class BuildSession:
         self.view_path = path
         self.view_lines = 0
         self._view_step = 0
+        self._view_pending = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._view = path.open("w", encoding="utf-8")
@@ -446,25 +451,39 @@ class BuildSession:
 
     def _close_view(self) -> None:
         if self._view is not None:
+            self.flush_view()
             with contextlib.suppress(OSError):
                 self._view.close()
             self._view = None
 
     def _write_view(self, result: PollResult) -> None:
-        """Append the poll's lines not yet written to the display log, in one write."""
+        """Queue the poll's lines not yet in the display log; write them in chunks."""
         lines = result.lines
         start = self.view_lines - result.first_line
         if start >= len(lines):
             return
         if result.marks:
             self._view_step = result.marks[-1][1]
-        if self._view is not None:
-            try:
-                self._view.write("\n".join(lines[start:]) + "\n")
-                self._view.flush()  # readers (a search in a worker) see whole lines
-            except OSError:
-                self._close_view()
+        pending = self._view_pending
+        pending.extend(lines[start:] if start else lines)
         self.view_lines += len(lines) - start
+        if len(pending) >= VIEW_CHUNK_LINES:
+            self.flush_view()
+
+    def flush_view(self) -> None:
+        """Write what the display log is owed, so a reader (a search, a stage filter) sees
+        every line shown so far. Call it on the polling thread."""
+        pending = self._view_pending
+        if not pending:
+            return
+        self._view_pending = []
+        if self._view is None:
+            return
+        try:
+            self._view.write("\n".join(pending) + "\n")
+            self._view.flush()
+        except OSError:
+            self._view = None  # no search over the whole log; the build itself goes on
 
     def _keep_in_history(self, final: BuildState) -> None:
         if self.history is None or not self.history_key:

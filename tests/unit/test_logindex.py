@@ -77,9 +77,9 @@ def test_next_after_wraps_around() -> None:
 def test_filtering_200000_lines_by_stage_takes_under_a_fifth_of_a_second(tmp_path: Path) -> None:
     path = tmp_path / "view.log"
     write_log(path, 10, 20_000)
-    # The best of three: the machine is shared, and the target is about plugwiz's own work.
+    # The best of five: the machine is shared, and the target is about plugwiz's own work.
     times = []
-    for _ in range(3):
+    for _ in range(5):
         started = time.perf_counter()
         log = LogText.read(path)
         part = log.steps({3, 4, 5})

@@ -141,6 +141,7 @@ class BuildScreen(WizardScreen):
         tree.auto_expand = False  # enter filters the log; space opens a stage
         self.query_one(f"#{EXPLAIN}").border_title = "Why the plugin would not load"
         self.explorer.set_tail_reader(self._live_tail)
+        self.explorer.before_read = self.wizard.session.flush_view
         # Shown from the first build on: an idle indeterminate bar would animate for nothing.
         self.query_one("#build-progress", ProgressBar).display = False
         self._clock = self.set_interval(1.0, self._tick, pause=True)

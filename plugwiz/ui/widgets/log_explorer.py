@@ -84,6 +84,8 @@ class LogExplorer(Vertical):
         self._new_lines = 0  # WINDOW: lines the build added since
         # Where `follow` gets the tail (and the line count) from: the session, or an entry.
         self._tail_reader: Callable[[], tuple[list[str], int]] | None = None
+        # Makes the display log on disk hold every line shown (the session writes in chunks).
+        self.before_read: Callable[[], None] = lambda: None
 
     def compose(self) -> ComposeResult:
         yield SearchInput(
@@ -208,6 +210,7 @@ class LogExplorer(Vertical):
             if exact > rough and not worker.is_cancelled:
                 self.app.call_from_thread(self._widen, epoch, steps, exact)
 
+        self.before_read()
         self.run_worker(work, thread=True, exclusive=True, group="log-read")
 
     def _filtered(
@@ -294,6 +297,7 @@ class LogExplorer(Vertical):
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._found, epoch, query, text, matches, jump)
 
+        self.before_read()
         self.run_worker(work, thread=True, exclusive=True, group="log-search")
 
     def _found(self, epoch: int, query: str, text: LogText, matches: list[int], jump: bool) -> None:
@@ -336,6 +340,7 @@ class LogExplorer(Vertical):
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._problems_found, epoch, text, problems, backwards)
 
+        self.before_read()
         self.run_worker(work, thread=True, exclusive=True, group="log-problems")
 
     def _problems_found(
