@@ -268,3 +268,23 @@ def test_an_unreachable_engine_is_not_a_build_for_the_history(tmp_path: Path) ->
     session.drain()
     assert session.state is BuildState.UNAVAILABLE
     assert history.entries("k") == []
+
+
+def test_a_reader_can_have_every_line_shown_written_before_it_reads(tmp_path: Path) -> None:
+    events: list[BuildEvent] = [StepStarted(1, 1, "RUN x")]
+    events += [OutputLine(f"line {i}", 1) for i in range(100)]
+    events.append(BuildFinished("sha256:" + "ab" * 32, "t:latest"))
+    engine = ScriptedEngine(events=events, hold_at=len(events) - 1)
+    session = BuildSession(lambda: engine)
+    start(session, resolved(tmp_path), tmp_path)
+    assert engine.holding.wait(5)
+    deadline = time.monotonic() + 5
+    while session.view_lines < 101 and time.monotonic() < deadline:
+        session.poll()
+        time.sleep(0.01)
+    assert session.view_path is not None
+    # Written in chunks: a reader (a search) asks first.
+    session.flush_view()
+    assert session.view_path.read_text().count("\n") == session.view_lines == 101
+    engine.release.set()
+    session.drain()
