@@ -46,22 +46,29 @@ def mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB"
 
 
-def make_git_repo(source: Path, dest: Path) -> str:
-    """Copy `source` to `dest` and commit it on `main` with a fixed identity; return the SHA."""
-    shutil.copytree(source, dest)
+def _git(repo: Path, *args: str) -> str:
     env = {**os.environ, **_GIT_ENV}
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
 
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=dest, env=env, check=True, capture_output=True, text=True
-        )
-        return done.stdout.strip()
 
-    git("init", "--quiet", "--template=")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    git("add", "--all")
-    git("commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", "benchmark fixture")
-    return git("rev-parse", "HEAD")
+def make_git_repo(source: Path | None, dest: Path) -> str:
+    """Copy `source` to `dest` (None: `dest` is written already) and commit it on `main` with
+    a fixed identity; return the SHA."""
+    if source is not None:
+        shutil.copytree(source, dest)
+    _git(dest, "init", "--quiet", "--template=")
+    _git(dest, "symbolic-ref", "HEAD", "refs/heads/main")
+    return commit_all(dest, "benchmark fixture")
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit every change in `repo` (fixed identity and date); return the new SHA."""
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
 
 
 def say(text: str = "") -> None:

@@ -13,16 +13,36 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource, Project, ProjectError
+from plugwiz.core.model import (
+    BACKENDS,
+    BundledPlugin,
+    ExtraFile,
+    PluginSource,
+    Project,
+    ProjectError,
+)
 
 if TYPE_CHECKING:
     from plugwiz.core.model import ResolvedProject
+    from plugwiz.core.project_file import ProjectDocument
+    from plugwiz.core.watch import FileWatcher
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
 EXIT_USER_ERROR = 2
 
-COMMANDS = ("init", "render", "context", "build", "inspect", "explain", "prune")
+COMMANDS = (
+    "init",
+    "render",
+    "context",
+    "build",
+    "inspect",
+    "explain",
+    "prune",
+    "new",
+    "watch",
+    "serve",
+)
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
 
 
@@ -111,6 +131,17 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
         "(split like a shell, never run by one)",
     )
     g.add_argument("--binary", metavar="PATH", help="file the custom build command produces")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="build with the classic builder, BuildKit (docker CLI or buildx), or auto: "
+        "BuildKit where available (default: the project's build.backend, else auto)",
+    )
+    g.add_argument(
+        "--builder",
+        metavar="NAME",
+        help="buildx builder to build on, local or remote (implies BuildKit)",
+    )
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
@@ -214,6 +245,67 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     )
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     parsers["explain"] = explain
+
+    new = _Parser(
+        prog="plugwiz new",
+        description="Start a plugin: copy one of the host's bundled plugins (its working example "
+        "of the plugin interface) to DIR, renamed NAME, and add it to the project file "
+        "(PROJECT.yaml, else ./plugwiz.yaml, written when missing). It compiles and loads as it "
+        "is. A host without bundled plugins gets a minimal skeleton with --skeleton.",
+    )
+    new.add_argument("name", metavar="NAME", help="the new plugin's name (its output file name)")
+    _add_project_options(new)
+    new.add_argument(
+        "--from",
+        dest="from_bundled",
+        metavar="BUNDLED",
+        help="the bundled plugin to copy, by name or path (default: the first one)",
+    )
+    new.add_argument(
+        "-o", "--output", metavar="DIR", help="directory to write it to (default: ./NAME)"
+    )
+    new.add_argument(
+        "--skeleton",
+        action="store_true",
+        help="when the host has no bundled plugin, write a minimal skeleton that exports the "
+        "symbol the host looks up",
+    )
+    parsers["new"] = new
+
+    watch = _Parser(
+        prog="plugwiz watch",
+        description="Build, load-check and run the image, then again each time a custom "
+        "plugin's source (or its go.mod) is saved; a save during a build restarts it. Shows "
+        "the host's output, or the compile errors. PROJECT.yaml defaults to ./plugwiz.yaml. "
+        "Ctrl+C stops (and removes the container).",
+    )
+    _add_project_options(watch)
+    watch.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="stop after N builds have run (for scripts and benchmarks)",
+    )
+    parsers["watch"] = watch
+
+    serve = _Parser(
+        prog="plugwiz serve",
+        description="Serve the wizard to a web browser (textual-serve): each browser tab runs "
+        "its own wizard on this machine, which builds images and runs containers. Binds to "
+        "127.0.0.1 unless told otherwise; another interface needs --allow-remote.",
+    )
+    _add_project_options(serve)
+    serve.add_argument(
+        "--bind", metavar="ADDR", default="127.0.0.1", help="address to listen on (127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, metavar="P", help="port (8000)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow an address other machines can reach: anyone who can open the page can "
+        "run builds and containers here",
+    )
+    parsers["serve"] = serve
     return parsers
 
 
@@ -284,6 +376,12 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
         )
     if args.tag is not None:
         changes["tag"] = args.tag
+    build = project.build
+    if args.backend is not None:
+        build = replace(build, backend=args.backend)
+    if args.builder is not None:
+        build = replace(build, builder=args.builder)
+    changes["build"] = build
     return replace(project, **changes)  # type: ignore[arg-type]
 
 
@@ -318,7 +416,7 @@ def resolved_project(args: argparse.Namespace) -> ResolvedProject:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from plugwiz.core.project_file import save_project
+    from plugwiz.core.project_file import ProjectDocument
 
     output = Path(args.output)
     if output.exists() and not args.force:
@@ -339,7 +437,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     commit = resolved.host.commit
     if args.pin:
         project = replace(project, host=replace(project.host, commit=commit.sha))
-    save_project(project, output)
+    # Paths inside the project's directory are written relative to the file.
+    ProjectDocument.new(project).save(project, output)
     follows = "pinned" if args.pin else f"following {project.host.ref or 'HEAD'}"
     print(
         f"wrote {output}: host {commit.short_sha} ({commit.subject}), {follows}, "
@@ -358,7 +457,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     # The same checks `context` and `build` make: a Dockerfile for sources that cannot be
     # sent is no use, and the two commands must not disagree about a project.
     local_context_files(project)
-    text = emit_dockerfile(project, plan)
+    text = emit_dockerfile(project, plan, buildkit=_renders_for_buildkit(project))
     for warning in plan.warnings:
         print(f"plugwiz: warning: {warning}", file=sys.stderr)
     if args.output:
@@ -368,6 +467,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _renders_for_buildkit(resolved: ResolvedProject) -> bool:
+    """Whether `render` and `context` show the BuildKit layout: what `build` would use."""
+    import os
+
+    settings = resolved.project.build
+    backend = settings.backend
+    if backend == "auto":
+        backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+    if backend == "classic":
+        return False
+    if backend == "buildkit" or settings.builder:
+        return True
+    from plugwiz.adapters.buildkit import find_buildkit
+
+    return find_buildkit() is not None
 
 
 def _cmd_context(args: argparse.Namespace) -> int:
@@ -382,7 +498,12 @@ def _cmd_context(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            entries = write_context(project, open_repo(project.project), handle)
+            entries = write_context(
+                project,
+                open_repo(project.project),
+                handle,
+                buildkit=_renders_for_buildkit(project),
+            )
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -460,7 +581,152 @@ def _cmd_wizard(args: argparse.Namespace) -> int:
         engine_factory=default_engine,
         repo_opener=open_repo,
         document=document,
+        watcher_factory=_watcher,
     )
+
+
+def _watcher() -> FileWatcher:
+    from plugwiz.adapters.watcher import WatchfilesWatcher
+
+    return WatchfilesWatcher()
+
+
+def _project_document_for(args: argparse.Namespace) -> tuple[ProjectDocument, Project]:
+    """The project file `new` and `watch` work on: PROJECT.yaml, else ./plugwiz.yaml when it
+    exists, else a new one there (on the demo host, or the --host given); and the project
+    with the command-line options applied."""
+    from plugwiz.core.project_file import ProjectDocument
+
+    path = Path(args.project) if args.project else Path(DEFAULT_PROJECT_FILE)
+    if args.project or path.exists():
+        document = ProjectDocument.load(path)
+        return document, apply_options(document.project, args)
+    project = apply_options(load_base_project(args), args)
+    return replace(ProjectDocument.new(project), path=path), project
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from plugwiz.core.model import check_name
+    from plugwiz.core.scaffold import (
+        NoBundledPluginError,
+        looked_up_symbol,
+        new_plugin,
+        with_new_plugin,
+        write_plugin,
+    )
+    from plugwiz.service import open_repo, resolve
+
+    check_name(args.name)
+    document, project = _project_document_for(args)
+    if not project.host.repo:
+        raise UserError("no host repository: give --host PATH|URL or a project file with host.repo")
+    resolved = resolve(project)
+    repo = open_repo(project)
+    try:
+        plugin = new_plugin(
+            resolved, repo, args.name, bundled=args.from_bundled, skeleton=args.skeleton
+        )
+    except NoBundledPluginError as exc:
+        looked_up = looked_up_symbol(resolved, repo)
+        what = (
+            f"exports {looked_up.symbol} ({looked_up.type or 'type unknown'})"
+            if looked_up.symbol
+            else "exports nothing yet (no loading.symbol is set)"
+        )
+        raise UserError(
+            f"{exc}; `plugwiz new {args.name} --skeleton` writes a minimal plugin that {what}"
+        ) from None
+    base_dir = project.base_dir
+    directory = Path(args.output) if args.output else base_dir / args.name
+    written = write_plugin(plugin, directory.resolve())
+    saved_from = document.project
+    target = document.path or Path(DEFAULT_PROJECT_FILE)
+    updated = with_new_plugin(saved_from, directory.resolve(), args.name)
+    existed = document.text is not None
+    document.save(updated, target)
+    print(f"new plugin {plugin.describe()}")
+    for path in written:
+        print(f"  {_shown(path)}")
+    for note in plugin.notes:
+        print(f"note: {note}")
+    print(f"{'added it to' if existed else 'wrote'} {_shown(target)}")
+    print(f"next: plugwiz watch {_shown(target)}   (rebuilds and runs the host at every save)")
+    return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from plugwiz.commands import default_engine, watch_command
+    from plugwiz.service import open_repo
+
+    document, project = _project_document_for(args)
+    if not project.host.repo:
+        raise UserError("no host repository: give --host PATH|URL or a project file with host.repo")
+    from plugwiz.adapters.watcher import WatchfilesWatcher
+
+    return watch_command(
+        project,
+        engine=default_engine(),
+        repo_opener=open_repo,
+        watcher=WatchfilesWatcher(),
+        rounds=args.rounds,
+        # Keyed as the wizard keys it, so its explorer's history shows these builds.
+        history_key=str(document.path.resolve()) if document.path is not None else project.tag,
+    )
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from plugwiz.commands import serve_command
+
+    return serve_command(
+        _wizard_argv(args),
+        bind=args.bind,
+        port=args.port,
+        allow_remote=args.allow_remote,
+    )
+
+
+def _wizard_argv(args: argparse.Namespace) -> list[str]:
+    """The wizard's command line for `serve`: the project and the options given."""
+    argv: list[str] = [args.project] if args.project else []
+    single = {
+        "host": "--host",
+        "ref": "--ref",
+        "plugin_flag": "--plugin-flag",
+        "plugin_ext": "--plugin-ext",
+        "plugin_dir": "--plugin-dir",
+        "symbol": "--symbol",
+        "builder_image": "--builder-image",
+        "runtime_image": "--runtime-image",
+        "tag": "--tag",
+        "main": "--main",
+        "build_command": "--build-command",
+        "binary": "--binary",
+    }
+    for dest, flag in single.items():
+        value = getattr(args, dest)
+        if value is not None:
+            argv.append(f"{flag}={value}")
+    repeated = {
+        "plugin": "--plugin",
+        "bundled": "--bundled",
+        "arg": "--arg",
+        "file": "--file",
+        "build_flag": "--build-flag",
+        "build_env": "--build-env",
+    }
+    for dest, flag in repeated.items():
+        for value in getattr(args, dest) or ():
+            argv.append(f"{flag}={value}")
+    if args.no_bundled:
+        argv.append("--no-bundled")
+    return argv
 
 
 _HANDLERS = {
@@ -472,6 +738,9 @@ _HANDLERS = {
     "inspect": _cmd_inspect,
     "prune": _cmd_prune,
     "explain": _cmd_explain,
+    "new": _cmd_new,
+    "watch": _cmd_watch,
+    "serve": _cmd_serve,
 }
 
 

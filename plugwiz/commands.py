@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -28,14 +29,14 @@ from plugwiz.core.events import (
     stamped,
 )
 from plugwiz.core.explain import format_explanation
-from plugwiz.core.model import ProjectError, ResolvedProject
+from plugwiz.core.model import Project, ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.ports import HostRepoError
+from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import format_report, human_size
 from plugwiz.core.timeline import BuildTimeline, format_timings, plan_stages
 
 if TYPE_CHECKING:
-    from plugwiz.adapters.docker_engine import DockerEngine
+    from plugwiz.core.watch import FileWatcher
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -112,10 +113,16 @@ def build_command(
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     total = 0
-    timeline = BuildTimeline(plan_stages(resolved))  # its times are the events' own
+    try:
+        buildkit = docker_engine.uses_buildkit(resolved)
+    except EngineError:
+        buildkit = False  # the build says what is wrong
+    # Its times are the events' own; BuildKit numbers steps its own way and runs them at once.
+    timeline = BuildTimeline(plan_stages(resolved, buildkit=buildkit), overlapping=buildkit)
     # A step's line is left open until the step's next event, so that a step the cache
     # answered ends its own line with "cached" (backends say so when the step ends).
     open_line = False
+    open_step = 0
 
     def end_line(suffix: str = "") -> None:
         nonlocal open_line
@@ -135,7 +142,13 @@ def build_command(
                 event = stamped(event, time.time())
                 timeline.apply(event)
             if isinstance(event, StepFinished):
-                end_line("  cached" if event.cached else "")
+                if open_line and event.number == open_step:
+                    end_line("  cached" if event.cached else "")
+                elif event.cached:
+                    # BuildKit: a step that started before the one shown last (they overlap).
+                    end_line()
+                    width = len(str(total))
+                    print(f"[{event.number:>{width}}/{total}] cached", file=out)
                 continue
             end_line()
             if isinstance(event, StepStarted):
@@ -144,6 +157,7 @@ def build_command(
                 print(f"[{event.number:>{width}}/{total}] {event.title}", end="", file=out)
                 out.flush()
                 open_line = True
+                open_step = event.number
             elif isinstance(event, OutputLine):
                 print(f"    {event.text}", file=out)
             elif isinstance(event, BuildWarning):
@@ -248,14 +262,14 @@ def explain_command(
     runtime_image: str | None = None,
     as_json: bool = False,
     out: TextIO | None = None,
-    engine: DockerEngine | None = None,
+    engine: BuildEngine | None = None,
 ) -> int:
     """Explain whether `plugin` would load into a host given as an image, a file or a resolved
     project. Returns 0 (nothing would stop it), 1 (something would) or 2 (an input is not a Go
     binary, cannot be read, or Docker/an image is unavailable), printing a message, never a
     traceback."""
     from plugwiz.core.buildinfo import NotAGoBinaryError
-    from plugwiz.explaining import (
+    from plugwiz.core.hosts import (
         explain_plugin,
         host_for_project,
         host_from_file,
@@ -272,12 +286,8 @@ def explain_command(
             print(f"error: {message}", file=out)
         return EXIT_UNAVAILABLE
 
-    def docker() -> DockerEngine:
-        from plugwiz.adapters.docker_engine import DockerEngine
-
-        return engine or DockerEngine()
-
-    from plugwiz.adapters.docker_engine import DockerError
+    def docker() -> BuildEngine:
+        return engine or default_engine()
 
     try:
         plugin_facts = read_plugin(plugin)
@@ -291,10 +301,12 @@ def explain_command(
         elif image is not None:
             host = host_from_image(docker(), image)
         elif project is not None:
-            host = host_for_project(docker(), project)
+            from plugwiz.service import open_repo
+
+            host = host_for_project(docker(), project, open_repo(project.project))
         else:
             return fail("no host given: --image IMAGE, --host FILE or PROJECT.yaml")
-    except (NotAGoBinaryError, OSError, DockerError, ProjectError, HostRepoError) as error:
+    except (NotAGoBinaryError, OSError, EngineError, ProjectError, HostRepoError) as error:
         return fail(str(error))
     explanation = explain_plugin(plugin_facts, host, plugin.name)
     if as_json:
@@ -302,3 +314,176 @@ def explain_command(
     else:
         print(format_explanation(explanation), file=out)
     return explanation.exit_code
+
+
+# -- watch ---------------------------------------------------------------------------------------
+
+# How often `plugwiz watch` polls its sessions (output reaches the terminal within this).
+WATCH_POLL_S = 0.05
+
+
+def watch_command(
+    project: Project,
+    *,
+    engine: BuildEngine,
+    repo_opener: Callable[[Project], HostRepository],
+    watcher: FileWatcher,
+    rounds: int | None = None,
+    out: TextIO | None = None,
+    history_key: str = "",
+) -> int:
+    """Build, load-check and run `project`'s image, and again at every save of a custom
+    plugin's source, until interrupted (or `rounds` rounds have ended). Prints the host's
+    output as it comes, and the compile errors of a failed build. With a `history_key` (the
+    project file's path, as the wizard keys it), each build and its run are kept in the build
+    history, where the wizard's explorer shows them. 0 when stopped, 2 when the engine or the
+    host cannot be reached."""
+    from plugwiz.core.context import inspect_plugins
+    from plugwiz.core.history import BuildHistory
+    from plugwiz.core.plan import plan_build
+    from plugwiz.core.resolve import resolve_host
+    from plugwiz.core.run_session import RunSession, RunState, run_spec_for
+    from plugwiz.core.session import BuildSession, BuildState
+    from plugwiz.core.watch import Prepared, WatchLoop, watch_targets
+
+    out = out or sys.stdout
+
+    def say(text: str) -> None:
+        print(f"[{datetime.now():%H:%M:%S}] {text}", file=out, flush=True)
+
+    targets = watch_targets(project)
+    if not targets:
+        print(
+            "error: no custom plugin source to watch (prebuilt plugins are not rebuilt): "
+            "add one with `plugwiz new NAME` or --plugin PATH",
+            file=out,
+        )
+        return EXIT_UNAVAILABLE
+    try:
+        engine.ping()
+    except EngineError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+    try:
+        repo = repo_opener(project)
+        host = resolve_host(project.host, repo)
+    except HostRepoError as error:
+        print(f"error: {error}", file=out)
+        return EXIT_UNAVAILABLE
+
+    def prepare() -> Prepared:
+        resolved = ResolvedProject(project, host, inspect_plugins(project))
+        plan_build(resolved)  # a project problem is said before a build starts
+        settings = project.run
+        spec = run_spec_for(project.tag, settings.args, settings.env, settings.ports)
+        return Prepared(resolved, repo, project.tag, default_log_path(), spec, history_key)
+
+    history = BuildHistory(cache_dir() / "history") if history_key else None
+    build = BuildSession(lambda: engine, history=history)
+    run = RunSession(lambda: engine)
+    loop = WatchLoop(build, run, prepare)
+    names = ", ".join(f"{t.name} ({t.path})" for t in targets)
+    say(f"watching {names}; ctrl+c stops")
+    loop.start()
+    loop.watch_files(watcher, project)
+    ended = 0
+    build_state = build.state
+    run_state = run.state
+    try:
+        while rounds is None or ended < rounds:
+            for event in build.poll(budget_s=0.2).events:
+                if isinstance(event, StepStarted):
+                    title = event.title if len(event.title) <= 96 else event.title[:95] + "…"
+                    print(f"    [{event.number}/{event.total}] {title}", file=out)
+                elif isinstance(event, BuildFailed) and loop.active:
+                    _print_failure(event, build.total, build.log_path or Path(), out)
+            for line in run.poll().lines:
+                print(f"  | {line}", file=out, flush=True)
+            if build.state is not build_state:
+                build_state = build.state
+                if build_state is BuildState.SUCCEEDED:
+                    say(f"built {build.tag} in {build.elapsed():.1f} s: every plugin loads")
+                elif build_state in (BuildState.FAILED, BuildState.CRASHED):
+                    say("the build failed" + (f": {build.message}" if build.message else ""))
+                    say("waiting for a save (the host's last output is above)")
+                    ended += 1
+                elif build_state is BuildState.UNAVAILABLE:
+                    say(f"the engine is not reachable: {build.message}")
+                    ended += 1
+            for message in loop.tick():
+                say(message)
+            if run.state is not run_state:
+                run_state = run.state
+                build.record_run(run)  # the build's smoke run, in the history
+                if run_state is RunState.RUNNING and run.ports:
+                    ports = ", ".join(f"http://{p.address}" for p in run.ports)
+                    say(f"the host runs; published: {ports}")
+                elif run_state is RunState.EXITED and run.exit is not None:
+                    code = run.exit.exit_code
+                    say(
+                        f"the host exited with code {code}; waiting for a save"
+                        if not run.exit.timed_out
+                        else "the host was stopped at its time limit"
+                    )
+                    ended += 1
+                elif run_state is RunState.FAILED:
+                    say(f"could not run the image: {run.message}")
+                    ended += 1
+                elif run_state is RunState.STOPPED:
+                    ended += 0  # stopped for a rebuild: the round goes on
+            out.flush()
+            time.sleep(WATCH_POLL_S)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.close()
+        run.poll()
+        build.poll()
+    say("stopped; nothing is left running")
+    return EXIT_OK
+
+
+# -- serve ---------------------------------------------------------------------------------------
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `address` is this machine only (`localhost`, 127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_command(
+    wizard_argv: list[str],
+    *,
+    bind: str,
+    port: int,
+    allow_remote: bool = False,
+    out: TextIO | None = None,
+) -> int:
+    """Serve the wizard (started with `wizard_argv`) to browsers on `bind:port` until
+    interrupted; refuses an address other machines can reach unless `allow_remote`."""
+    import shlex
+
+    out = out or sys.stdout
+    if not allow_remote and not is_loopback(bind):
+        print(
+            f"error: {bind} can be reached from other machines, and the wizard runs builds and "
+            "containers here for whoever opens it: add --allow-remote to serve it there anyway",
+            file=out,
+        )
+        return EXIT_UNAVAILABLE
+    if not 0 < port < 65536:
+        print(f"error: port {port} is not a TCP port (1-65535)", file=out)
+        return EXIT_UNAVAILABLE
+    from textual_serve.server import Server
+
+    # One wizard process per browser tab; every word quoted (textual-serve runs it in a shell).
+    command = shlex.join([sys.executable, "-m", "plugwiz.cli", *wizard_argv])
+    Server(command, host=bind, port=port, title="plugwiz").serve()
+    return EXIT_OK

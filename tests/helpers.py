@@ -7,9 +7,13 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from plugwiz.core.model import (
     HostFacts,
@@ -54,6 +58,13 @@ def make_git_repo(source: Path, dest: Path, *, branch: str = "main") -> str:
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", "fixture")
     return git(dest, "rev-parse", "HEAD")
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit every change in `repo`; return the new SHA."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
 
 
 # Image ids the classic builder prints for each step ("---> abc123", "Successfully built ...").
@@ -117,3 +128,36 @@ def resolved_for(
     )
     plugin_kinds = kinds or [guess_plugin_kind(p.source) for p in project.plugins]
     return ResolvedProject(project, host, tuple(PluginFacts(k) for k in plugin_kinds))
+
+
+def processes_with(text: str) -> list[int]:
+    """PIDs of the processes on this machine whose command line holds `text` (a build step's
+    process, whether the classic builder runs it in a container or BuildKit without one)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if text.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test that needs something missing here; in CI (`CI` set), fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)

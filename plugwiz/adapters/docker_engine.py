@@ -14,6 +14,7 @@ import os
 import posixpath
 import queue
 import socket
+import subprocess
 import tarfile
 import tempfile
 import threading
@@ -30,12 +31,31 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils import parse_repository_tag
 
+from plugwiz.adapters.buildkit import (
+    BuildKitCli,
+    BuildKitRun,
+    find_buildkit,
+    require_buildkit,
+    run_buildkit_build,
+)
 from plugwiz.core.buildinfo import read_binary_facts
-from plugwiz.core.context import HashingWriter, write_context
+from plugwiz.core.context import HashingWriter, context_digest, write_context
 from plugwiz.core.elf import ElfError, libc_version
 from plugwiz.core.engine import EngineError as DockerError
 from plugwiz.core.engine import EngineUnavailableError as DockerUnavailableError
-from plugwiz.core.engine import ImageMissingError, ImageNotFoundError, PruneResult, RunResult
+from plugwiz.core.engine import (
+    ImageFileError,
+    ImageMissingError,
+    ImageNotFoundError,
+    PruneResult,
+    PublishedPort,
+    RunEvent,
+    RunExited,
+    RunOutput,
+    RunResult,
+    RunSpec,
+    RunStarted,
+)
 from plugwiz.core.events import (
     BuildCancelled,
     BuildEvent,
@@ -51,10 +71,17 @@ from plugwiz.core.images import (
     go_version_from_image_tag,
     go_version_parts,
 )
-from plugwiz.core.model import DEFAULT_PLUGIN_EXT, ResolvedProject
+from plugwiz.core.model import BACKENDS, DEFAULT_PLUGIN_EXT, ResolvedProject
 from plugwiz.core.paths import cache_dir
-from plugwiz.core.plan import OUT_DIR, plan_build
+from plugwiz.core.plan import (
+    CHECK_STAGE,
+    DEFAULT_CACHE_ID,
+    LOADCHECK_ENV,
+    OUT_DIR,
+    plan_build,
+)
 from plugwiz.core.ports import HostRepository
+from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import (
     LABEL_CONTEXT,
     LABEL_MODULE,
@@ -86,10 +113,6 @@ LIBC_PATHS = (
     "/lib/libc.so.6",
     "/usr/lib/libc.so.6",
 )
-
-
-class ImageFileError(DockerError):
-    """A file asked for is not in the image (or is not a regular file)."""
 
 
 __all__ = [
@@ -156,9 +179,24 @@ def _shutdown_response(response: requests.Response) -> None:
 class DockerEngine:
     """Builds, inspects and runs images through the Docker Engine API."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
-        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use."""
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        backend: str = "",
+        builder: str = "",
+        cache_id: str = DEFAULT_CACHE_ID,
+    ) -> None:
+        """Use `client`, or `docker.from_env()` (DOCKER_HOST, DOCKER_TLS_VERIFY...) on first use.
+
+        `backend` (classic, buildkit or auto) and `builder` (a buildx builder) override the
+        project's `build:` settings; a project that leaves the backend to `auto` gets the
+        PLUGWIZ_BACKEND environment variable's, if set. `cache_id` names BuildKit's Go
+        build cache mount."""
         self._client = client
+        self.backend = backend
+        self.builder = builder
+        self.cache_id = cache_id
         # Image IDs the last build produced or used (stage results, then layers), in stream
         # order: tests use them to clean up; plugwiz itself keeps them as the layer cache.
         self.last_build_images: list[str] = []
@@ -264,6 +302,7 @@ class DockerEngine:
             if builder_version:
                 # Fail now, not after minutes of building, with both versions named.
                 check_builder_toolchain(go_line, plan.builder_image, builder_version)
+        cli = self.buildkit_cli(resolved)
         for warning in plan.warnings:
             yield BuildWarning(warning)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -273,14 +312,182 @@ class DockerEngine:
             log_path.open("w", encoding="utf-8") as log,
         ):
             hashing = HashingWriter(context)
-            write_context(resolved, repo, cast(BinaryIO, hashing))
+            write_context(
+                resolved,
+                repo,
+                cast(BinaryIO, hashing),
+                buildkit=cli is not None,
+                cache_id=self.cache_id,
+            )
             context.seek(0)
             log.write(
                 f"# plugwiz build of {tag} at {datetime.now().isoformat(timespec='seconds')}\n"
             )
             log.flush()
-            labels = {LABEL_CONTEXT: hashing.digest}
-            yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            if cli is None:
+                labels = {LABEL_CONTEXT: hashing.digest}
+                yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
+            else:
+                # The label names the inputs whatever the backend: the classic context's digest.
+                labels = {LABEL_CONTEXT: context_digest(resolved, repo)}
+                yield from self._buildkit_build(resolved, cli, context, tag, labels, log, cancel)
+
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """Whether a build of `resolved` goes through BuildKit; False when unsure (BuildKit
+        asked for but missing: the build itself says so)."""
+        try:
+            return self.buildkit_cli(resolved) is not None
+        except DockerError:
+            return False
+
+    def buildkit_cli(self, resolved: ResolvedProject) -> BuildKitCli | None:
+        """How to run a BuildKit build of `resolved`, or None for the classic builder.
+        Raises EngineError when BuildKit was asked for (or a buildx builder named) and no
+        docker CLI here can drive it."""
+        settings = resolved.project.build
+        backend = self.backend or settings.backend or "auto"
+        if backend == "auto":
+            backend = os.environ.get("PLUGWIZ_BACKEND", "") or "auto"
+        builder = self.builder or settings.builder
+        if backend not in BACKENDS:
+            raise DockerError(f"unknown build backend {backend!r}: use {', '.join(BACKENDS)}")
+        if backend == "classic":
+            return None
+        if backend == "buildkit" or builder:
+            return require_buildkit(builder)
+        return find_buildkit()
+
+    def _buildkit_build(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        tag: str,
+        labels: dict[str, str],
+        log: Any,
+        cancel: threading.Event,
+    ) -> Generator[BuildEvent, None, None]:
+        """A BuildKit build through the docker CLI; the image is tagged `tag` on success."""
+        plan = plan_build(resolved)
+        dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+        args = [f"--label={key}={value}" for key, value in labels.items()]
+        result = BuildKitRun()
+        failed = False
+        self.last_build_images = []
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            events = run_buildkit_build(
+                cli,
+                resolved,
+                dockerfile,
+                context,
+                args=args,
+                iidfile=Path(scratch) / "iid",
+                log=log,
+                cancel=cancel,
+                result=result,
+            )
+            try:
+                for event in events:
+                    if isinstance(event, BuildFailed):
+                        failed = True
+                        event = self._explain_buildkit_failure(
+                            resolved, cli, context, event, result
+                        )
+                    yield event
+            finally:
+                events.close()
+                if result.outcome in ("running", "cancelled"):
+                    log.write("# build cancelled\n")
+                    log.flush()
+        if result.outcome == "finished":
+            previous = self._tagged_id(tag)
+            repository, version = parse_repository_tag(tag)
+            with _docker_errors():
+                self.client.api.tag(result.image_id, repository, version or "latest", force=True)
+            log.write(f"# tagged {tag} ({result.image_id})\n")
+            self.last_build_images = [result.image_id]
+            self._forget_superseded_ids(tag, previous, [result.image_id])
+            yield BuildFinished(image_id=result.image_id, tag=tag)
+        elif result.outcome == "cancelled":
+            yield BuildCancelled()
+        elif not failed:
+            yield BuildFailed(
+                message=(
+                    f"the BuildKit build ended without an image (exit code {result.exit_code}); "
+                    f"{tag} was not changed. See the log"
+                ),
+                step=0,
+                title="",
+                last_lines=(),
+                locations=(),
+                plugin=None,
+            )
+
+    def _explain_buildkit_failure(
+        self,
+        resolved: ResolvedProject,
+        cli: BuildKitCli,
+        context: BinaryIO,
+        event: BuildFailed,
+        result: BuildKitRun,
+    ) -> BuildFailed:
+        """`_explain_failure` for BuildKit, whose steps leave no images to read: the check
+        stage is built again without its load-check RUN (every step cached, a second or
+        two) into an untagged image, the host and the refused plugin are read from it, and
+        the image is removed."""
+        if not result.loadcheck_failures:
+            return event
+        try:
+            plan = plan_build(resolved)
+            dockerfile = emit_dockerfile(resolved, plan, buildkit=True, cache_id=self.cache_id)
+            kept = [
+                line
+                for line in dockerfile.split("\n")
+                if not line.startswith(f"RUN {LOADCHECK_ENV}=")
+            ]
+            image_id = self._buildkit_stage_image(cli, context, "\n".join(kept), CHECK_STAGE)
+        except (DockerError, OSError, subprocess.SubprocessError):
+            return event
+        if not image_id:
+            return event
+        try:
+            plugin_path = result.loadcheck_failures[0][0]
+            return self._explain_from_image(resolved, event, image_id, plugin_path)
+        finally:
+            with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                self.client.api.remove_image(image_id, noprune=True)
+
+    def _buildkit_stage_image(
+        self, cli: BuildKitCli, context: BinaryIO, dockerfile: str, stage: str
+    ) -> str:
+        """Build `stage` of `dockerfile` with the context's other files; its image ID."""
+        context.seek(0)
+        with tempfile.TemporaryDirectory(prefix="plugwiz-buildkit-") as scratch:
+            folder = Path(scratch)
+            with (
+                tarfile.open(fileobj=context, mode="r|") as source,
+                tarfile.open(folder / "context.tar", "w") as tar,
+            ):
+                for member in source:
+                    if member.name == "Dockerfile":
+                        data = dockerfile.encode()
+                        member.size = len(data)
+                        tar.addfile(member, io.BytesIO(data))
+                    else:
+                        tar.addfile(member, source.extractfile(member) if member.isfile() else None)
+            iid = folder / "iid"
+            with (folder / "context.tar").open("rb") as stdin:
+                done = subprocess.run(
+                    cli.command("--progress=plain", "--iidfile", str(iid), "--target", stage, "-"),
+                    stdin=stdin,
+                    capture_output=True,
+                    env=cli.environment(),
+                    timeout=300,
+                    check=False,
+                )
+            if done.returncode != 0 or not iid.exists():
+                return ""
+            return iid.read_text(encoding="utf-8").strip()
 
     def _build_stream(
         self,
@@ -393,8 +600,12 @@ class DockerEngine:
                     self._retag(parser.image_id, tmp_tag, tag)
                     log.write(f"# tagged {tag} ({parser.image_id})\n")
                     outcome = "finished"
-                    self._forget_superseded(tag, previous, parser)
-                    yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    try:
+                        # Said first: whoever waits for the image (watch mode runs it at once)
+                        # need not wait for the superseded images to be removed.
+                        yield BuildFinished(image_id=parser.image_id, tag=tag)
+                    finally:
+                        self._forget_superseded(tag, previous, parser)
         finally:
             # Runs on success, failure, cancel, exceptions and generator close alike.
             _shutdown_response(response)
@@ -422,15 +633,22 @@ class DockerEngine:
         host and the first refused plugin from it. Best effort: any problem leaves the
         failure as it was.
         """
-        failures = parser.loadcheck_failures
-        if not failures or not parser.last_image:
+        if not parser.loadcheck_failures or not parser.last_image:
             return event
+        plugin_path = parser.loadcheck_failures[0][0]
+        return self._explain_from_image(resolved, event, parser.last_image, plugin_path)
+
+    def _explain_from_image(
+        self, resolved: ResolvedProject, event: BuildFailed, image: str, plugin_path: str
+    ) -> BuildFailed:
+        """`event` with the explanation of why the plugin at `plugin_path` would not load,
+        read from `image` (which holds the host and every plugin under /out); `event` as it
+        was on any problem."""
         try:
             plan = plan_build(resolved)
             host_path = f"{OUT_DIR}/{plan.host_binary}"
-            plugin_path = failures[0][0]
-            files = self.read_image_files(parser.last_image, [host_path, plugin_path])
-            runtime_glibc = self.image_glibc(parser.last_image)
+            files = self.read_image_files(image, [host_path, plugin_path])
+            runtime_glibc = self.image_glibc(image)
             module = resolved.facts.gomod.module
             context = HostContext(
                 label=f"the host ({module})" if module else "the host",
@@ -470,7 +688,11 @@ class DockerEngine:
         """Remove what earlier builds of `tag` left and this build does not use: the image the
         tag pointed at before, and the step images of stages that changed since. Images this
         build used (its cache) and images anything else holds (a tag, a child) stay."""
-        keep = {i.removeprefix("sha256:")[:12] for i in (*parser.layers, *parser.stage_image_ids)}
+        self._forget_superseded_ids(tag, previous, [*parser.layers, *parser.stage_image_ids])
+
+    def _forget_superseded_ids(self, tag: str, previous: str | None, used: list[str]) -> None:
+        """`_forget_superseded` with the IDs this build used (BuildKit: only its image)."""
+        keep = {i.removeprefix("sha256:")[:12] for i in used}
         candidates = self._ledger.take(tag)
         if previous:
             candidates.append(previous)
@@ -724,6 +946,11 @@ class DockerEngine:
         except (ImageFileError, ElfError):
             return None
 
+    def image_arch(self, image: str) -> str | None:
+        """The image's architecture (`amd64`), None if the daemon does not say."""
+        arch = self._image_attrs(image).get("Architecture")
+        return str(arch) if arch else None
+
     def image_exists(self, image: str) -> bool:
         """True when `image` is present locally."""
         try:
@@ -736,28 +963,122 @@ class DockerEngine:
 
     def run_once(self, image: str, timeout: float = 30.0) -> RunResult:
         """Run the image's CMD once (at most `timeout` seconds) and return its output."""
-        self._image_attrs(image)
+        lines: list[str] = []
+        exited = RunExited(None)
+        for event in self.run(RunSpec(image, timeout=timeout), cancel=threading.Event()):
+            if isinstance(event, RunOutput):
+                lines.append(event.text)
+            elif isinstance(event, RunExited):
+                exited = event
+        output = "".join(f"{line}\n" for line in lines)
+        return RunResult(exited.exit_code, output, exited.timed_out)
+
+    def run(self, spec: RunSpec, *, cancel: threading.Event) -> Generator[RunEvent, None, None]:
+        """Run `spec.image`, streaming its output; see BuildEngine.run."""
+        attrs = self._image_attrs(spec.image)
+        config = attrs.get("Config") or {}
         api = self.client.api
+        if spec.command is not None:
+            command: list[str] | None = list(spec.command)
+        elif spec.args:
+            command = [*(config.get("Cmd") or []), *spec.args]
+        else:
+            command = None
+        if spec.publish is None:
+            exposed = list((config.get("ExposedPorts") or {}).keys())
+        else:
+            exposed = [f"{port}/tcp" for port in spec.publish]
+        bindings = {port: ("127.0.0.1", None) for port in exposed}
+        host_config = api.create_host_config(port_bindings=bindings) if bindings else None
         with _docker_errors():
-            container = api.create_container(image)
+            container = api.create_container(
+                attrs["Id"],
+                command=command,
+                environment=[f"{k}={v}" for k, v in spec.env] or None,
+                ports=[p.split("/")[0] for p in exposed] or None,
+                host_config=host_config,
+            )
         cid = container["Id"]
+        lines: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def reader() -> None:
+            # Blocking reads here, so the generator can watch the cancel flag and the clock.
+            partial = b""
+            try:
+                for chunk in api.logs(cid, stdout=True, stderr=True, stream=True, follow=True):
+                    partial += chunk
+                    *complete, partial = partial.split(b"\n")
+                    for line in complete:
+                        lines.put(line.decode("utf-8", "replace"))
+                if partial:
+                    lines.put(partial.decode("utf-8", "replace"))
+            except Exception:  # noqa: BLE001 - the end of the stream, whatever ended it
+                pass
+            finally:
+                lines.put(done)
+
+        thread: threading.Thread | None = None
         try:
             with _docker_errors():
                 api.start(cid)
-                exit_code: int | None
-                timed_out = False
+                info = api.inspect_container(cid)
+            yield RunStarted(cid, _published(info))
+            thread = threading.Thread(target=reader, name="plugwiz-run", daemon=True)
+            thread.start()
+            deadline = time.monotonic() + spec.timeout if spec.timeout else None
+            ended = False
+            while not ended:
+                if cancel.is_set():
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 try:
-                    exit_code = int(api.wait(cid, timeout=timeout)["StatusCode"])
-                except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                    # A ReadTimeout surfaces as ConnectionError from urllib3 on unix sockets.
-                    timed_out, exit_code = True, None
-                    with contextlib.suppress(DockerException):
-                        api.kill(cid)
-                raw = api.logs(cid, stdout=True, stderr=True)
-            return RunResult(exit_code, raw.decode("utf-8", "replace"), timed_out)
+                    item = lines.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    ended = True
+                else:
+                    yield RunOutput(str(item))
+            if ended:
+                with _docker_errors():
+                    status = api.wait(cid, timeout=30)
+                yield RunExited(int(status.get("StatusCode", -1)))
+            else:
+                with contextlib.suppress(DockerException, requests.exceptions.RequestException):
+                    api.kill(cid)
+                # What it printed before it was stopped is still worth showing.
+                if thread is not None:
+                    thread.join(timeout=2)
+                while not lines.empty():
+                    item = lines.get_nowait()
+                    if item is not done:
+                        yield RunOutput(str(item))
+                yield RunExited(None, timed_out=not cancel.is_set(), stopped=cancel.is_set())
         finally:
             with contextlib.suppress(DockerException, requests.exceptions.RequestException):
                 api.remove_container(cid, force=True)
+            if thread is not None:
+                thread.join(timeout=2)
+
+
+def _published(info: dict[str, Any]) -> tuple[PublishedPort, ...]:
+    """The published ports of an inspected container."""
+    ports: list[PublishedPort] = []
+    for key, bindings in ((info.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        port, _, protocol = str(key).partition("/")
+        for binding in bindings or []:
+            with contextlib.suppress(ValueError, TypeError):
+                ports.append(
+                    PublishedPort(
+                        int(port),
+                        protocol or "tcp",
+                        binding.get("HostIp") or "127.0.0.1",
+                        int(binding.get("HostPort")),
+                    )
+                )
+    return tuple(sorted(ports, key=lambda p: p.container_port))
 
 
 def _cmd_values(args: list[str]) -> list[str]:

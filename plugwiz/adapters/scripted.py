@@ -18,9 +18,16 @@ from pathlib import Path
 from plugwiz.core.buildinfo import BinaryFacts, Module
 from plugwiz.core.engine import (
     EngineUnavailableError,
+    ImageFileError,
     ImageNotFoundError,
     PruneResult,
+    PublishedPort,
+    RunEvent,
+    RunExited,
+    RunOutput,
     RunResult,
+    RunSpec,
+    RunStarted,
 )
 from plugwiz.core.events import (
     BuildCancelled,
@@ -78,6 +85,8 @@ class ScriptedEngine:
       A finished build adds a report for its tag from `report_for` when none is set.
     - `clock`: stamps the events (`at`) and moves on with each one; without it the events
       carry no times (the session stamps them as they come).
+    - `files`: the files of images (by image, then absolute path), for `read_image_file`;
+      `go_versions` and `glibc` what builder and runtime images have.
     """
 
     events: list[BuildEvent] = field(default_factory=list)
@@ -89,9 +98,18 @@ class ScriptedEngine:
     )
     hold_at: int | None = None
     hold_when: Callable[[BuildEvent], bool] | None = None
+    hold_run: int | None = None
+    buildkit: bool = False  # what uses_buildkit answers
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    go_versions: dict[str, str] = field(default_factory=lambda: {"golang:1.19-bookworm": "1.19.8"})
+    glibc: dict[str, str] = field(default_factory=lambda: {"debian:bookworm-slim": "2.36"})
     builds: list[ResolvedProject] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
+    run_specs: list[RunSpec] = field(default_factory=list)
+    # What a run publishes (RunStarted.ports), and how long it waits before each line.
+    run_ports: tuple[PublishedPort, ...] = ()
+    run_line_delay: float = 0.0
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     clock: FakeClock | None = None
@@ -145,6 +163,10 @@ class ScriptedEngine:
                         event = stamped(event, clock())
                 yield event
 
+    def uses_buildkit(self, resolved: ResolvedProject) -> bool:
+        """`buildkit` (a real engine asks the project and this machine)."""
+        return self.buildkit
+
     def inspect(self, image: str) -> ImageReport:
         """The report set for `image`; ImageNotFoundError when there is none."""
         self.ping()
@@ -159,10 +181,73 @@ class ScriptedEngine:
         self.runs.append(image)
         return self.run_result
 
+    def run(self, spec: RunSpec, *, cancel: threading.Event) -> Iterator[RunEvent]:
+        """RunStarted, `run_result`'s output line by line, RunExited with its exit code
+        (a hold at `hold_run` lines waits for the cancel, like a server that keeps running)."""
+        self.inspect(spec.image)
+        self.runs.append(spec.image)
+        self.run_specs.append(spec)
+        yield RunStarted("0" * 64, self.run_ports)
+        for index, line in enumerate(self.run_result.output.splitlines()):
+            if self.hold_run is not None and index == self.hold_run:
+                while not cancel.is_set():
+                    cancel.wait(0.02)
+            elif self.run_line_delay:
+                cancel.wait(self.run_line_delay)
+            if cancel.is_set():
+                yield RunExited(None, stopped=True)
+                return
+            yield RunOutput(line)
+        yield RunExited(self.run_result.exit_code, timed_out=self.run_result.timed_out)
+
     def prune(self) -> PruneResult:
         """`prune_result`."""
         self.ping()
         return self.prune_result
+
+    # -- reading images ----------------------------------------------------------------------
+
+    def image_exists(self, image: str) -> bool:
+        """True for a tag with a report, an image with files, or a known builder/runtime."""
+        return (
+            image in self.reports
+            or image in self.files
+            or image in self.go_versions
+            or image in self.glibc
+        )
+
+    def image_command(self, image: str) -> tuple[list[str], str, dict[str, str]]:
+        """The report's CMD, workdir and labels."""
+        report = self.inspect(image)
+        return [*report.entrypoint, *report.cmd], report.workdir, dict(report.labels)
+
+    def read_image_file(self, image: str, path: str) -> bytes:
+        """A file from `files`."""
+        if not self.image_exists(image):
+            raise ImageNotFoundError(f"no image {image!r} here")
+        try:
+            return self.files[image][path]
+        except KeyError:
+            raise ImageFileError(f"{path} is not in {image}") from None
+
+    def first_image_file(self, image: str, paths: list[str]) -> tuple[str, bytes] | None:
+        """The first of `paths` in `files`."""
+        for path in paths:
+            if path in self.files.get(image, {}):
+                return path, self.files[image][path]
+        return None
+
+    def image_glibc(self, image: str) -> str | None:
+        """From `glibc`."""
+        return self.glibc.get(image)
+
+    def image_arch(self, image: str) -> str | None:
+        """Always amd64."""
+        return "amd64" if self.image_exists(image) else None
+
+    def builder_go_version(self, image: str) -> str | None:
+        """From `go_versions`."""
+        return self.go_versions.get(image)
 
 
 def unavailable(message: str = "the Docker daemon is not reachable") -> EngineUnavailableError:
@@ -202,18 +287,21 @@ def realistic_build(
     fail_plugin: str = "broken",
     cached_stages: Collection[str] = (),
     refuse_plugin: str = "",
+    buildkit: bool = False,
 ) -> Iterator[BuildEvent]:
     """A build that looks like the real one for `resolved`: every instruction of its
-    Dockerfile as a step, in its stage, its RUN steps with compiler-like output.
+    Dockerfile as a step, in its stage, its RUN steps with compiler-like output (with
+    `buildkit`, BuildKit's layout and its steps, one at a time).
 
     - a custom plugin named `fail_plugin` fails to compile (at line 9 of its file);
-    - the steps of the stages named in `cached_stages` (builder stage names: "host",
-      "plugin-1", "check", "" for the runtime) come from the cache, with no output;
+    - the steps of the stages named in `cached_stages` (builder stage names: "toolchain",
+      "host", "plugin-1", "check", "" for the runtime; BuildKit's "source", "bundled")
+      come from the cache, with no output;
     - the load check refuses the plugin named `refuse_plugin`, with an explanation (built
       with another Go release).
     """
     plan = plan_build(resolved)
-    steps = dockerfile_steps(emit_dockerfile(resolved, plan))
+    steps = dockerfile_steps(emit_dockerfile(resolved, plan, buildkit=buildkit), buildkit=buildkit)
     total = len(steps)
     by_stage = {p.stage: p for p in plan.plugins if p.index}
     for number, (stage, title) in enumerate(steps, start=1):

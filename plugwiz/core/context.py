@@ -37,6 +37,7 @@ from plugwiz.core.plan import (
     CTX_LOADCHECK,
     CTX_PLUGINS,
     CTX_PREBUILT,
+    DEFAULT_CACHE_ID,
     BuildPlan,
     extra_file_context_path,
     plan_build,
@@ -241,14 +242,20 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, executable: bool = 
 
 
 def write_context(
-    resolved: ResolvedProject, repo: HostRepository, out: BinaryIO
+    resolved: ResolvedProject,
+    repo: HostRepository,
+    out: BinaryIO,
+    *,
+    buildkit: bool = False,
+    cache_id: str = DEFAULT_CACHE_ID,
 ) -> list[ContextEntry]:
-    """Write the build context for `resolved` as an uncompressed tar to `out`.
+    """Write the build context for `resolved` as an uncompressed tar to `out`, with the
+    Dockerfile for BuildKit when `buildkit` (its Go cache mount named `cache_id`).
 
     Raises ProjectError (or PluginSourceError) before writing anything if a source is unusable.
     """
     plan = plan_build(resolved)
-    dockerfile = emit_dockerfile(resolved, plan).encode()
+    dockerfile = emit_dockerfile(resolved, plan, buildkit=buildkit, cache_id=cache_id).encode()
     local = local_context_files(resolved)
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         _add_bytes(tar, "Dockerfile", dockerfile)

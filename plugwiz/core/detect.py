@@ -13,6 +13,11 @@ _PACKAGE_RE = re.compile(rb"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILIN
 _FUNC_MAIN_RE = re.compile(rb"^func\s+main\s*\(\s*\)", re.MULTILINE)
 _BLOCK_COMMENT_RE = re.compile(rb"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT_RE = re.compile(rb"//[^\n]*")
+_IMPORT_BLOCK_RE = re.compile(rb"^import\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
+_IMPORT_LINE_RE = re.compile(
+    rb"^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?\"([^\"]+)\"", re.MULTILINE
+)
+_IMPORT_SPEC_RE = re.compile(rb"(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?\"([^\"]+)\"")
 
 # Directories the go tool ignores, and trees that are never the host's own packages.
 _SKIPPED_PARTS = ("vendor", "testdata")
@@ -39,6 +44,28 @@ def has_func_main(source: bytes) -> bool:
     return _FUNC_MAIN_RE.search(_BLOCK_COMMENT_RE.sub(b"", source)) is not None
 
 
+def go_imports(source: bytes) -> list[str]:
+    """The import paths of a Go file (comments ignored; aliases, `_` and `.` imports too)."""
+    stripped = _LINE_COMMENT_RE.sub(b"", _BLOCK_COMMENT_RE.sub(b"", source))
+    found = [m.group(1) for m in _IMPORT_LINE_RE.finditer(stripped)]
+    for block in _IMPORT_BLOCK_RE.finditer(stripped):
+        found.extend(m.group(1) for m in _IMPORT_SPEC_RE.finditer(block.group(1)))
+    return [path.decode("utf-8", "replace") for path in found]
+
+
+def external_imports(paths: set[str], module: str) -> tuple[str, ...]:
+    """Of `paths`, the packages of other modules: a first element with a dot (a domain), so
+    never the standard library, and not under `module` itself. Sorted."""
+    prefix = module.rstrip("/") + "/"
+    return tuple(
+        sorted(
+            p
+            for p in paths
+            if "." in p.split("/", 1)[0] and p != module and not p.startswith(prefix)
+        )
+    )
+
+
 def _is_package_file(path: str) -> bool:
     parts = PurePosixPath(path).parts
     if not path.endswith(".go") or path.endswith("_test.go"):
@@ -63,10 +90,12 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         ) from None
     main_dirs: set[str] = set()
     package_main_dirs: set[str] = set()
+    imports: set[str] = set()
     for path in files:
         if not _is_package_file(path):
             continue
         content = read(path) or b""
+        imports.update(go_imports(content))
         if go_package_name(content) != "main":
             continue
         directory = str(PurePosixPath(path).parent)
@@ -81,4 +110,5 @@ def detect_host(files: list[str], read: Callable[[str], bytes | None]) -> HostFa
         plugin_packages=tuple(sorted(plugin_dirs)),
         has_go_sum="go.sum" in fileset,
         vendored="vendor/modules.txt" in fileset,
+        imports=external_imports(imports, gomod.module),
     )

@@ -23,7 +23,15 @@ from typing import Any
 
 from plugwiz.core.explain import Explanation
 from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
-from plugwiz.core.plan import CUSTOM_PLUGIN_DIR, SRC_DIR, plan_build
+from plugwiz.core.plan import (
+    BUNDLED_STAGE,
+    CUSTOM_PLUGIN_DIR,
+    HOST_STAGE,
+    SOURCE_STAGE,
+    SRC_DIR,
+    TOOLCHAIN_STAGE,
+    plan_build,
+)
 
 # How many output lines of the failing step a BuildFailed keeps.
 LAST_LINES = 30
@@ -42,6 +50,9 @@ _CUSTOM_BUILD_RE = re.compile(rf"\./{CUSTOM_PLUGIN_DIR}/([A-Za-z0-9._-]+)")
 _COMMAND_ERROR_RE = re.compile(
     r"^The command '(?:/bin/sh -c )?(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)$", re.S
 )
+# Stages that build more than one plugin (or none): a failure there names no plugin unless a
+# compiler location does.
+_SHARED_STAGES = (TOOLCHAIN_STAGE, SOURCE_STAGE, HOST_STAGE, BUNDLED_STAGE)
 # Builder chatter that is not the step's own output.
 _NOISE_PREFIXES = (" ---> ", "Removing intermediate container ", "Successfully built ")
 
@@ -77,6 +88,9 @@ class StepFinished:
     number: int
     cached: bool = False
     at: float = _at()
+    # How long the step ran, when the backend says (BuildKit's `DONE 1.6s`); None: from the
+    # times of its events. Timing, like `at`: left out of equality.
+    seconds: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -345,8 +359,8 @@ class BuildStreamParser:
             name = self._plugin_of_path(match.group("path"))
             if name:
                 return name
-        if self._stage == "host":
-            return None  # the host itself (or its build command) failed
+        if self._stage in _SHARED_STAGES:
+            return None  # the host itself (or its build command, or its modules) failed
         for build_path, name in self._by_build_path.items():
             if re.search(re.escape(build_path) + r"(?:\s|$)", self._title):
                 return name

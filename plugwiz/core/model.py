@@ -155,6 +155,17 @@ class ExtraFile:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How a live run (the Result step, `plugwiz watch`) starts the image: `args` appended to
+    its CMD, `env` added, container `ports` published on 127.0.0.1 (none: every port the
+    image EXPOSEs)."""
+
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class GoMod:
     """What plugwiz reads from go.mod."""
 
@@ -173,6 +184,22 @@ class HostFacts:
     plugin_packages: tuple[str, ...] = ()
     has_go_sum: bool = False
     vendored: bool = False
+    # Packages from outside the host module that its own (non-test) files import: what a
+    # build can compile before the host's source is copied in (see plan.dependency_packages).
+    imports: tuple[str, ...] = ()
+
+
+BACKENDS = ("auto", "classic", "buildkit")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How the image is built: `backend` is `classic` (the daemon's classic builder, through
+    the Docker API), `buildkit` (the docker CLI with BuildKit, or buildx), or `auto` (BuildKit
+    where it is available); `builder` names a buildx builder (local or remote)."""
+
+    backend: str = "auto"
+    builder: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +214,8 @@ class Project:
     loading: PluginLoading = field(default_factory=PluginLoading)
     files: tuple[ExtraFile, ...] = ()
     tag: str = DEFAULT_TAG
+    build: BuildSettings = field(default_factory=BuildSettings)
+    run: RunSettings = field(default_factory=RunSettings)
     # Relative plugin and file sources are relative to this directory (the project file's).
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 

@@ -8,6 +8,7 @@ show it where the user can fix it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -51,6 +52,61 @@ CTX_PREBUILT = "prebuilt"
 CTX_FILES = "files"
 CTX_LOADCHECK = "plugwiz/loadcheck.go"
 
+# Stage names (the event parser maps a failing stage to its plugin by them).
+TOOLCHAIN_STAGE = "toolchain"
+SOURCE_STAGE = "source"  # BuildKit: modules and the host tree
+HOST_STAGE = "host"
+BUNDLED_STAGE = "bundled"  # BuildKit: the bundled plugins, beside the host
+CHECK_STAGE = "check"
+# BuildKit's Go build cache mount: its id and where Go finds it (GOCACHE).
+DEFAULT_CACHE_ID = "plugwiz-go-build"
+GOCACHE_DIR = "/root/.cache/go-build"
+
+# The standard packages the `toolchain` stage compiles (with their dependencies: about 140 of
+# the 240 standard packages), for the host (exe) and for plugins (-dynlink), once per builder
+# image and flags. What Go services and their plugins link: HTTP and TLS, JSON/XML/CSV,
+# templates, SQL, compression, exec and signals, plugin. Not all of `std`: the rest (go/*,
+# debug/*, image/*, testing...) would cost a cold build about 40 % more compile time for
+# packages hosts rarely link; a host that does import one compiles it in its own stage.
+TOOLCHAIN_PACKAGES = (
+    "bufio",
+    "compress/gzip",
+    "context",
+    "crypto/hmac",
+    "crypto/rand",
+    "crypto/sha1",
+    "crypto/sha256",
+    "crypto/tls",
+    "crypto/x509",
+    "database/sql",
+    "embed",
+    "encoding/base64",
+    "encoding/csv",
+    "encoding/hex",
+    "encoding/json",
+    "encoding/xml",
+    "flag",
+    "hash/crc32",
+    "html/template",
+    "log",
+    "math/big",
+    "mime/multipart",
+    "net/http",
+    "net/http/httputil",
+    "os/exec",
+    "os/signal",
+    "path/filepath",
+    "plugin",
+    "regexp",
+    "runtime/debug",
+    "sort",
+    "text/template",
+)
+TRIMPATH = "-trimpath"
+# An import path that can go into a RUN line unquoted (what Go allows, less a few odd ones;
+# a path outside it is simply not compiled ahead: the build compiles it when it needs it).
+_IMPORT_PATH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~+/-]*$")
+
 
 @dataclass(frozen=True)
 class PlannedPlugin:
@@ -85,6 +141,14 @@ class BuildPlan:
     goflags: tuple[str, ...]
     warnings: tuple[str, ...]
     plugin_dir: str = ""
+    # Packages of other modules the host imports: compiled before the host's tree is copied.
+    dependencies: tuple[str, ...] = ()
+
+    @property
+    def toolchain_goflags(self) -> tuple[str, ...]:
+        """The GOFLAGS that change compiled code (all but `-mod=`): the toolchain stage's,
+        which runs outside any module (where `go` refuses `-mod=vendor`)."""
+        return tuple(f for f in self.goflags if not f.startswith("-mod="))
 
     @property
     def runtime_plugin_paths(self) -> list[str]:
@@ -247,10 +311,7 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
     if clashes:
         raise ProjectError(clashes[0].message)
 
-    goflags = ["-trimpath", *(goflag(f) for f in host.build_flags if f != "-trimpath")]
-    if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
-        # go.mod files older than `go 1.14` ignore vendor/ unless asked.
-        goflags.append("-mod=vendor")
+    goflags = plan_goflags(resolved)
     for name, value in host.build_env:
         env_name(name)
         reject_control_chars(value, f"build env {name}")
@@ -268,7 +329,39 @@ def _plan(resolved: ResolvedProject) -> BuildPlan:
         goflags=tuple(goflags),
         warnings=tuple(warnings),
         plugin_dir=loading.directory.rstrip("/") or "/",
+        dependencies=tuple(p for p in facts.imports if _IMPORT_PATH_RE.match(p)),
     )
+
+
+def needs_trimpath(resolved: ResolvedProject) -> bool:
+    """Whether the build needs `-trimpath`: only for a plugin built somewhere else.
+
+    Go's hash of a compiled package covers the directory it was compiled in, unless
+    `-trimpath` takes it out. Every plugin plugwiz compiles is compiled in the same builder
+    and the same directory as the host (`/src`), so they match without it (measured: a plugin
+    built from an identical tree in another directory is refused without `-trimpath` on both
+    sides, and loads in the host's directory). A prebuilt plugin was compiled elsewhere:
+    it can only match a host built with `-trimpath`. Without it, the builder's precompiled
+    standard library is used as it is instead of being compiled again in every build.
+    """
+    if TRIMPATH in resolved.project.host.build_flags:
+        return True
+    return any(
+        resolved.plugin_kind(index) is PluginKind.PREBUILT
+        for index in range(len(resolved.project.plugins))
+    )
+
+
+def plan_goflags(resolved: ResolvedProject) -> list[str]:
+    """GOFLAGS for host and plugins alike: `-trimpath` when needed (`needs_trimpath`), the
+    user's build flags, and `-mod=vendor` for a vendored go.mod older than `go 1.14`."""
+    host, facts = resolved.project.host, resolved.facts
+    goflags = [TRIMPATH] if needs_trimpath(resolved) else []
+    goflags += [goflag(f) for f in host.build_flags if f != TRIMPATH]
+    if facts.vendored and not any(f.startswith("-mod=") for f in goflags):
+        # go.mod files older than `go 1.14` ignore vendor/ unless asked.
+        goflags.append("-mod=vendor")
+    return goflags
 
 
 def extra_file_context_path(index: int, source: str) -> str:

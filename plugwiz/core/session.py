@@ -49,6 +49,7 @@ from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import ImageReport
+from plugwiz.core.run_session import RunSession, RunState
 from plugwiz.core.timeline import BuildTimeline, SmokeRun, plan_stages
 
 # How many lines of the log the session keeps for a screen that shows it late (the whole log
@@ -110,11 +111,21 @@ class ImageInspected:
 
 
 @dataclass(frozen=True)
+class BackendChosen:
+    """The engine builds this project with BuildKit (its layout, its step numbers, steps that
+    run at once) or not; said before the build's first event."""
+
+    buildkit: bool
+
+
+@dataclass(frozen=True)
 class WorkerDone:
     """The worker has nothing more to say."""
 
 
-SessionEvent = BuildEvent | EngineUnavailable | BuildCrashed | ImageInspected | WorkerDone
+SessionEvent = (
+    BuildEvent | BackendChosen | EngineUnavailable | BuildCrashed | ImageInspected | WorkerDone
+)
 
 
 class PluginOutcome(enum.Enum):
@@ -411,6 +422,11 @@ class BuildSession:
                 self._set_state(BuildState.RUNNING)
         elif isinstance(event, StepFinished | BuildCancelled):
             self.timeline.apply(event)
+        elif isinstance(event, BackendChosen):
+            if not self.timeline.records and self.resolved is not None:
+                self.timeline.use_stages(
+                    plan_stages(self.resolved, buildkit=event.buildkit), overlapping=event.buildkit
+                )
         elif isinstance(event, BuildWarning):
             self.warnings.append(event.text)
             lines.append(f"{WARNING_MARK} {event.text}")
@@ -512,13 +528,50 @@ class BuildSession:
         self.history.record(self.history_entry)
 
     def record_smoke(self, started: float, finished: float, ok: bool, detail: str = "") -> None:
-        """The image of the last build was run once (the smoke run): add it to the timeline
-        and the history. The state does not change, so listeners are not called."""
+        """The image of the last build was run (the smoke run; `finished` 0 while it runs):
+        add it to the timeline and the history. The state does not change, so listeners are
+        not called."""
         if self.active:
             return
         self.timeline.record_smoke(SmokeRun(started, finished, ok, detail))
         if self.history is not None and self.history_entry is not None:
             self.history.record(self.history_entry)
+
+    def record_run(self, run: RunSession) -> bool:
+        """`run` (the Result step's live run, or watch mode's) started or ended: when it runs
+        the image this session's last build made, it is that build's smoke run. Call it on
+        the polling thread when the run's state changes; True when it was recorded."""
+        spec = run.spec
+        if (
+            self.state is not BuildState.SUCCEEDED
+            or spec is None
+            or spec.image != self.tag
+            or run.state is RunState.IDLE
+            or not run.started_at
+        ):
+            return False
+        # The run session keeps monotonic times; the timeline, this session's clock's.
+        offset = self.clock() - time.monotonic()
+        started = run.started_at + offset
+        state = run.state
+        if state.active:
+            self.record_smoke(started, 0.0, True, "running")
+            return True
+        finished = (run.finished_at or time.monotonic()) + offset
+        exit = run.exit
+        if state is RunState.FAILED:
+            ok, detail = False, run.message or "could not run"
+        elif state is RunState.STOPPED or (exit is not None and exit.stopped):
+            ok, detail = True, "stopped"
+        elif exit is not None and exit.timed_out:
+            ok, detail = False, "timed out"
+        elif exit is not None:
+            code = exit.exit_code
+            ok, detail = code == 0, "no exit code" if code is None else f"exit code {code}"
+        else:
+            ok, detail = False, "ended"
+        self.record_smoke(started, max(finished, started), ok, detail)
+        return True
 
     def _final_state(self) -> BuildState:
         if self.finished is not None:
@@ -604,6 +657,9 @@ class BuildSession:
                 self._unavailable = True
                 put(EngineUnavailable(str(exc)))
                 return
+            buildkit = engine.uses_buildkit(resolved)
+            if buildkit:
+                put(BackendChosen(True))  # the timeline was planned for the classic builder
             log_path.parent.mkdir(parents=True, exist_ok=True)
             finished: BuildFinished | None = None
             next_yield = 0.0
@@ -639,6 +695,7 @@ class BuildSession:
 
 
 __all__ = [
+    "BackendChosen",
     "BuildCrashed",
     "BuildSession",
     "BuildState",

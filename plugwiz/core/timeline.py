@@ -2,12 +2,17 @@
 what `plugwiz build --timings` prints, and what the build history keeps.
 
 Backend-neutral: the stages come from the plan (which stage builds what, from which of the
-user's files) and the Dockerfile plugwiz renders; their progress comes from the typed events
+user's files) and the Dockerfile plugwiz renders for the backend (the classic builder's layout,
+or BuildKit's: `plan_stages(..., buildkit=True)`); their progress comes from the typed events
 (stage names, step numbers, times, `cached`), never from a builder's text. Pure.
 
-A build's stages, in order: the host (toolchain, modules, host build, bundled plugins), one
+A build's stages, in order: the host (toolchain, modules, host build, bundled plugins: the
+Dockerfile's `toolchain` and `host` stages, or BuildKit's `source`, `host` and `bundled`), one
 per custom plugin, the load check, the runtime image, and the smoke run when the image was
-run once after the build.
+run after the build.
+
+BuildKit runs independent stages at once, so its steps overlap (`BuildTimeline(overlapping=
+True)`): a step ends only when an event says so, never because another one started.
 """
 
 from __future__ import annotations
@@ -26,7 +31,15 @@ from plugwiz.core.events import (
     StepStarted,
 )
 from plugwiz.core.model import ProjectError, ResolvedProject
-from plugwiz.core.plan import CTX_HOST, plan_build
+from plugwiz.core.plan import (
+    BUNDLED_STAGE,
+    CHECK_STAGE,
+    CTX_HOST,
+    HOST_STAGE,
+    SOURCE_STAGE,
+    TOOLCHAIN_STAGE,
+    plan_build,
+)
 from plugwiz.core.render import emit_dockerfile
 
 # Stage keys stay the same from one build of a project to the next (a plugin's stage is
@@ -86,11 +99,18 @@ class PlannedStage:
     source: str = ""  # the custom plugin's source as the project gives it (plugins/x.go)
     source_path: str = ""  # the same, as an absolute path: the user's own file
     bundled: tuple[str, ...] = ()  # the host's bundled plugins, built with it
+    # Other Dockerfile stages shown as part of this one (the host's: toolchain, source...).
+    more_stages: tuple[str, ...] = ()
 
     @property
     def steps(self) -> tuple[int, ...]:
         """Every step number of the stage, in order, each once."""
         return tuple(sorted({n for row in self.rows for n in row.steps}))
+
+    @property
+    def builder_stages(self) -> tuple[str, ...]:
+        """Every Dockerfile stage name whose steps are this stage's."""
+        return (self.builder_stage, *self.more_stages)
 
 
 @dataclass
@@ -108,12 +128,12 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class SmokeRun:
-    """The image run once after the build (the Result step's "run once")."""
+    """The image run after the build (the Result step's live run, or watch mode's)."""
 
     started: float
-    finished: float
+    finished: float  # 0.0 while it runs
     ok: bool
-    detail: str = ""  # "exit code 0", "timed out"
+    detail: str = ""  # "exit code 0", "stopped", "timed out", "running"
 
 
 @dataclass(frozen=True)
@@ -147,9 +167,35 @@ class StageDelta:
 # -- the plan's stages --------------------------------------------------------------------------
 
 
-def dockerfile_steps(text: str) -> list[tuple[str, str]]:
-    """(stage name, instruction) for each instruction of a Dockerfile, in order: what the
-    builder numbers as its steps. Continuation lines are joined; comments are skipped."""
+# The instructions BuildKit runs as steps (vertices) of their own, besides a FROM of an image:
+# the others (ENV, LABEL, CMD...) only change the image's config. As core/buildkit_events
+# numbers them.
+_VERTEX_INSTRUCTIONS = ("RUN", "COPY", "ADD", "WORKDIR")
+
+
+def dockerfile_steps(text: str, *, buildkit: bool = False) -> list[tuple[str, str]]:
+    """(stage name, instruction) for each step of a Dockerfile, in order: what the builder
+    numbers as its steps. The classic builder: every instruction. BuildKit (`buildkit`): a
+    FROM of an image (not of an earlier stage) and the RUN, COPY, ADD and WORKDIR
+    instructions. Continuation lines are joined; comments are skipped."""
+    steps = _instructions(text)
+    if not buildkit:
+        return steps
+    kept: list[tuple[str, str]] = []
+    stages: list[str] = []
+    for stage, instruction in steps:
+        words = instruction.split()
+        word = words[0].upper() if words else ""
+        if word == "FROM":
+            if len(words) > 1 and words[1] not in stages:
+                kept.append((stage, instruction))
+            stages.append(stage)
+        elif word in _VERTEX_INSTRUCTIONS:
+            kept.append((stage, instruction))
+    return kept
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
     steps: list[tuple[str, str]] = []
     stage = ""
     parts: list[str] = []
@@ -179,18 +225,25 @@ def short_title(title: str, width: int = 48) -> str:
     return title if len(title) <= width else title[: width - 1] + "…"
 
 
-def _host_part(instruction: str) -> str:
-    """Which part of the host stage an instruction of plugwiz's Dockerfile belongs to."""
-    word = instruction.split(maxsplit=1)[0].upper() if instruction.strip() else ""
-    if word in ("FROM", "ENV", "WORKDIR", "ARG"):
-        return "toolchain"
-    if (
-        instruction.startswith(f"COPY {CTX_HOST}/go.")
-        or instruction.startswith(f"COPY {CTX_HOST}/vendor/")
-        or "go mod download" in instruction
-    ):
-        return "modules"
-    return "build"
+def _host_parts(steps: Sequence[tuple[int, str, str]]) -> dict[str, list[int]]:
+    """Which part of the host each of its steps belongs to: (number, builder stage, title)
+    of the steps of the host's Dockerfile stages, in order."""
+    parts: dict[str, list[int]] = {"toolchain": [], "modules": [], "build": [], "bundled": []}
+    tree_copied = False  # the host's own tree is in: what comes after builds the host
+    for number, stage, instruction in steps:
+        word = instruction.split(maxsplit=1)[0].upper() if instruction.strip() else ""
+        if stage == BUNDLED_STAGE:
+            part = "bundled"  # BuildKit: the bundled plugins' own stage, beside the host
+        elif stage == TOOLCHAIN_STAGE or word in ("FROM", "ENV", "WORKDIR", "ARG"):
+            part = "toolchain"  # the builder image and the standard library compiled once
+        elif instruction.startswith(f"COPY {CTX_HOST}/ ") or tree_copied:
+            tree_copied = True
+            part = "build"
+        else:
+            # go.mod, vendor/, the downloads and third-party packages compiled before the tree.
+            part = "modules"
+        parts[part].append(number)
+    return parts
 
 
 def _plugin_row(instruction: str, source: str, file_name: str) -> str:
@@ -204,14 +257,16 @@ def _plugin_row(instruction: str, source: str, file_name: str) -> str:
     return short_title(instruction)
 
 
-def plan_stages(resolved: ResolvedProject) -> tuple[PlannedStage, ...]:
-    """The stages a build of `resolved` goes through, with their steps; () when the project
-    cannot be planned (the build will say why)."""
+def plan_stages(resolved: ResolvedProject, *, buildkit: bool = False) -> tuple[PlannedStage, ...]:
+    """The stages a build of `resolved` goes through, with their steps numbered as the
+    backend numbers them (BuildKit's layout and numbering with `buildkit`); () when the
+    project cannot be planned (the build will say why)."""
     try:
         plan = plan_build(resolved)
+        text = emit_dockerfile(resolved, plan, buildkit=buildkit)
     except ProjectError:
         return ()
-    numbered = list(enumerate(dockerfile_steps(emit_dockerfile(resolved, plan)), start=1))
+    numbered = list(enumerate(dockerfile_steps(text, buildkit=buildkit), start=1))
     project = resolved.project
 
     def steps_of(builder_stage: str) -> list[tuple[int, str]]:
@@ -219,22 +274,38 @@ def plan_stages(resolved: ResolvedProject) -> tuple[PlannedStage, ...]:
 
     stages: list[PlannedStage] = []
     bundled = tuple(p.name for p in plan.plugins if p.kind == "bundled")
-    host_steps = steps_of("host")
-    parts: dict[str, list[int]] = {"toolchain": [], "modules": [], "build": []}
-    for number, title in host_steps:
-        parts[_host_part(title)].append(number)
+    host_stages = (
+        (SOURCE_STAGE, HOST_STAGE, BUNDLED_STAGE) if buildkit else (TOOLCHAIN_STAGE, HOST_STAGE)
+    )
+    host_steps = [(n, stage, title) for n, (stage, title) in numbered if stage in host_stages]
+    parts = _host_parts(host_steps)
     image = plan.builder_image
     rows = [StageRow(f"toolchain  {image}", tuple(parts["toolchain"]))]
     if parts["modules"]:
         rows.append(StageRow("modules", tuple(parts["modules"])))
     if parts["build"]:
         rows.append(StageRow("host build", tuple(parts["build"])))
-        if bundled:
-            # Built by the same RUN as the host: the same step, shown under its own name.
-            run = tuple(n for n, t in host_steps if n in parts["build"] and t.startswith("RUN"))
-            rows.append(StageRow("bundled  " + ", ".join(bundled), run[-1:]))
+    if bundled:
+        bundled_steps = [
+            n for n, _stage, t in host_steps if n in parts["bundled"] and t.startswith("RUN")
+        ]
+        if not bundled_steps:
+            # Classic: built by the same RUN as the host, shown under its own name.
+            bundled_steps = [
+                n for n, _stage, t in host_steps if n in parts["build"] and t.startswith("RUN")
+            ][-1:]
+        if bundled_steps:
+            rows.append(StageRow("bundled  " + ", ".join(bundled), tuple(bundled_steps)))
     stages.append(
-        PlannedStage(HOST_KEY, "host", StageKind.HOST, "host", tuple(rows), bundled=bundled)
+        PlannedStage(
+            HOST_KEY,
+            "host",
+            StageKind.HOST,
+            HOST_STAGE,
+            tuple(r for r in rows if r.steps),
+            bundled=bundled,
+            more_stages=tuple(s for s in host_stages if s != HOST_STAGE),
+        )
     )
     for planned in plan.plugins:
         if not planned.index:
@@ -264,9 +335,9 @@ def plan_stages(resolved: ResolvedProject) -> tuple[PlannedStage, ...]:
         )
     check_rows = tuple(
         StageRow("open every plugin" if t.startswith("RUN") else short_title(t), (n,))
-        for n, t in steps_of("check")
+        for n, t in steps_of(CHECK_STAGE)
     )
-    stages.append(PlannedStage(CHECK_KEY, "load check", StageKind.CHECK, "check", check_rows))
+    stages.append(PlannedStage(CHECK_KEY, "load check", StageKind.CHECK, CHECK_STAGE, check_rows))
     runtime_rows = tuple(StageRow(short_title(t), (n,)) for n, t in steps_of(""))
     stages.append(PlannedStage(RUNTIME_KEY, "runtime image", StageKind.RUNTIME, "", runtime_rows))
     return tuple(stages)
@@ -280,10 +351,13 @@ class BuildTimeline:
 
     Feed every event (`apply`), in order; ask for a stage's status at a time `now` (a running
     stage's duration grows with it). Times are seconds since the epoch (the events' `at`).
+    `overlapping`: steps may run at once (BuildKit), so only a StepFinished (or the build's
+    end) ends one; otherwise a step ends at the latest when the next one starts.
     """
 
-    def __init__(self, stages: Sequence[PlannedStage] = ()) -> None:
+    def __init__(self, stages: Sequence[PlannedStage] = (), *, overlapping: bool = False) -> None:
         self.stages: list[PlannedStage] = list(stages)
+        self.overlapping = overlapping
         self.records: dict[int, StepRecord] = {}
         self.started = 0.0
         self.ended = 0.0
@@ -292,9 +366,21 @@ class BuildTimeline:
         self.total = 0  # steps the builder announced
         self.smoke: SmokeRun | None = None
         self._stage_of_step: dict[int, str] = {}  # step number -> stage key
+        self._index_steps()
+
+    def _index_steps(self) -> None:
+        self._stage_of_step = {}
         for stage in self.stages:
             for number in stage.steps:
                 self._stage_of_step.setdefault(number, stage.key)
+
+    def use_stages(self, stages: Sequence[PlannedStage], *, overlapping: bool) -> None:
+        """Plan the build anew before its first step (the backend, and so the layout, became
+        known); the smoke stage, if any, stays."""
+        smoke = [s for s in self.stages if s.kind is StageKind.SMOKE]
+        self.stages = [*stages, *smoke]
+        self.overlapping = overlapping
+        self._index_steps()
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -313,6 +399,12 @@ class BuildTimeline:
                 return False
             record.finished = event.at or record.started
             record.cached = event.cached
+            if event.seconds is not None and record.finished:
+                # The backend's own measure (BuildKit): its progress output can show a step
+                # late, when another one was printing, but says how long the step ran.
+                record.started = record.finished - event.seconds
+                if self.started and record.started < self.started:
+                    self.started = record.started  # it ran before its first line came
             return True
         if isinstance(event, BuildFailed):
             self.failed_step = event.step
@@ -345,7 +437,7 @@ class BuildTimeline:
         if not any(s.kind is StageKind.SMOKE for s in self.stages):
             self.stages.append(
                 PlannedStage(
-                    SMOKE_KEY, "smoke run", StageKind.SMOKE, "", (StageRow("run once", ()),)
+                    SMOKE_KEY, "smoke run", StageKind.SMOKE, "", (StageRow("run the image", ()),)
                 )
             )
 
@@ -354,10 +446,11 @@ class BuildTimeline:
         at = event.at
         if not self.started:
             self.started = at
-        # The classic builder closes each step itself; a backend that does not is closed here.
-        for record in self.records.values():
-            if record.started and not record.finished and record.number != event.number:
-                record.finished = at
+        if not self.overlapping:
+            # One step at a time: a step that the backend did not close ended here.
+            for record in self.records.values():
+                if record.started and not record.finished and record.number != event.number:
+                    record.finished = at
         self.records[event.number] = StepRecord(event.number, event.title, event.stage, at)
         stage = self._stage_for(event.stage)
         known = self._stage_of_step.get(event.number)
@@ -368,7 +461,7 @@ class BuildTimeline:
 
     def _stage_for(self, builder_stage: str) -> PlannedStage:
         for stage in self.stages:
-            if stage.builder_stage == builder_stage and stage.kind is not StageKind.SMOKE:
+            if builder_stage in stage.builder_stages and stage.kind is not StageKind.SMOKE:
                 return stage
         label = builder_stage or "final stage"
         stage = PlannedStage(f"stage:{builder_stage}", label, StageKind.OTHER, builder_stage)
@@ -415,7 +508,7 @@ class BuildTimeline:
         if record.finished:
             return record.finished
         later = [r.started for r in self.records.values() if r.number > record.number]
-        if later:
+        if later and not self.overlapping:
             return min(later)
         return self.ended or now
 
@@ -432,16 +525,19 @@ class BuildTimeline:
             if self.outcome == "succeeded":
                 return Status.DONE
             return Status.STOPPED
-        if any(r.number > number for r in self.records.values()):
+        if not self.overlapping and any(r.number > number for r in self.records.values()):
             return Status.DONE  # a later step started, so this one ended
         return Status.RUNNING
 
-    def status_of(self, steps: Iterable[int], now: float, *, first_is_base: bool) -> StageStatus:
-        """The state of a group of steps (a stage, or a row of one).
+    def is_base(self, number: int) -> bool:
+        """True for a FROM step: builders report them differently (the classic one never as
+        cached, BuildKit not at all for a FROM of an earlier stage), so they do not decide
+        whether a stage came from the cache."""
+        record = self.records.get(number)
+        return record is not None and record.title.lstrip().upper().startswith("FROM ")
 
-        `first_is_base`: the group's first step is its stage's FROM, which builders report
-        differently (the classic one never as cached); it does not decide "cached".
-        """
+    def status_of(self, steps: Iterable[int], now: float) -> StageStatus:
+        """The state of a group of steps (a stage, or a row of one)."""
         numbers = sorted(set(steps))
         records = [self.records[n] for n in numbers if n in self.records]
         if not records:
@@ -450,7 +546,7 @@ class BuildTimeline:
         statuses = [self.step_status(n) for n in numbers]
         started = min(r.started for r in records)
         end = max(self.step_end(r, now) for r in records)
-        counted = numbers[1:] if first_is_base and len(numbers) > 1 else numbers
+        counted = [n for n in numbers if not self.is_base(n)] or numbers
         cached = sum(1 for n in counted if n in self.records and self.records[n].cached)
         if Status.FAILED in statuses:
             status = Status.FAILED
@@ -468,7 +564,12 @@ class BuildTimeline:
             status = Status.DONE
         if status is Status.RUNNING:
             end = max(end, now)
-        return StageStatus(status, started, max(0.0, end - started), len(records), cached)
+        seconds = end - started
+        if self.overlapping:
+            # Steps of other stages ran in between (BuildKit waits for what a step copies
+            # from): the time its own steps ran, not the span from the first to the last.
+            seconds = _covered([(r.started, self.step_end(r, now)) for r in records])
+        return StageStatus(status, started, max(0.0, seconds), len(records), cached)
 
     def stage_status(self, stage: PlannedStage, now: float) -> StageStatus:
         """The state of a stage at time `now`."""
@@ -476,16 +577,17 @@ class BuildTimeline:
             run = self.smoke
             if run is None:
                 return StageStatus(Status.WAITING, 0.0, 0.0, 0, 0)
+            if not run.finished:
+                return StageStatus(Status.RUNNING, run.started, max(0.0, now - run.started), 1, 0)
             status = Status.DONE if run.ok else Status.FAILED
             return StageStatus(status, run.started, max(0.0, run.finished - run.started), 1, 0)
-        return self.status_of(stage.steps, now, first_is_base=True)
+        return self.status_of(stage.steps, now)
 
     def row_status(self, stage: PlannedStage, row: StageRow, now: float) -> StageStatus:
         """The state of one row of a stage at time `now`."""
         if stage.kind is StageKind.SMOKE:
             return self.stage_status(stage, now)
-        base = stage.steps[:1]
-        return self.status_of(row.steps, now, first_is_base=bool(base) and row.steps[:1] == base)
+        return self.status_of(row.steps, now)
 
     def seconds(self, now: float) -> float:
         """How long the build took (so far)."""
@@ -497,9 +599,9 @@ class BuildTimeline:
         """(steps that came from the cache, steps that could have), FROM steps left out."""
         cached = could = 0
         for stage in self.stages:
-            for number in stage.steps[1:]:
+            for number in stage.steps:
                 record = self.records.get(number)
-                if record is None or record.failed:
+                if record is None or record.failed or self.is_base(number):
                     continue
                 could += 1
                 cached += record.cached
@@ -522,6 +624,7 @@ class BuildTimeline:
             "outcome": self.outcome,
             "failed_step": self.failed_step,
             "total": self.total,
+            "overlapping": self.overlapping,
             "stages": [_stage_json(s) for s in self.stages],
             "steps": [
                 {
@@ -549,7 +652,10 @@ class BuildTimeline:
     def from_json(cls, data: dict[str, Any]) -> BuildTimeline:
         """A timeline from `to_json`'s dict; raises ValueError when it is not one."""
         try:
-            timeline = cls([_stage_from_json(s) for s in data.get("stages", [])])
+            timeline = cls(
+                [_stage_from_json(s) for s in data.get("stages", [])],
+                overlapping=bool(data.get("overlapping", False)),
+            )
             for item in data.get("steps", []):
                 record = StepRecord(
                     int(item["number"]),
@@ -579,6 +685,22 @@ class BuildTimeline:
         return timeline
 
 
+def _covered(spans: Iterable[tuple[float, float]]) -> float:
+    """How long at least one of `spans` (start, end) lasted."""
+    total = 0.0
+    current: tuple[float, float] | None = None
+    for a, b in sorted(spans):
+        if current is not None and a <= current[1]:
+            current = (current[0], max(current[1], b))
+            continue
+        if current is not None:
+            total += current[1] - current[0]
+        current = (a, max(a, b))
+    if current is not None:
+        total += current[1] - current[0]
+    return total
+
+
 def _stage_json(stage: PlannedStage) -> dict[str, Any]:
     return {
         "key": stage.key,
@@ -590,6 +712,7 @@ def _stage_json(stage: PlannedStage) -> dict[str, Any]:
         "source": stage.source,
         "source_path": stage.source_path,
         "bundled": list(stage.bundled),
+        "more_stages": list(stage.more_stages),
     }
 
 
@@ -606,6 +729,7 @@ def _stage_from_json(data: dict[str, Any]) -> PlannedStage:
         source=str(data.get("source", "")),
         source_path=str(data.get("source_path", "")),
         bundled=tuple(str(b) for b in data.get("bundled", [])),
+        more_stages=tuple(str(s) for s in data.get("more_stages", [])),
     )
 
 

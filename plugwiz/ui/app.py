@@ -8,7 +8,12 @@ The app holds the state every step shares and is the only place it changes:
   (`HostState`), kept apart from the project so that resolving never edits it;
 - `plugin_checks`: what each custom plugin source is on disk, looked at in a worker;
 - `session`: the one `BuildSession`; the Build screen, the dialogs about a build, the Result
-  step and the Plugins table observe it, so a dialog about a build closes when it ends.
+  step and the Plugins table observe it, so a dialog about a build closes when it ends;
+- `run_session`: the one `RunSession` (the image running live in the Result step, or in
+  watch mode); its container is stopped and removed when the user leaves the Result step
+  (watch mode off) or quits, and dialogs about it close when it ends;
+- `watch_loop`: watch mode (a save of a plugin's source rebuilds and reruns), on the two
+  sessions above.
 
 Screens redraw only while they are shown (`WizardScreen`); blocking work (git, disk, Docker)
 runs in thread workers.
@@ -32,13 +37,17 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
+from plugwiz.core.buildinfo import NotAGoBinaryError
 from plugwiz.core.context import inspect_plugins
 from plugwiz.core.detect import DetectError
-from plugwiz.core.engine import BuildEngine
+from plugwiz.core.engine import BuildEngine, EngineError
+from plugwiz.core.explain import Explanation
 from plugwiz.core.history import BuildHistory
 from plugwiz.core.model import (
     PluginFacts,
+    PluginKind,
     Project,
+    ProjectError,
     ResolvedHost,
     ResolvedProject,
     host_revision,
@@ -46,7 +55,9 @@ from plugwiz.core.model import (
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoundError
 from plugwiz.core.resolve import resolve_host
+from plugwiz.core.run_session import RunSession, RunState, run_spec_for
 from plugwiz.core.session import BuildSession, BuildState, source_signature
+from plugwiz.core.watch import FileWatcher, Prepared, WatchLoop, WatchPhase
 from plugwiz.ui.dialogs.choice import Answer, ChoiceDialog, confirm_dialog
 from plugwiz.ui.screens.host import HostScreen
 from plugwiz.ui.widgets.steps import STEP_NAMES, STEPS
@@ -57,10 +68,24 @@ if TYPE_CHECKING:
     from plugwiz.core.project_file import ProjectDocument
 
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+# Keys a browser keeps for itself (a page never sees them) or that are unsafe there (F5
+# reloads, F11 goes full screen, alt+digits switch tabs, ctrl+q quits Firefox), and what
+# the footer shows instead when the wizard runs in a browser (`plugwiz serve`).
+BROWSER_KEPT_KEYS = frozenset(
+    {"ctrl+n", "ctrl+t", "ctrl+w", "ctrl+shift+n", "ctrl+shift+t", "ctrl+shift+w", "ctrl+tab"}
+    | {"ctrl+shift+tab", "ctrl+q", "ctrl+r", "ctrl+l", "alt+left", "alt+right"}
+    | {f"f{n}" for n in range(1, 13)}
+    | {f"alt+{n}" for n in range(10)}
+    | {f"ctrl+{n}" for n in range(10)}
+)
+WEB_KEY_DISPLAY = {"ctrl+n": "^→", "ctrl+b": "^←", "question_mark": "?"}
 DRAIN_INTERVAL = 0.1  # seconds between batches of build output reaching the screen
 
 EngineFactory = Callable[[], BuildEngine]
 RepoOpener = Callable[[Project], HostRepository]
+WatcherFactory = Callable[[], FileWatcher]
+# How long quitting waits for a running container to be stopped and removed.
+RUN_STOP_TIMEOUT = 15.0
 
 
 def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
@@ -106,6 +131,17 @@ class PluginChecks:
         )
 
 
+@dataclass(frozen=True)
+class PrebuiltVerdict:
+    """Whether a prebuilt plugin can load into this host, examined before any build: the
+    explanation (as `plugwiz explain` gives it), or why it could not be examined."""
+
+    signature: tuple[tuple[str, int, int], ...]
+    sha: str
+    explanation: Explanation | None
+    error: str = ""
+
+
 class PlugwizApp(App[int]):
     """The wizard. Create it with `make_app`."""
 
@@ -122,6 +158,8 @@ class PlugwizApp(App[int]):
         # The footer shows the step's own keys first; of the wizard's, those a newcomer needs
         # (the rest are in the help, the command palette and the header's "^s").
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Firefox keeps ctrl+q for itself: ctrl+c quits too (a text field copies with it first).
+        Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         # Two keys each: ctrl+n/ctrl+b where the terminal passes them, ctrl+arrows where a
         # browser keeps ctrl+n for itself (text fields keep ctrl+arrows for word moves).
@@ -137,8 +175,15 @@ class PlugwizApp(App[int]):
     project: reactive[Project] = reactive(Project, always_update=True)
     host: reactive[HostState] = reactive(HostState, always_update=True)
     plugin_checks: reactive[PluginChecks | None] = reactive(None, always_update=True)
+    # By plugin source: the verdict on each prebuilt plugin (see `PrebuiltVerdict`).
+    prebuilt_verdicts: reactive[dict[str, PrebuiltVerdict]] = reactive(dict, always_update=True)
+    # Host repositories used before, newest first (suggested on the Host step).
+    recent: reactive[tuple[str, ...]] = reactive(tuple, always_update=True)
     # Bumped whenever the build session changes state (observers redraw from the session).
     build_revision: reactive[int] = reactive(0)
+    # The same for the run session and watch mode.
+    run_revision: reactive[int] = reactive(0)
+    watch_revision: reactive[int] = reactive(0)
     save_status: reactive[str] = reactive("")
 
     def __init__(
@@ -148,9 +193,11 @@ class PlugwizApp(App[int]):
         *,
         engine_factory: EngineFactory,
         repo_opener: RepoOpener,
+        watcher_factory: WatcherFactory | None = None,
     ) -> None:
         """`document` is the project file as opened (or a new one); `project` what to start
-        from when it differs (options given on the command line)."""
+        from when it differs (options given on the command line); `watcher_factory` makes
+        the file watcher of watch mode (None: watch mode is not available)."""
         super().__init__()
         self.document = document
         self.set_reactive(PlugwizApp.project, project or document.project)
@@ -165,12 +212,21 @@ class PlugwizApp(App[int]):
         self._build_dialogs: list[ModalScreen[Any]] = []
         # Output arrived while the Build screen was not shown: it redraws from the tail.
         self._build_screen_stale = False
+        self.run_session = RunSession(lambda: self.engine)
+        self.run_session.add_listener(self._run_changed)
+        self._run_timer: Timer | None = None
+        self._run_dialogs: list[ModalScreen[Any]] = []
+        self.watcher_factory = watcher_factory
+        self.watch_loop: WatchLoop | None = None
+        self._watch_timer: Timer | None = None
+        self.watch_messages: list[str] = []  # what watch mode said last (newest last)
 
     # -- start-up ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._show_save_status()
+        self._load_recent()
         self.check_plugins()
         if self.project.host.repo:
             self.open_host(self.project.host.repo, resolve_after=True)
@@ -187,7 +243,10 @@ class PlugwizApp(App[int]):
 
     @property
     def dirty(self) -> bool:
-        """True when the user changed something since the file was opened or saved."""
+        """True when the user changed something since the file was opened or saved (a project
+        with no file yet: since the wizard opened it)."""
+        if self.document.text is None:
+            return self.project != self.document.project
         return self.document.changed(self.project)
 
     @property
@@ -207,6 +266,9 @@ class PlugwizApp(App[int]):
             or project.loading.extension != previous.loading.extension
         ):
             self.check_plugins()
+            if self.watching and self.watch_loop is not None and self.watcher_factory:
+                # Other sources to watch: the watcher follows the list.
+                self.watch_loop.watch_files(self.watcher_factory(), project)
         if self.document.path is not None and self.dirty:
             # A project with a file: the user's change is saved as they make it.
             self._save(self.document.path, quiet=True)
@@ -272,6 +334,13 @@ class PlugwizApp(App[int]):
         )
         self._open_host_worker(repo_text, resolve_after)
 
+    @work(thread=True, group="recent", exit_on_error=False)
+    def _load_recent(self) -> None:
+        from plugwiz.ui.recent import load_recent
+
+        recent = tuple(load_recent())
+        self.call_from_thread(setattr, self, "recent", recent)
+
     @work(thread=True, exclusive=True, group="host", exit_on_error=False)
     def _open_host_worker(self, repo_text: str, resolve_after: bool) -> None:
         worker = get_current_worker()
@@ -287,7 +356,10 @@ class PlugwizApp(App[int]):
             return
         if worker.is_cancelled:
             return
-        self.call_from_thread(self._host_opened, repo_text, repo, refs)
+        from plugwiz.ui.recent import remember_recent
+
+        recent = tuple(remember_recent(repo_text))  # a small file: written here, not on the UI
+        self.call_from_thread(self._host_opened, repo_text, repo, refs, recent)
         if resolve_after:
             self._resolve_now(repo, repo_text)
 
@@ -325,12 +397,16 @@ class PlugwizApp(App[int]):
         if not worker.is_cancelled:
             self.call_from_thread(self._host_failed, repo_text, *failure, False)
 
-    def _host_opened(self, repo_text: str, repo: HostRepository, refs: tuple[GitRef, ...]) -> None:
+    def _host_opened(
+        self,
+        repo_text: str,
+        repo: HostRepository,
+        refs: tuple[GitRef, ...],
+        recent: tuple[str, ...],
+    ) -> None:
+        self.recent = recent
         if repo_text != self.project.host.repo:
             return  # the user moved on to another repository meanwhile
-        from plugwiz.ui.recent import remember_recent
-
-        remember_recent(repo_text)
         self.host = replace(
             self.host, repo_text=repo_text, repo=repo, refs=refs, busy="", error="", error_title=""
         )
@@ -339,6 +415,7 @@ class PlugwizApp(App[int]):
         if resolved.repo != self.project.host.repo:
             return
         self.host = replace(self.host, resolved=resolved, busy="", error="", error_title="")
+        self._examine_prebuilt()
 
     def _host_failed(self, repo_text: str, title: str, text: str, opening: bool) -> None:
         if repo_text != self.project.host.repo:
@@ -368,6 +445,58 @@ class PlugwizApp(App[int]):
     def _plugins_checked(self, checks: PluginChecks) -> None:
         if checks.matches(self.project):
             self.plugin_checks = checks
+            self._examine_prebuilt()
+
+    def _examine_prebuilt(self) -> None:
+        """Examine every prebuilt plugin against this host (off the UI thread) unless its
+        verdict is still about the same file and commit."""
+        resolved = self.resolved
+        checks = self.plugin_checks
+        repo = self.host.repo
+        if resolved is None or checks is None or repo is None:
+            return
+        wanted: dict[str, tuple[Path, tuple[tuple[str, int, int], ...]]] = {}
+        for index, plugin in enumerate(resolved.project.plugins):
+            if checks.facts[index].kind is not PluginKind.PREBUILT:
+                continue
+            known = self.prebuilt_verdicts.get(plugin.source)
+            signature = checks.signatures[index]
+            if known is None or known.signature != signature or known.sha != resolved.sha:
+                wanted[plugin.source] = (resolved.project.source_path(plugin.source), signature)
+        if wanted:
+            self._examine_worker(resolved, repo, wanted)
+
+    @work(thread=True, exclusive=True, group="prebuilt", exit_on_error=False)
+    def _examine_worker(
+        self,
+        resolved: ResolvedProject,
+        repo: HostRepository,
+        wanted: dict[str, tuple[Path, tuple[tuple[str, int, int], ...]]],
+    ) -> None:
+        from plugwiz.core.hosts import explain_plugin, host_for_project, read_plugin
+
+        verdicts: dict[str, PrebuiltVerdict] = {}
+        try:
+            host = host_for_project(self.engine, resolved, repo)
+        except (EngineError, ProjectError, HostRepoError, NotAGoBinaryError, OSError) as exc:
+            for source, (_path, signature) in wanted.items():
+                verdicts[source] = PrebuiltVerdict(
+                    signature, resolved.sha, None, f"cannot examine it against the host: {exc}"
+                )
+        else:
+            for source, (path, signature) in wanted.items():
+                try:
+                    facts = read_plugin(path)
+                except (NotAGoBinaryError, OSError) as exc:
+                    verdicts[source] = PrebuiltVerdict(signature, resolved.sha, None, str(exc))
+                    continue
+                explanation = explain_plugin(facts, host, path.name)
+                verdicts[source] = PrebuiltVerdict(signature, resolved.sha, explanation)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._examined, verdicts)
+
+    def _examined(self, verdicts: dict[str, PrebuiltVerdict]) -> None:
+        self.prebuilt_verdicts = {**self.prebuilt_verdicts, **verdicts}
 
     # -- the build session -------------------------------------------------------------------
 
@@ -388,10 +517,7 @@ class PlugwizApp(App[int]):
             log_path=new_log_path(),
             history_key=self.history_key,
         )
-        if self._drain_timer is None:
-            self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
-        else:
-            self._drain_timer.resume()
+        self._ensure_drain_timer()
         return None
 
     def _drain(self) -> None:
@@ -457,6 +583,9 @@ class PlugwizApp(App[int]):
         self.build_revision += 1
         if session.active:
             return
+        # The sources may have changed since they were last looked at (an edit before the
+        # build): look again, so a plugin's status is about the files as they are.
+        self.check_plugins()
         closed = self._close_build_dialogs()
         outcome = {
             BuildState.SUCCEEDED: "The build succeeded",
@@ -474,7 +603,170 @@ class PlugwizApp(App[int]):
             else:
                 self.notify(f"Built {session.tag}: see the Result step (F5).", title="Built")
         elif session.state is BuildState.FAILED and self.current_mode != "build":
-            self.notify("The build failed: see the Build step (F4).", severity="error")
+            if self.watching and self.current_mode == "result":
+                # Watch mode: the compile errors, beside the host's last output.
+                self.switch_mode("build")
+            else:
+                self.notify("The build failed: see the Build step (F4).", severity="error")
+
+    # -- the live run -------------------------------------------------------------------------
+
+    def start_run(self) -> str | None:
+        """Run the project's image live with its run settings; the reason it cannot start,
+        or None."""
+        if self.run_session.active:
+            return "the image is already running: stop it first (s)"
+        project = self.project
+        settings = project.run
+        self.run_session.start(
+            run_spec_for(project.tag, settings.args, settings.env, settings.ports)
+        )
+        self._ensure_run_timer()
+        return None
+
+    def stop_run(self) -> bool:
+        """Stop the live run (its container is then removed); False when none runs."""
+        return self.run_session.stop()
+
+    def _ensure_run_timer(self) -> None:
+        if self._run_timer is None:
+            self._run_timer = self.set_interval(DRAIN_INTERVAL, self._drain_run)
+        else:
+            self._run_timer.resume()
+
+    def _drain_run(self) -> None:
+        """Move what the run printed onto the Result screen (it redraws from the tail when
+        shown later)."""
+        from plugwiz.ui.screens.result import ResultScreen
+
+        screen = self.screen
+        result = self.run_session.poll()
+        if isinstance(screen, ResultScreen):
+            screen.show_run_poll(result)
+        if not self.run_session.active and self._run_timer is not None:
+            self._run_timer.pause()
+
+    def push_run_dialog(self, dialog: ModalScreen[Any], callback: Callable[[Any], object]) -> None:
+        """Show a dialog about the live run; it closes by itself when the run ends."""
+
+        def answered(value: Any) -> None:
+            if dialog in self._run_dialogs:
+                self._run_dialogs.remove(dialog)
+            callback(value)
+
+        self._run_dialogs.append(dialog)
+        self.push_screen(dialog, answered)
+
+    def _run_changed(self, session: RunSession) -> None:
+        self.run_revision += 1
+        if self.session.record_run(session):
+            # The run of the image just built is its build's smoke stage in the explorer.
+            self.build_revision += 1
+        if session.active:
+            return
+        while self._run_dialogs and self.screen is self._run_dialogs[-1]:
+            self._run_dialogs.pop().dismiss(None)
+        self._run_dialogs = [d for d in self._run_dialogs if d.is_attached]
+
+    def stop_everything(self, timeout: float = RUN_STOP_TIMEOUT) -> bool:
+        """Stop watch mode, the build and the live run, and wait until the container is gone
+        (blocking: for quitting). True when nothing is left running."""
+        if self.watch_loop is not None:
+            self.watch_loop.stop()
+        if self.session.active:
+            self.session.cancel()
+            self.session.wait(timeout)
+        return self.run_session.stop_and_wait(timeout)
+
+    def on_unmount(self) -> None:
+        # The app is closing (quit, a closed browser tab, the end of a test): no container
+        # of ours may outlive it.
+        self.stop_everything()
+
+    # -- watch mode --------------------------------------------------------------------------
+
+    @property
+    def watching(self) -> bool:
+        """True while watch mode is on."""
+        return self.watch_loop is not None and self.watch_loop.active
+
+    @property
+    def watch_phase(self) -> WatchPhase:
+        """What watch mode is doing (OFF when it is off)."""
+        return self.watch_loop.phase if self.watch_loop is not None else WatchPhase.OFF
+
+    def toggle_watch(self) -> str | None:
+        """Turn watch mode on (a build and a run now, then again at every save of a plugin
+        source) or off (the build is cancelled, the host stopped). The reason it cannot be
+        turned on, or None."""
+        if self.watching and self.watch_loop is not None:
+            self.watch_loop.stop()
+            if self._watch_timer is not None:
+                self._watch_timer.pause()
+            self.watch_messages = ["watch mode off"]
+            self.watch_revision += 1
+            self.notify("Watch mode off: the host was stopped.", title="Watch")
+            return None
+        if self.watcher_factory is None:
+            return "watch mode is not available here (no file watcher)"
+        from plugwiz.core.watch import watch_targets
+
+        if not watch_targets(self.project):
+            return "no plugin source to watch: add a .go file or a directory on the Plugins step"
+        if self.session.active:
+            return "a build is running: wait for it (or cancel it) first"
+        self.run_session.stop()
+        loop = WatchLoop(self.session, self.run_session, self._prepare_watch_round)
+        self.watch_loop = loop
+        loop.start()
+        loop.watch_files(self.watcher_factory(), self.project)
+        self.watch_messages = ["watch mode on"]
+        if self._watch_timer is None:
+            self._watch_timer = self.set_interval(DRAIN_INTERVAL, self._watch_tick)
+        else:
+            self._watch_timer.resume()
+        self.watch_revision += 1
+        self.notify(
+            "Watch mode on: every save of a plugin's source rebuilds and reruns the host.",
+            title="Watch",
+        )
+        return None
+
+    def _prepare_watch_round(self) -> Prepared:
+        resolved = self.resolved
+        repo = self.host.repo
+        if resolved is None or repo is None:
+            raise ProjectError("the host is not resolved yet (Host step) or a plugin is unchecked")
+        project = resolved.project
+        settings = project.run
+        spec = run_spec_for(project.tag, settings.args, settings.env, settings.ports)
+        return Prepared(resolved, repo, project.tag, new_log_path(), spec, self.history_key)
+
+    def _watch_tick(self) -> None:
+        loop = self.watch_loop
+        if loop is None:
+            return
+        before = loop.phase
+        messages = loop.tick()
+        if self.session.active:
+            self._ensure_drain_timer()
+        if self.run_session.active:
+            self._ensure_run_timer()
+        if messages:
+            self.watch_messages = (self.watch_messages + messages)[-20:]
+            if any(m.startswith("saved:") for m in messages):
+                # Sources changed on disk: their checks and signatures are looked at again.
+                self.check_plugins()
+        if messages or loop.phase is not before:
+            self.watch_revision += 1
+        if not loop.active and self._watch_timer is not None:
+            self._watch_timer.pause()
+
+    def _ensure_drain_timer(self) -> None:
+        if self._drain_timer is None:
+            self._drain_timer = self.set_interval(DRAIN_INTERVAL, self._drain)
+        else:
+            self._drain_timer.resume()
 
     def _close_build_dialogs(self) -> bool:
         """Close the dialogs about the build that has just ended (they are on top: steps
@@ -526,6 +818,12 @@ class PlugwizApp(App[int]):
             SavePathDialog("Save the project as", current, what="project file"), chosen
         )
 
+    def action_toggle_watch(self) -> None:
+        """Turn watch mode on or off (says why not, when it cannot)."""
+        problem = self.toggle_watch()
+        if problem:
+            self.notify(problem, severity="warning", title="Watch")
+
     def action_help(self) -> None:
         """Show every key of the current step."""
         from plugwiz.ui.dialogs.help import HelpDialog
@@ -544,7 +842,23 @@ class PlugwizApp(App[int]):
                 self._quit_after_build_dialog,
             )
             return
+        if self.run_session.state is RunState.RUNNING and not self.watching:
+            # Closes by itself if the host stops meanwhile: then nothing is left to ask about.
+            self.push_run_dialog(
+                confirm_dialog(
+                    "Quit while the image runs?",
+                    "The host is still running. Stop it (its container is removed) and quit?",
+                    yes="Stop it and quit",
+                ),
+                self._quit_after_run_dialog,
+            )
+            return
         self._quit_unless_unsaved()
+
+    def _quit_after_run_dialog(self, answer: Answer | None) -> None:
+        if answer is Answer.YES:
+            self.run_session.stop()  # on_unmount waits for the container to be gone
+            self._quit_unless_unsaved()
 
     def _quit_unless_unsaved(self) -> None:
         if not self.dirty:
@@ -583,15 +897,31 @@ class PlugwizApp(App[int]):
         if saved or answer is Answer.DISCARD:
             self.exit(0)
 
+    def get_key_display(self, binding: Binding) -> str:
+        """In a browser, the footer shows the keys that reach the page (a browser keeps
+        ctrl+n for a new window): ctrl+→ for Next."""
+        if self.is_web and binding.key in WEB_KEY_DISPLAY:
+            return WEB_KEY_DISPLAY[binding.key]
+        return super().get_key_display(binding)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p): every wizard action, then Textual's own."""
         for index, (name, title) in enumerate(STEPS, start=1):
             yield SystemCommand(
-                f"Go to step {index}: {title}", f"F{index}", lambda n=name: self.action_go(n)
+                f"Go to step {index}: {title}",
+                f"F{index}, or click it at the top",
+                lambda n=name: self.action_go(n),
             )
+        yield SystemCommand("Next step", "ctrl+→ (or ctrl+n)", self.action_next_step)
+        yield SystemCommand("Previous step", "ctrl+← (or ctrl+b)", self.action_previous_step)
         yield SystemCommand("Save the project", "ctrl+s", self.action_save)
         yield SystemCommand("Save the project as…", "to another file", self.action_save_as)
         yield SystemCommand("Help: keys of this step", "? or F10", self.action_help)
+        yield SystemCommand(
+            "Watch mode: rebuild and rerun at every save" + (" (on)" if self.watching else ""),
+            "w on the Build step",
+            self.action_toggle_watch,
+        )
         for action in getattr(screen, "PALETTE", ()):
             title, help_text, method = action
             yield SystemCommand(title, help_text, getattr(screen, method))
@@ -617,6 +947,7 @@ def make_app(
     engine_factory: EngineFactory,
     repo_opener: RepoOpener,
     document: ProjectDocument | None = None,
+    watcher_factory: WatcherFactory | None = None,
 ) -> PlugwizApp:
     """The wizard for `project` (None: the demo project), saving to `project_path` if given.
 
@@ -634,7 +965,13 @@ def make_app(
             document = ProjectDocument.load(project_path)
         else:
             document = replace(ProjectDocument.new(project), path=project_path)
-    return PlugwizApp(document, project, engine_factory=engine_factory, repo_opener=repo_opener)
+    return PlugwizApp(
+        document,
+        project,
+        engine_factory=engine_factory,
+        repo_opener=repo_opener,
+        watcher_factory=watcher_factory,
+    )
 
 
 def run_wizard(
@@ -644,6 +981,7 @@ def run_wizard(
     engine_factory: EngineFactory,
     repo_opener: RepoOpener,
     document: ProjectDocument | None = None,
+    watcher_factory: WatcherFactory | None = None,
 ) -> int:
     """Run the wizard in the terminal; returns the exit code for the CLI."""
     app = make_app(
@@ -652,6 +990,7 @@ def run_wizard(
         engine_factory=engine_factory,
         repo_opener=repo_opener,
         document=document,
+        watcher_factory=watcher_factory,
     )
     result = app.run()
     if isinstance(result, int):

@@ -43,9 +43,19 @@ def test_help_everywhere() -> None:
 def test_render_demo_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render"]) == 0
     out = capsys.readouterr().out
-    assert "FROM golang:1.19-bookworm AS host" in out
+    assert "FROM golang:1.19-bookworm AS " in out
     assert "./cmd/demo-host" in out
     assert '"--prov", "/app/plugins/hello.so"' in out
+    # The layout of the backend a build would use: the classic builder's, or BuildKit's.
+    assert main(["render", "--backend", "classic"]) == 0
+    classic = capsys.readouterr().out
+    assert "FROM golang:1.19-bookworm AS toolchain" in classic
+    assert "FROM toolchain AS host" in classic and "--mount=" not in classic
+    assert main(["render", "--backend", "buildkit"]) == 0
+    buildkit = capsys.readouterr().out
+    assert "FROM golang:1.19-bookworm AS source" in buildkit
+    assert "RUN --mount=type=cache,id=plugwiz-go-build,target=/root/.cache/go-build " in buildkit
+    assert out in (classic, buildkit)
 
 
 def test_init_then_render_the_realistic_host(
@@ -82,9 +92,10 @@ def test_init_then_render_the_realistic_host(
     assert main(["init", "--host", str(realhost), "--pin", "-o", str(tmp_path / "p.yaml")]) == 0
     assert "commit: " in (tmp_path / "p.yaml").read_text()
     capsys.readouterr()
-    assert main(["render", str(project_file)]) == 0
+    assert main(["render", str(project_file), "--backend", "classic"]) == 0
     out = capsys.readouterr().out
-    assert 'GOFLAGS="-trimpath -mod=vendor"' in out
+    # No -trimpath: every plugin of this project is built beside the host.
+    assert 'GOFLAGS="-mod=vendor"' in out
     assert "COPY host/vendor/ ./vendor/" in out
     assert "go build -o /out/realhost ./cmd/realhost" in out
     assert (
@@ -216,7 +227,7 @@ def _scripted_build(tmp_path: Path, **options: object) -> tuple[int, str]:
 
 
 def test_build_marks_cached_steps_and_prints_timings(tmp_path: Path) -> None:
-    code, text = _scripted_build(tmp_path, cached_stages=("host", "plugin-1"))
+    code, text = _scripted_build(tmp_path, cached_stages=("toolchain", "host", "plugin-1"))
     assert code == 0, text
     lines = text.splitlines()
     assert lines[0].startswith("[ 1/") and not lines[0].endswith("cached")  # a FROM: never

@@ -1,7 +1,10 @@
 """End to end with a real daemon: real Go builds, real plugin loads, real containers.
 
-One demo image is built per module and shared; every image and container a test makes is
-removed at the end (tagged base images are never touched).
+Every test here runs once per backend (`classic`: the daemon's classic builder through the
+API; `buildkit`: the docker CLI with BuildKit), with the same assertions: the events, the
+failure mapping, the image and cancelling must not depend on the backend. One demo image is
+built per backend and shared; every image and container a test makes is removed at the end
+(tagged base images are never touched).
 """
 
 from __future__ import annotations
@@ -33,11 +36,32 @@ from plugwiz.core.events import (
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
 from plugwiz.core.resolve import demo_project, resolve_project
 from plugwiz.service import open_repo, resolve
-from tests.helpers import FIXTURES, ImageTracker, make_git_repo
+from tests.helpers import (
+    FIXTURES,
+    ImageTracker,
+    commit_all,
+    make_git_repo,
+    processes_with,
+    skip_or_fail,
+    wait_until,
+)
 
 pytestmark = pytest.mark.docker
 
 BUILDER = "golang:1.19-bookworm"
+
+
+@pytest.fixture(scope="module", params=["classic", "buildkit"])
+def engine(request: pytest.FixtureRequest, docker_engine: DockerEngine) -> DockerEngine:
+    """A DockerEngine that builds with one backend (the tests run once per backend)."""
+    backend: str = request.param
+    built = DockerEngine(client=docker_engine.client, backend=backend)
+    if backend == "buildkit":
+        from plugwiz.adapters.buildkit import find_buildkit
+
+        if find_buildkit() is None:
+            skip_or_fail("no docker CLI here can build with BuildKit")
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +103,12 @@ def build(
 
 
 @pytest.fixture(scope="module")
-def demo_image(
-    docker_engine: DockerEngine, tracker: ImageTracker, module_cache: Path
-) -> dict[str, Any]:
+def demo_image(engine: DockerEngine, tracker: ImageTracker, module_cache: Path) -> dict[str, Any]:
     """The demo project built once: its tag, image ID, project and cold build time."""
     project = demo_project(base_dir=module_cache)
     tag = tracker.tag()
     started = time.monotonic()
-    events = build(docker_engine, tracker, project, tag, module_cache / "demo.log")
+    events = build(engine, tracker, project, tag, module_cache / "demo.log")
     seconds = time.monotonic() - started
     assert isinstance(events[-1], BuildFinished), events[-5:]
     return {"tag": tag, "id": events[-1].image_id, "project": project, "seconds": seconds}
@@ -104,17 +126,15 @@ def sha256_in_container(engine: DockerEngine, image: str, pattern: str) -> dict[
     return sums
 
 
-def test_demo_builds_runs_and_inspects(
-    docker_engine: DockerEngine, demo_image: dict[str, Any]
-) -> None:
+def test_demo_builds_runs_and_inspects(engine: DockerEngine, demo_image: dict[str, Any]) -> None:
     print(f"[timing] demo build (cold unless cached): {demo_image['seconds']:.1f}s")
-    result = docker_engine.run_once(demo_image["tag"], timeout=30)
+    result = engine.run_once(demo_image["tag"], timeout=30)
     assert result.exit_code == 0, result.output
     for name in ("upper", "reverse", "hello"):
         assert f"loaded plugin {name} from /app/plugins/{name}.so" in result.output
     assert "demo-host: 3 plugins loaded" in result.output
 
-    report = docker_engine.inspect(demo_image["tag"])
+    report = engine.inspect(demo_image["tag"])
     assert report.cmd == [
         "/app/demo-host",
         *("--prov", "/app/plugins/reverse.so"),
@@ -125,13 +145,13 @@ def test_demo_builds_runs_and_inspects(
     assert report.missing == [] and report.unloaded == []
     assert report.host_module == "example.com/plugwiz-demo"
     assert report.go_version and report.go_version.startswith("go1.19")
-    expected = sha256_in_container(docker_engine, demo_image["tag"], "/app/plugins/*.so")
+    expected = sha256_in_container(engine, demo_image["tag"], "/app/plugins/*.so")
     assert {p.file: p.sha256 for p in report.plugins} == expected
     assert all(p.in_cmd and p.size > 0 for p in report.plugins)
 
 
 def test_one_line_plugin_edit_rebuilds_fast(
-    docker_engine: DockerEngine,
+    engine: DockerEngine,
     tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
@@ -145,7 +165,7 @@ def test_one_line_plugin_edit_rebuilds_fast(
     tag = tracker.tag()
     started = time.monotonic()
     events = build(
-        docker_engine,
+        engine,
         tracker,
         replace(project, plugins=(PluginSource(source=str(edited)),)),
         tag,
@@ -156,12 +176,12 @@ def test_one_line_plugin_edit_rebuilds_fast(
     assert isinstance(events[-1], BuildFinished)
     # Only the plugin stage, the load check and the runtime copy ran again.
     assert seconds < 30
-    result = docker_engine.run_once(tag)
+    result = engine.run_once(tag)
     assert "hello: Edited plugin says: hello, plugins" in result.output
 
 
 def test_realistic_host(
-    docker_engine: DockerEngine, tracker: ImageTracker, module_cache: Path, tmp_path: Path
+    engine: DockerEngine, tracker: ImageTracker, module_cache: Path, tmp_path: Path
 ) -> None:
     repo = tmp_path / "realistic"
     make_git_repo(FIXTURES / "hosts" / "realistic", repo)
@@ -184,12 +204,12 @@ def test_realistic_host(
     resolved = resolve(project)
     assert resolved.facts is not None and resolved.facts.vendored
     tag = tracker.tag()
-    events = build(docker_engine, tracker, project, tag, tmp_path / "log")
+    events = build(engine, tracker, project, tag, tmp_path / "log")
     assert isinstance(events[-1], BuildFinished), events[-3:]
-    result = docker_engine.run_once(tag)
+    result = engine.run_once(tag)
     assert result.exit_code == 0, result.output
     assert "realhost: 2 plugins ok" in result.output
-    report = docker_engine.inspect(tag)
+    report = engine.inspect(tag)
     assert report.cmd[:3] == ["/app/realhost", "--config", "/etc/realhost/config.json"]
     assert sorted(p.file for p in report.plugins) == [
         "/app/plugins/audit.so",
@@ -253,27 +273,27 @@ def build_drifted_plugin(engine: DockerEngine, tracker: ImageTracker, dest: Path
 
 
 def test_drifted_prebuilt_plugin_fails_the_load_check(
-    docker_engine: DockerEngine,
+    engine: DockerEngine,
     tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    drift = build_drifted_plugin(docker_engine, tracker, tmp_path / "drift.so")
+    drift = build_drifted_plugin(engine, tracker, tmp_path / "drift.so")
     project: Project = demo_image["project"]
     project = replace(project, plugins=(*project.plugins, PluginSource(source=str(drift))))
     tag = tracker.tag()
-    events = build(docker_engine, tracker, project, tag, tmp_path / "log")
+    events = build(engine, tracker, project, tag, tmp_path / "log")
     failed = events[-1]
     assert isinstance(failed, BuildFailed), events[-3:]
     assert failed.plugin == "drift"
     assert "different version of package" in failed.message
     assert "example.com/plugwiz-demo/provider" in failed.message
     assert "loadcheck" in failed.title
-    assert not docker_engine.client.images.list(name=tag)
+    assert not engine.client.images.list(name=tag)
 
 
 def test_compile_error_points_at_the_users_file(
-    docker_engine: DockerEngine,
+    engine: DockerEngine,
     tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
@@ -283,7 +303,7 @@ def test_compile_error_points_at_the_users_file(
     project = replace(project, plugins=(*project.plugins, PluginSource(source=str(broken))))
     tag = tracker.tag()
     log = tmp_path / "build.log"
-    events = build(docker_engine, tracker, project, tag, log)
+    events = build(engine, tracker, project, tag, log)
     failed = events[-1]
     assert isinstance(failed, BuildFailed)
     assert "plugwiz_plugins/broken" in failed.title
@@ -297,8 +317,8 @@ def test_compile_error_points_at_the_users_file(
     # The same failure through the command the CLI runs (cached now, so quick).
     out = io.StringIO()
     resolved = resolve(project)
-    code = commands.build_command(resolved, tag=tag, log_path=log, out=out, engine=docker_engine)
-    tracker.images.extend(docker_engine.last_build_images)
+    code = commands.build_command(resolved, tag=tag, log_path=log, out=out, engine=engine)
+    tracker.images.extend(engine.last_build_images)
     text = out.getvalue()
     assert code == 1
     assert f"error: step {failed.step}/" in text and "plugwiz_plugins/broken" in text
@@ -310,12 +330,12 @@ def test_compile_error_points_at_the_users_file(
 
 
 def test_cancel_stops_promptly_and_leaves_nothing(
-    docker_engine: DockerEngine,
+    engine: DockerEngine,
     tracker: ImageTracker,
     demo_image: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    client = docker_engine.client
+    client = engine.client
     tag = tracker.tag()
     # "The previous image" with this tag: the shared demo image.
     repository, version = tag.rsplit(":", 1)
@@ -345,7 +365,7 @@ def test_cancel_stops_promptly_and_leaves_nothing(
             cancel.set()
 
     started = time.time()
-    events = build(docker_engine, tracker, project, tag, tmp_path / "log", cancel, on_event)
+    events = build(engine, tracker, project, tag, tmp_path / "log", cancel, on_event)
     assert cancelled_at, "the build never reached the slow step"
     took = time.monotonic() - cancelled_at[0]
     assert isinstance(events[-1], BuildCancelled)
@@ -358,25 +378,28 @@ def test_cancel_stops_promptly_and_leaves_nothing(
         if c.get("Created", 0) >= int(started) - 1 and token in str(c.get("Command", ""))
     ]
     assert leftovers == []
+    # The step's own process is gone too (BuildKit runs steps without containers).
+    assert wait_until(lambda: not processes_with(token), 10), processes_with(token)
     assert client.api.inspect_image(tag)["Id"] == demo_image["id"]
     assert "# build cancelled" in (tmp_path / "log").read_text()
 
     # Closing the generator (a consumer that stops iterating) cancels the same way.
     repo = open_repo(project)
     resolved = resolve_project(project, repo)
-    events_iter = docker_engine.build(resolved, repo, tag=tag, log_path=tmp_path / "log2")
+    events_iter = engine.build(resolved, repo, tag=tag, log_path=tmp_path / "log2")
     for event in events_iter:
         if isinstance(event, OutputLine) and event.text == token:
             break
     events_iter.close()
-    tracker.images.extend(docker_engine.last_build_images)
+    tracker.images.extend(engine.last_build_images)
     assert not [c for c in client.api.containers(all=True) if token in str(c.get("Command", ""))]
+    assert wait_until(lambda: not processes_with(token), 10), processes_with(token)
     assert client.api.inspect_image(tag)["Id"] == demo_image["id"]
 
 
-def test_inspect_command_json(demo_image: dict[str, Any], docker_engine: DockerEngine) -> None:
+def test_inspect_command_json(demo_image: dict[str, Any], engine: DockerEngine) -> None:
     out = io.StringIO()
-    code = commands.inspect_command(demo_image["tag"], as_json=True, out=out, engine=docker_engine)
+    code = commands.inspect_command(demo_image["tag"], as_json=True, out=out, engine=engine)
     assert code == 0
     data = json.loads(out.getvalue())
     assert data["cmd"][0] == "/app/demo-host"
@@ -392,5 +415,51 @@ def test_inspect_command_json(demo_image: dict[str, Any], docker_engine: DockerE
 
     missing = io.StringIO()
     name = f"plugwiz-test-{uuid.uuid4().hex[:12]}:absent"
-    assert commands.inspect_command(name, as_json=False, out=missing, engine=docker_engine) == 2
+    assert commands.inspect_command(name, as_json=False, out=missing, engine=engine) == 2
     assert "error: no image" in missing.getvalue()
+
+
+def test_a_new_host_commit_compiles_only_the_hosts_own_packages(
+    engine: DockerEngine, tracker: ImageTracker, module_cache: Path, tmp_path: Path
+) -> None:
+    """The toolchain (classic: its stage; BuildKit: the Go cache mount) and the host's
+    third-party packages are compiled once; the next commit compiles only the host's own
+    packages and the plugins. `go build -v` names every package it compiles."""
+    repo = tmp_path / "realistic"
+    make_git_repo(FIXTURES / "hosts" / "realistic", repo)
+    project = Project(
+        host=Host(repo=str(repo), build_flags=("-v",)),
+        plugins=(PluginSource(source=str(FIXTURES / "plugins" / "multi")),),
+        loading=PluginLoading(flag="--plugin", symbol="Plugin"),
+        base_dir=tmp_path,
+    )
+    tag = tracker.tag()
+    first = build(engine, tracker, project, tag, tmp_path / "first.log")
+    assert isinstance(first[-1], BuildFinished), first[-3:]
+
+    registry = repo / "internal" / "registry" / "registry.go"
+    # A commit no earlier run has built (BuildKit keeps its cache between runs).
+    registry.write_text(
+        registry.read_text()
+        + f"\n// Commit{uuid.uuid4().hex} is new in the second commit.\n"
+        + "func Commit2() int { return 2 }\n"
+    )
+    commit_all(repo, "second commit")
+    events = build(engine, tracker, project, tag, tmp_path / "second.log")
+    assert isinstance(events[-1], BuildFinished), events[-3:]
+    # What `go build -v` printed: the packages this build compiled.
+    compiled = {
+        e.text for e in events if isinstance(e, OutputLine) and " " not in e.text and "/" in e.text
+    }
+    assert compiled, "go build -v printed nothing"
+    own = {p for p in compiled if p.startswith("example.com/realhost")}
+    assert compiled == own, f"compiled again: {sorted(compiled - own)}"
+    assert "example.com/realhost/internal/registry" in compiled
+    steps = [e.title for e in events if isinstance(e, StepStarted)]
+    if engine.backend == "classic":
+        log = (tmp_path / "second.log").read_text()
+        # The toolchain and dependency steps came from the layer cache.
+        for step in ("go list -e -export -f ''", "go list -e -export -deps -f ''"):
+            title = next(t for t in steps if step in t)
+            after = log.split(title, 1)[1].split("\nStep ", 1)[0]
+            assert "Using cache" in after, after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from plugwiz.adapters.scripted import ScriptedEngine, successful_events
 from plugwiz.core.engine import RunResult
@@ -158,7 +160,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     and the build session's output has been polled."""
     app = pilot.app
     for _ in range(6):
-        await app.workers.wait_for_complete()
+        for worker in list(app.workers):
+            # A worker superseded by a newer one (an exclusive group) is not a failure.
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
         await pilot.pause()
         session = getattr(app, "session", None)
         if session is not None and session.active:

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from textual.app import App
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Log, Static
 
 
 def text_of(widget: Widget) -> str:
@@ -32,3 +32,9 @@ def table_rows(table: DataTable[object]) -> list[list[str]]:
 def screen_text(app: App[Any]) -> str:
     """Everything the terminal shows right now (the top screen, dialogs included), as text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def log_text(widget: Widget) -> str:
+    """The lines a Log shows, joined."""
+    assert isinstance(widget, Log)
+    return "\n".join(widget.lines)

@@ -111,7 +111,9 @@ def status(screen: BuildScreen) -> str:
 async def test_the_tree_shows_each_stage_its_state_time_and_the_users_file(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
-    app = app_for(project_for(host_repo, workdir), engine=engine_with(cached_stages=("host",)))
+    app = app_for(
+        project_for(host_repo, workdir), engine=engine_with(cached_stages=("toolchain", "host"))
+    )
     async with app.run_test(size=SIZE) as pilot:
         app.session.clock = app.engine.clock  # type: ignore[attr-defined]
         screen = await build(pilot, app)
@@ -122,7 +124,8 @@ async def test_the_tree_shows_each_stage_its_state_time_and_the_users_file(
         rows = [plain(child.label) for child in greet.children]
         assert rows[1].startswith("✓ copy plugins/greet.go")  # the user's own file
         root = plain(screen.query_one("#stage-tree", StageTree).root.label)
-        assert root.endswith("5 of 13 cached")  # the host's five steps after its FROM
+        # The toolchain's ENV and RUN, and the host's four steps after its FROM.
+        assert root.endswith("6 of 14 cached")
 
 
 async def test_a_running_build_shows_waiting_running_and_done_stages(
@@ -175,7 +178,7 @@ async def test_selecting_a_stage_shows_only_its_lines_and_the_root_shows_all(
         assert headers == [
             line
             for line in everything
-            if line.startswith("── Step ") and line.split("/")[0].split()[-1] in ("7", "8", "9")
+            if line.startswith("── Step ") and line.split("/")[0].split()[-1] in ("9", "10", "11")
         ]
         assert len(lines) == 3 + 5  # three headers, the RUN's five lines
         assert "plugin greet: 8 of" in status(screen)
@@ -202,25 +205,25 @@ async def test_search_finds_matches_older_than_the_lines_kept_and_steps_through_
         screen = await build(pilot, app)
         assert state(app) is BuildState.SUCCEEDED, (app.session.state, screen_text(app))
         assert app.session.view_lines > 5000 and len(log_lines(screen)) == 5000
-        assert "package 07 for step 6" not in "\n".join(log_lines(screen))
+        assert "package 07 for step 3" not in "\n".join(log_lines(screen))
         await pilot.press("slash", *"package 07 for step", "enter")
         await wait_for(pilot, lambda: bool(screen.explorer.matches))
         await settle(pilot)
-        assert len(screen.explorer.matches) == 3  # the three RUN steps
-        assert current_line(screen) == "go: compiling package 07 for step 6"
+        assert len(screen.explorer.matches) == 4  # the four RUN steps
+        assert current_line(screen) == "go: compiling package 07 for step 3"  # the toolchain's
         assert mode(screen) is Mode.WINDOW
-        assert "1 of 3" in status(screen) and "lines 1–2,000 of 6,017" in status(screen)
+        assert "1 of 4" in status(screen) and "lines 1–2,000 of 8,019" in status(screen)
         await pilot.press("n")
         await settle(pilot)
-        assert current_line(screen) == "go: compiling package 07 for step 9"
-        assert "2 of 3" in status(screen)
+        assert current_line(screen) == "go: compiling package 07 for step 8"
+        assert "2 of 4" in status(screen)
         await pilot.press("N", "N")
         await settle(pilot)
-        assert current_line(screen).endswith("for step 11")  # wrapped around backwards
+        assert current_line(screen).endswith("for step 13")  # wrapped around backwards
         await pilot.press("escape")  # the search field is closed; escape leaves the window
         await settle(pilot)
         assert mode(screen) is Mode.LIVE
-        assert log_lines(screen)[-1] == "── Step 17/17: " + app.session.timeline.records[17].title
+        assert log_lines(screen)[-1] == "── Step 19/19: " + app.session.timeline.records[19].title
 
 
 async def test_errors_are_jumped_to_one_by_one(

@@ -259,7 +259,8 @@ async def test_docker_faults_show_the_cli_message_and_the_other_steps_still_work
             "plugins/up/up.go": 'package main\n\nfunc New() string { return "up" }\n',
         },
     )
-    engine = DockerEngine(client=setup.get("client"))
+    # The fake client stands in for the classic builder's API (BuildKit goes through the CLI).
+    engine = DockerEngine(client=setup.get("client"), backend="classic")
     project = project_for(repo, workdir, images=Images(builder="golang:1.19-bookworm"))
     app = wizard(project, None, engine)
     async with app.run_test(size=SIZE) as pilot:

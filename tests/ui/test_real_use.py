@@ -9,7 +9,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, SelectionList
 
 from plugwiz.adapters.scripted import ScriptedEngine, realistic_build, successful_events
@@ -54,17 +56,22 @@ def hand_written(workdir: Path, host_repo: Path) -> Path:
 # -- 1. Dialogs outlive their subject -------------------------------------------------------------
 
 
+async def start_held_build(pilot: Pilot[Any], engine: ScriptedEngine) -> None:
+    """On the Build step, press b; return once the build is held mid-way."""
+    await settle(pilot)
+    pilot.app.action_go("build")  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press("b")
+    assert engine.holding.wait(5)
+
+
 async def test_cancel_dialog_closes_when_the_build_ends_unanswered(
     app_for: AppMaker, host_repo: Path, workdir: Path
 ) -> None:
     engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.action_go("build")
-        await settle(pilot)
-        await pilot.press("b")
-        assert engine.holding.wait(5)
+        await start_held_build(pilot, engine)
         await pilot.pause(0.2)
         await pilot.press("c")
         await pilot.pause()
@@ -92,11 +99,7 @@ async def test_quit_dialog_closes_when_the_build_ends_and_quit_then_needs_no_que
     engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.action_go("build")
-        await settle(pilot)
-        await pilot.press("b")
-        assert engine.holding.wait(5)
+        await start_held_build(pilot, engine)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert "Quit during the build?" in screen_text(app)
@@ -116,11 +119,7 @@ async def test_steps_do_not_change_behind_a_dialog(
     engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
     app = app_for(project_for(host_repo, workdir), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.action_go("build")
-        await settle(pilot)
-        await pilot.press("b")
-        assert engine.holding.wait(5)
+        await start_held_build(pilot, engine)
         await pilot.press("c")
         await pilot.pause()
         await pilot.press("f2", "ctrl+n", "ctrl+b")

@@ -54,6 +54,8 @@ def stable(
     monkeypatch.setattr(
         "plugwiz.ui.screens.build._home_short", lambda path: str(SNAPSHOT_LOG.parent / path.name)
     )
+    # The clock shows elapsed seconds: a loaded machine must not change a snapshot.
+    monkeypatch.setattr("plugwiz.core.session.BuildSession.elapsed", lambda self, now=None: 0.0)
 
     def make(engine: ScriptedEngine | None = None, **changes: Any) -> PlugwizApp:
         project = Project(
@@ -81,6 +83,11 @@ def stable(
 
 
 Action = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def realistic_build_small(resolved: Any, tag: str) -> Any:
+    """The realistic build with 6 lines per step."""
+    return realistic_build(resolved, tag, lines_per_step=6)
 
 
 def steps(*actions: Action) -> Action:
@@ -272,22 +279,38 @@ def test_dialog_help(snap_compare: SnapCompare, stable: Any) -> None:
     )
 
 
+def held(lines: int) -> Action:
+    """Wait until the session has shown every event before the engine's hold (`lines`
+    output lines): a loaded machine must not change what the snapshot shows."""
+
+    async def action(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        for _ in range(400):
+            if app.session.lines_seen >= lines:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    return action
+
+
 def test_dialog_cancel_build(snap_compare: SnapCompare, stable: Any) -> None:
-    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    # Held before event 20: three steps started, 6 + 6 + 5 output lines shown.
+    engine = ScriptedEngine(script=realistic_build_small, hold_at=20)
     assert snap_compare(
         stable(engine),
         terminal_size=SMALL,
-        run_before=steps(go("build"), press("b"), press("c")),
+        run_before=steps(go("build"), press("b"), held(17), press("c")),
     )
     engine.release.set()
 
 
 def test_dialog_quit_during_build(snap_compare: SnapCompare, stable: Any) -> None:
-    engine = ScriptedEngine(script=realistic_build, hold_at=20)
+    engine = ScriptedEngine(script=realistic_build_small, hold_at=20)
     assert snap_compare(
         stable(engine),
         terminal_size=SMALL,
-        run_before=steps(go("build"), press("b"), press("ctrl+q")),
+        run_before=steps(go("build"), press("b"), held(17), press("ctrl+q")),
     )
     engine.release.set()
 
@@ -363,7 +386,7 @@ def test_explorer_cached_rebuild(snap_compare: SnapCompare, stable: Any, size: s
     def script(resolved: Any, tag: str) -> Any:
         # The second build finds every step in the cache, as Docker's would.
         builds.append(1)
-        cached = ("host", "plugin-1", "check", "") if len(builds) > 1 else ()
+        cached = ("toolchain", "host", "plugin-1", "check", "") if len(builds) > 1 else ()
         return realistic_build(resolved, tag, lines_per_step=6, cached_stages=cached)
 
     engine = ScriptedEngine(script=script)
@@ -434,4 +457,34 @@ def test_explorer_small_terminal_shows_the_tree_on_t(
     app = stable(plugins=(PluginSource("plugins/broken.go"),))
     assert snap_compare(
         app, terminal_size=SMALL, run_before=steps(go("build"), press("b"), press("t"))
+    )
+
+
+def test_build_step_load_check_failure_explained(snap_compare: SnapCompare, stable: Any) -> None:
+    from plugwiz.core.buildinfo import read_binary_facts
+    from plugwiz.core.events import BuildFailed, StepStarted
+    from plugwiz.core.explain import HostContext, explain
+
+    from .test_explain_in_wizard import host_binary, plugin_so
+
+    explanation = explain(
+        read_binary_facts(plugin_so("go1.22.5")),
+        read_binary_facts(host_binary("go1.19.8")),
+        HostContext(label="the host (example.com/plugwiz-demo)"),
+        plugin_label="drift",
+    )
+    title = "RUN PLUGWIZ_LOADCHECK=/out/plugins/drift.so /plugwiz/loadcheck"
+    failed = BuildFailed(
+        message='plugin.Open("/out/plugins/drift"): plugin was built with a different version '
+        "of package internal/goarch",
+        step=12,
+        title=title,
+        last_lines=(),
+        locations=(),
+        plugin="drift",
+        explanation=explanation,
+    )
+    engine = ScriptedEngine(events=[StepStarted(12, 14, title, "check"), failed])
+    assert snap_compare(
+        stable(engine), terminal_size=SIZE, run_before=steps(go("build"), press("b"))
     )

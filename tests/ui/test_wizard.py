@@ -24,7 +24,7 @@ from plugwiz.ui.screens.build import MAX_LOG_LINES, BuildScreen
 from plugwiz.ui.widgets.message import MessageArea
 
 from .conftest import SIZE, TAG, AppMaker, git, project_for, settle, wait_for
-from .helpers import table_rows, text_of
+from .helpers import log_text, table_rows, text_of
 
 
 def state(app: PlugwizApp) -> BuildState:
@@ -283,7 +283,7 @@ async def test_preview_shows_the_dockerfile_and_follows_changes(
         app.action_go("preview")
         await settle(pilot)
         text = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM golang:1.19-bookworm AS host" in text
+        assert "FROM golang:1.19-bookworm AS toolchain" in text
         assert "/out/plugins/greet.so" in text
         listing = text_of(app.screen.query_one("#context-list"))
         assert "plugins/greet/greet.go" in listing
@@ -294,7 +294,7 @@ async def test_preview_shows_the_dockerfile_and_follows_changes(
         await settle(pilot)
         assert app.project.images.builder == "golang:1.19-bullseye"
         text = text_of(app.screen.query_one("#dockerfile"))
-        assert "FROM golang:1.19-bullseye AS host" in text
+        assert "FROM golang:1.19-bullseye AS toolchain" in text
         assert "FROM debian:bullseye-slim" in text
 
 
@@ -345,10 +345,10 @@ async def test_a_successful_build_streams_output_and_shows_the_result(
         await pilot.press("y")
         assert app.clipboard == f"docker run --rm {TAG}"
         await pilot.press("o")
+        await wait_for(pilot, lambda: not app.run_session.active)
         await settle(pilot)
-        output = text_of(app.screen.query_one("#run-output"))
-        assert "exit code 0" in output
-        assert "demo-host: 3 plugins loaded" in output
+        assert "exit code 0" in text_of(app.screen.query_one("#run-status"))
+        assert "demo-host: 3 plugins loaded" in log_text(app.screen.query_one("#run-output"))
 
 
 async def test_a_failed_build_explains_where_and_can_be_rebuilt(
@@ -457,7 +457,9 @@ async def test_docker_unreachable_is_explained_and_other_steps_still_work(
         assert not engine.builds
         app.action_go("preview")
         await settle(pilot)
-        assert "FROM golang:1.19-bookworm AS host" in text_of(app.screen.query_one("#dockerfile"))
+        assert "FROM golang:1.19-bookworm AS toolchain" in text_of(
+            app.screen.query_one("#dockerfile")
+        )
 
 
 async def test_result_before_any_build_says_so(

@@ -58,8 +58,9 @@ def _assert_contained(project: Project) -> None:
         return  # refused with a message: fine
     # No value created a new instruction or a new line of its own.
     assert set(_instructions(text)) <= INSTRUCTIONS
-    expected = ["FROM", "ENV", "WORKDIR"]
-    assert _instructions(text)[:3] == expected
+    # The toolchain stage (FROM, ENV, RUN), then the host stage.
+    expected = ["FROM", "ENV", "RUN", "FROM", "WORKDIR"]
+    assert _instructions(text)[:5] == expected
     for line in text.splitlines():
         assert "\x00" not in line and "\r" not in line
     # The CMD is valid JSON whose words are exactly the plugin loading words.

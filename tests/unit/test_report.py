@@ -104,4 +104,5 @@ def test_sizes_are_in_one_unit_everywhere() -> None:
     assert "90.0 MB" in format_report(report())
     import plugwiz.ui.screens.result as result_screen
 
-    assert result_screen.human_size is human_size  # the Result step uses the same function
+    # The Result step uses the same function.
+    assert result_screen.human_size is human_size  # type: ignore[attr-defined]

@@ -200,7 +200,9 @@ def test_the_timeline_follows_the_events_with_their_times(tmp_path: Path) -> Non
     clock = FakeClock()
     target = resolved(tmp_path, "one")
     engine = ScriptedEngine(
-        script=lambda r, t: realistic_build(r, t, lines_per_step=2, cached_stages=("host",)),
+        script=lambda r, t: realistic_build(
+            r, t, lines_per_step=2, cached_stages=("toolchain", "host")
+        ),
         clock=clock,
     )
     session = BuildSession(lambda: engine)
@@ -288,3 +290,25 @@ def test_a_reader_can_have_every_line_shown_written_before_it_reads(tmp_path: Pa
     assert session.view_path.read_text().count("\n") == session.view_lines == 101
     engine.release.set()
     session.drain()
+
+
+def test_a_buildkit_build_is_planned_with_buildkits_layout(tmp_path: Path) -> None:
+    from plugwiz.core.timeline import Status
+
+    engine = ScriptedEngine(
+        script=lambda r, t: realistic_build(
+            r, t, lines_per_step=1, cached_stages=("source",), buildkit=True
+        ),
+        buildkit=True,
+    )
+    session = BuildSession(lambda: engine)
+    start(session, resolved(tmp_path, "one"), tmp_path)
+    session.drain()
+    timeline = session.timeline
+    assert timeline.overlapping
+    # BuildKit's stages and step numbers: every step lands in a planned stage.
+    assert [s.key for s in timeline.stages] == ["host", "plugin:one", "check", "runtime"]
+    host = timeline.stage("host")
+    assert host is not None and host.builder_stages == ("host", "source", "bundled")
+    rows = {row.label.split()[0]: timeline.row_status(host, row, 0).status for row in host.rows}
+    assert rows == {"toolchain": Status.CACHED, "host": Status.DONE, "bundled": Status.DONE}

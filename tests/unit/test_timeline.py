@@ -1,4 +1,8 @@
-"""Stages and their timeline: from the plan, from recorded classic-builder logs, from events."""
+"""Stages and their timeline: from the plan, from recorded classic-builder logs, from events.
+
+The logs in tests/fixtures/buildlogs are real: `plugwiz build --backend classic` of the demo
+with its hello.go (the toolchain stage made cold by a build variable), then the same again.
+BuildKit's are in tests/unit/test_buildkit_events.py."""
 
 from __future__ import annotations
 
@@ -105,6 +109,9 @@ def test_the_plan_has_host_parts_one_stage_per_plugin_the_check_and_the_runtime(
         "host build",
         "bundled  reverse, upper",
     ]
+    # The toolchain stage (the standard library compiled once per builder) is the host's.
+    assert host.builder_stages == ("host", "toolchain")
+    assert host.rows[0].steps == (1, 2, 3, 4, 5)  # FROM, ENV, RUN; FROM toolchain, WORKDIR
     assert host.bundled == ("reverse", "upper")
     plugin = stages[1]
     assert plugin.source == "plugins/hello.go"
@@ -123,7 +130,7 @@ def test_a_recorded_cold_build_is_done_everywhere_with_durations() -> None:
     resolved = demo_like()
     events = replay(resolved, LOGS / "demo-cold.log")
     finished = [e for e in events if isinstance(e, StepFinished)]
-    assert len(finished) == 18 and not any(e.cached for e in finished)
+    assert len(finished) == 20 and not any(e.cached for e in finished)
     timeline = timeline_of(resolved, events)
     assert statuses(timeline) == {
         "host": Status.DONE,
@@ -133,8 +140,8 @@ def test_a_recorded_cold_build_is_done_everywhere_with_durations() -> None:
     }
     # The daemon's own last step (the context LABEL) joins the runtime stage.
     runtime = timeline.stage("runtime")
-    assert runtime is not None and runtime.steps[-1] == 18
-    assert timeline.cached_share() == (0, 14)
+    assert runtime is not None and runtime.steps[-1] == 20
+    assert timeline.cached_share() == (0, 15)
     host = timeline.stage("host")
     assert host is not None
     assert timeline.stage_status(host, 0).seconds > 0
@@ -144,11 +151,11 @@ def test_a_recorded_cached_rebuild_shows_every_stage_cached() -> None:
     resolved = demo_like()
     events = replay(resolved, LOGS / "demo-cached.log")
     cached = [e.number for e in events if isinstance(e, StepFinished) and e.cached]
-    # Every step but the four FROMs came from the cache.
-    assert cached == [n for n in range(1, 19) if n not in (1, 7, 10, 12)]
+    # Every step but the five FROMs came from the cache.
+    assert cached == [n for n in range(1, 21) if n not in (1, 4, 9, 12, 14)]
     timeline = timeline_of(resolved, events)
     assert set(statuses(timeline).values()) == {Status.CACHED}
-    assert timeline.cached_share() == (14, 14)
+    assert timeline.cached_share() == (15, 15)
     host = timeline.stage("host")
     assert host is not None
     rows = [timeline.row_status(host, row, 0).status for row in host.rows]

@@ -14,15 +14,15 @@ from textual.widgets import Button, Label, Static
 from plugwiz.ui.dialogs.base import Dialog
 
 WIZARD_KEYS: tuple[tuple[str, str], ...] = (
-    ("ctrl+n, ctrl+→", "next step"),
+    ("ctrl+n, ctrl+→", "next step (in a browser: ctrl+→)"),
     ("ctrl+b, ctrl+←", "previous step"),
-    ("F1 … F5", "go to a step: Host, Plugins, Preview, Build, Result"),
+    ("F1 … F5", "go to a step: Host, Plugins, Preview, Build, Result (or click it at the top)"),
     ("ctrl+s", "save the project (then every change is saved as you go)"),
     ("ctrl+p", "command palette: every action by name (save as, pin, prune…)"),
     ("?, F10", "this help"),
     ("tab, shift+tab", "move between fields and lists"),
     ("escape", "leave a text field (then single-letter keys work); close a dialog"),
-    ("ctrl+q", "quit (asks first during a build or with unsaved changes)"),
+    ("ctrl+q, ctrl+c", "quit (asks first during a build or with unsaved changes)"),
 )
 
 

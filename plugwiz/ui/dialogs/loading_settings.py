@@ -6,20 +6,18 @@ import shlex
 from dataclasses import replace
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.containers import Vertical
+from textual.widgets import Input, Label
 
 from plugwiz.core.model import PluginLoading
 from plugwiz.core.plan import loading_problem
-from plugwiz.ui.dialogs.base import Dialog
+from plugwiz.ui.dialogs.base import FormDialog
 from plugwiz.ui.widgets.message import MessageArea
 
 
-class LoadingSettingsDialog(Dialog[PluginLoading | None]):
+class LoadingSettingsDialog(FormDialog[PluginLoading | None]):
     """Edits `PluginLoading`; dismisses with the new value or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = "#flag"
 
     def __init__(self, loading: PluginLoading) -> None:
@@ -39,22 +37,9 @@ class LoadingSettingsDialog(Dialog[PluginLoading | None]):
             yield Label("Symbol every plugin must export (empty: none checked)")
             yield Input(lo.symbol, id="symbol", placeholder="New")
             yield MessageArea(id="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", id="ok", variant="primary")
+            yield from self.buttons("Save")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._accept()
-        else:
-            self.dismiss(None)
-
-    def _accept(self) -> None:
+    def accept(self) -> None:
         error = self.query_one("#dialog-error", MessageArea)
         try:
             args = tuple(shlex.split(self.query_one("#args", Input).value))
@@ -74,6 +59,3 @@ class LoadingSettingsDialog(Dialog[PluginLoading | None]):
             error.show(problem, "error")
             return
         self.dismiss(loading)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -7,20 +7,18 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.containers import Vertical
+from textual.widgets import Input, Label
 
-from plugwiz.ui.dialogs.base import Dialog
+from plugwiz.ui.dialogs.base import FormDialog
 from plugwiz.ui.dialogs.choice import Answer, confirm_dialog
 from plugwiz.ui.widgets.message import MessageArea
 from plugwiz.ui.widgets.path_suggester import PathSuggester
 
 
-class SavePathDialog(Dialog[Path | None]):
+class SavePathDialog(FormDialog[Path | None]):
     """Dismisses with the chosen path (confirmed when it exists), or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = "#save-path"
 
     def __init__(
@@ -49,22 +47,9 @@ class SavePathDialog(Dialog[Path | None]):
                 suggester=PathSuggester(Path.cwd()),
             )
             yield MessageArea(id="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", id="ok", variant="primary")
+            yield from self.buttons("Save")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._accept()
-        else:
-            self.dismiss(None)
-
-    def _accept(self) -> None:
+    def accept(self) -> None:
         text = self.query_one("#save-path", Input).value.strip()
         error = self.query_one("#dialog-error", MessageArea)
         if not text:
@@ -101,9 +86,6 @@ class SavePathDialog(Dialog[Path | None]):
             confirm_dialog(f"Replace {path.name}?", message, yes="Replace it", no="Back"),
             answered,
         )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def _shown(path: Path) -> Path:

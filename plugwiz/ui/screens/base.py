@@ -73,7 +73,16 @@ class WizardScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        for name in ("project", "host", "plugin_checks", "build_revision"):
+        for name in (
+            "project",
+            "host",
+            "plugin_checks",
+            "prebuilt_verdicts",
+            "build_revision",
+            "recent",
+            "run_revision",
+            "watch_revision",
+        ):
             self.watch(self.app, name, self._state_changed, init=False)
         self._redraw_now()
 

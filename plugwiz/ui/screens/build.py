@@ -26,6 +26,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, ProgressBar, Static, TextArea, Tree
@@ -51,6 +52,7 @@ SHOWN_LAST_LINES = 12
 # Below this width the stage tree gives way to a one-line bar (`t` shows the tree).
 TREE_MIN_WIDTH = 100
 LOG, SOURCE, EXPLAIN = "log-explorer", "source-view", "explain-view"
+SHOWN_HOST_LINES = 40
 
 
 class BuildScreen(WizardScreen):
@@ -60,7 +62,8 @@ class BuildScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "build", "Build"),
         Binding("c", "cancel_build", "Cancel build"),
-        Binding("ctrl+r", "rebuild", "Save+build"),
+        # ctrl+g too: a browser keeps ctrl+r (reload) for itself (`plugwiz serve`).
+        Binding("ctrl+r,ctrl+g", "rebuild", "Save+build"),
         Binding("s", "source", "Source"),
         Binding("x", "explain", "Why"),
         Binding("slash", "search", "Search", key_display="/"),
@@ -70,6 +73,7 @@ class BuildScreen(WizardScreen):
         Binding("E", "previous_problem", "Previous error", show=False),
         Binding("t", "stages", "Stages", show=False),  # the stage bar says so
         Binding("h", "history", "History"),
+        Binding("w", "app.toggle_watch", "Watch"),
     ]
     KEY_NOTES = (
         ("b", "build the project as it is now (the steps before keep everything)"),
@@ -78,7 +82,7 @@ class BuildScreen(WizardScreen):
         ("/, n, N", "search the whole log (not only the lines shown); next, previous match"),
         ("e, E", "next, previous error or warning"),
         ("s", "open your file at the compile error: edit it there, ctrl+s saves"),
-        ("ctrl+r", "save your file and build again"),
+        ("ctrl+r, ctrl+g", "save your file and build again (in watch mode: save it)"),
         ("ctrl+o", "(in your file) open it in $EDITOR at that line"),
         ("x", "why the plugin would not load (after a load-check failure)"),
         ("h", "the last builds of this project: open one, compare two"),
@@ -88,17 +92,28 @@ class BuildScreen(WizardScreen):
             "back: from your file or the explanation to the log, from a filter or "
             "an older build to the current one",
         ),
+        (
+            "w",
+            "watch mode on/off: every save of a plugin's source rebuilds, load-checks and runs "
+            "the host (a save during a build restarts it); its output shows beside the errors",
+        ),
         ("up, down, page up/down", "scroll the log (it follows the end unless you scroll up)"),
     )
     PALETTE = (
         ("Build the image", "b", "action_build"),
         ("Cancel the build", "c", "action_cancel_build"),
         ("Search the build log", "/", "action_search"),
+        ("Next search match", "n", "action_next_match"),
+        ("Previous search match", "N", "action_previous_match"),
         ("Next error or warning in the log", "e", "action_next_problem"),
+        ("Previous error or warning in the log", "E", "action_previous_problem"),
+        ("The stages of the build", "t", "action_stages"),
         ("Open the failing line in your file", "s", "action_source"),
+        ("Save your file and build again", "ctrl+g", "action_rebuild"),
         ("Why the plugin would not load", "x", "action_explain"),
         ("Builds of this project (history)", "h", "action_history"),
     )
+    WATCH_LABELS = ("Watch: off", "Watch: on")
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,12 +133,17 @@ class BuildScreen(WizardScreen):
         with Vertical(id="build-body", classes="step-body"):
             with Horizontal(id="build-status-row"):
                 yield Static("", id="build-state")
+                yield Static("", id="watch-toggle")
                 yield Static("", id="elapsed")
             yield ProgressBar(total=None, show_eta=False, id="build-progress")
             yield Label("", id="step-title")
             yield MessageArea(id="build-message")
-            with VerticalScroll(id="failure-panel"):
-                yield Static("", id="failure")
+            with Horizontal(id="failure-row"):
+                with VerticalScroll(id="failure-panel"):
+                    yield Static("", id="failure")
+                # Watch mode: what the host printed last, beside the compile errors.
+                with VerticalScroll(id="host-output-panel"):
+                    yield Static("", id="host-output")
             yield StageBar(id="stage-bar")
             with Horizontal(id="explorer"):
                 yield StageTree(id="stage-tree")
@@ -225,7 +245,10 @@ class BuildScreen(WizardScreen):
         if resolved is None:
             return BuildTimeline()
         if self._planned is None or self._planned[0] != resolved:
-            self._planned = (resolved, BuildTimeline(plan_stages(resolved)))
+            # The layout the build will use (as the Preview step shows it).
+            buildkit = self.wizard.engine.uses_buildkit(resolved)
+            stages = plan_stages(resolved, buildkit=buildkit)
+            self._planned = (resolved, BuildTimeline(stages, overlapping=buildkit))
         return self._planned[1]
 
     def _now(self) -> float:
@@ -299,8 +322,15 @@ class BuildScreen(WizardScreen):
         self.refresh_bindings()
 
     def action_rebuild(self) -> None:
-        """Save the file open in the source view (if changed), then build again."""
+        """Save the file open in the source view (if changed), then build again (in watch
+        mode the save is enough: the watcher starts the build, and runs the host after)."""
+        changed = self._panel == SOURCE and self.source_view.modified
         if self._panel == SOURCE and not self.source_view.save():
+            return
+        if self.wizard.watching:
+            self.notify(
+                "Watch mode builds it now." if changed else "Watch mode builds at your next save."
+            )
             return
         self.action_build()
 
@@ -442,6 +472,27 @@ class BuildScreen(WizardScreen):
         self._show_failure(self._failure())
         self.refresh_bindings()
 
+    def _show_watch(self) -> None:
+        """The watch toggle's label, and (watch mode on) the host's last output beside the
+        compile errors."""
+        watching = self.wizard.watching
+        # Something to click as well as a key (w): in a browser, the mouse is what people try.
+        style = "bold $success" if watching else "$text-muted"
+        self.query_one("#watch-toggle", Static).update(
+            Content.from_markup(
+                f"[{style} @click=app.toggle_watch]{self.WATCH_LABELS[watching]} (w)[/]"
+            )
+        )
+        panel = self.query_one("#host-output-panel")
+        run = self.wizard.run_session
+        panel.display = watching and self.wizard.session.state is BuildState.FAILED
+        if not panel.display:
+            return
+        lines = list(run.tail)[-SHOWN_HOST_LINES:]
+        panel.border_title = "The host's last output (before this build)"
+        body = Text("\n".join(lines) if lines else "(the host has not run yet)", style="dim")
+        self.query_one("#host-output", Static).update(body)
+
     # -- drawing -----------------------------------------------------------------------------
 
     def show_poll(self, result: PollResult) -> None:
@@ -513,6 +564,7 @@ class BuildScreen(WizardScreen):
                 layout=False,
             )
         self._show_failure(session.failure if state is BuildState.FAILED else None)
+        self._show_watch()
         log = self.query_one("#build-log", BuildLog)
         if session.log_path is not None:
             log.border_title = f"Build output (full log: {_home_short(session.log_path)})"
@@ -526,7 +578,8 @@ class BuildScreen(WizardScreen):
             self._set_state("running", f"Starting the build of {session.tag} …")
             message.clear()
         elif state is BuildState.RUNNING:
-            self._set_state("running", f"Building {session.tag} …  (c cancels)")
+            watched = " (watch mode: a save restarts it)" if self.wizard.watching else ""
+            self._set_state("running", f"Building {session.tag} …  (c cancels){watched}")
             message.clear()
         elif state is BuildState.CANCELLING:
             self._set_state("running", "Cancelling the build …")
@@ -542,7 +595,8 @@ class BuildScreen(WizardScreen):
         elif state is BuildState.FAILED:
             failed = session.failure
             where = f"at step {failed.step}" if failed is not None and failed.step else ""
-            self._set_state("failed", f"Build failed {where}. Press b to build again.")
+            again = "A save builds again" if self.wizard.watching else "Press b to build again"
+            self._set_state("failed", f"Build failed {where}. {again}.")
             message.clear()
             if (
                 self._explanation()
@@ -627,9 +681,14 @@ class BuildScreen(WizardScreen):
 
     def _show_failure(self, failed: BuildFailed | None) -> None:
         panel = self.query_one("#failure-panel")
+        shown = panel.display
         panel.display = failed is not None and self._panel == LOG
         if failed is None:
             return
+        if not shown:
+            # The panel takes room from the log: keep the log's end (the failing output) in view.
+            log = self.query_one("#build-log", BuildLog)
+            self.call_after_refresh(log.scroll_end, animate=False, x_axis=False)
         panel.border_title = f"Step {failed.step} failed" if failed.step else "The build failed"
         # What a person acts on first: which plugin, where in their file, what to press.
         text = Text()
@@ -653,6 +712,15 @@ class BuildScreen(WizardScreen):
         else:
             # No failing instruction (lost daemon, no image): nothing in the project to fix.
             hint = "Press b to build again: the project keeps everything."
+        if self.wizard.watching:
+            # The watcher builds at the next save: no key to press.
+            hint = "Watch mode: fix it in your editor; the next save builds and runs again."
+            if found is not None:
+                where = display_path(found[0], self.project.base_dir)
+                hint = (
+                    f"Watch mode: s opens {where} at line {found[1]}; the next save (ctrl+s "
+                    "there, or in your editor) builds and runs again."
+                )
         text.append(hint + "\n", style="italic")
         if failed.message:
             text.append("\n" + failed.message.strip() + "\n")

@@ -29,7 +29,6 @@ from plugwiz.core.model import (
 from plugwiz.core.ports import GitRef
 from plugwiz.core.redact import REDACTED, url_secrets
 from plugwiz.core.resolve import with_host_ref
-from plugwiz.ui.recent import load_recent
 from plugwiz.ui.screens.base import WizardScreen
 from plugwiz.ui.widgets.message import MessageArea
 
@@ -83,7 +82,7 @@ class HostScreen(WizardScreen):
                 yield Label("Host: a local path or a git URL", classes="field-label")
                 yield Input(
                     placeholder="~/src/myhost or https://…/myhost.git",
-                    suggester=SuggestFromList(load_recent(), case_sensitive=True),
+                    suggester=SuggestFromList(self.wizard.recent, case_sensitive=True),
                     id="repo",
                 )
                 yield Label("Branches and tags", classes="field-label")
@@ -99,6 +98,7 @@ class HostScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self._shown_repo: str | None = None
+        self._shown_recent: tuple[str, ...] | None = None
         self._refs_shown: object = None
         self._bundled_shown: object = None
         self._main_signature: object = None
@@ -239,8 +239,9 @@ class HostScreen(WizardScreen):
         if self._shown_repo != project.host.repo:
             self._shown_repo = project.host.repo
             repo_input.value = shown_repo(project.host.repo)
-            recent = load_recent()
-            repo_input.suggester = SuggestFromList(recent, case_sensitive=True)
+        if self._shown_recent != self.wizard.recent:
+            self._shown_recent = self.wizard.recent
+            repo_input.suggester = SuggestFromList(self.wizard.recent, case_sensitive=True)
         if state.error:
             self._message(f"{state.error_title}\n{state.error}", "error")
         elif state.busy:

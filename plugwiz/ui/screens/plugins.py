@@ -31,9 +31,20 @@ from plugwiz.core.model import (
     name_from_source,
 )
 from plugwiz.core.plan import plan_build, plugin_problem
+from plugwiz.core.ports import HostRepoError, HostRepository
+from plugwiz.core.scaffold import (
+    LookedUpSymbol,
+    NewPlugin,
+    looked_up_symbol,
+    new_plugin,
+    with_new_plugin,
+    write_plugin,
+)
 from plugwiz.core.session import BuildState, PluginResult
+from plugwiz.ui.app import PrebuiltVerdict
 from plugwiz.ui.dialogs.file_picker import FilePickerDialog
 from plugwiz.ui.dialogs.loading_settings import LoadingSettingsDialog
+from plugwiz.ui.dialogs.new_plugin import NewPluginChoice, NewPluginDialog
 from plugwiz.ui.dialogs.text_input import TextInputDialog
 from plugwiz.ui.screens.base import WizardScreen, display_path
 from plugwiz.ui.widgets.message import MessageArea
@@ -58,10 +69,11 @@ def plugin_status(
     resolved: ResolvedProject | None,
     result: PluginResult | None,
     signature: tuple[tuple[str, int, int], ...] | None,
+    verdict: PrebuiltVerdict | None = None,
 ) -> PluginStatus:
     """The status of `project.plugins[index]`: its problem (in the words `plugwiz render`
     uses), else what the last build did with it if it is still about the same files, else
-    "looks right"."""
+    (a prebuilt plugin) whether it can load into this host, else "looks right"."""
     plugin = project.plugins[index]
     if facts is None:
         return PluginStatus(True, "checking…", "checking the source")
@@ -86,6 +98,17 @@ def plugin_status(
         if result.detail:
             detail += f": {result.detail}"
         return PluginStatus(ok, result.describe(), detail)
+    if verdict is not None and verdict.signature == signature:
+        explanation = verdict.explanation
+        if explanation is None:
+            return PluginStatus(True, "not examined", verdict.error)
+        if explanation.loads:
+            return PluginStatus(True, "should load", "examined: " + explanation.verdict)
+        first = explanation.blocking[0]
+        detail = f"{explanation.verdict} Fix: {first.fix}."
+        if first.detail:
+            detail = f"{explanation.verdict}\n{first.detail}\nFix: {first.fix}."
+        return PluginStatus(False, "would not load", detail)
     return PluginStatus(True, LOOKS_RIGHT, "the source looks right; build to check it loads")
 
 
@@ -101,6 +124,7 @@ class PluginsScreen(WizardScreen):
     STEP = "plugins"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "focus_source", "Add"),
+        Binding("n", "new_plugin", "New"),
         Binding("o", "browse", "Browse"),
         Binding("r", "rename", "Rename"),
         Binding("x,delete", "remove", "Remove"),
@@ -110,6 +134,7 @@ class PluginsScreen(WizardScreen):
         Binding("s", "settings", "Loading"),
     ]
     KEY_NOTES = (
+        ("n", "start a new plugin: a renamed copy of a bundled plugin, added to the list"),
         ("enter (in the path field)", "add the plugin (refused when the path is not one)"),
         ("right (in the path field)", "complete the path"),
         ("u", "undo the last removal"),
@@ -117,7 +142,13 @@ class PluginsScreen(WizardScreen):
         ("escape", "leave the path field, so single-letter keys work"),
     )
     PALETTE = (
+        ("New plugin from a bundled plugin", "n", "action_new_plugin"),
+        ("Add a plugin by its path", "a", "action_focus_source"),
         ("Add a plugin from a file picker", "o", "action_browse"),
+        ("Rename the selected plugin", "r", "action_rename"),
+        ("Remove the selected plugin", "x", "action_remove"),
+        ("Move the selected plugin up (load order)", "ctrl+up or K", "action_move_up"),
+        ("Move the selected plugin down (load order)", "ctrl+down or J", "action_move_down"),
         ("Plugin loading settings", "s", "action_settings"),
         ("Undo the last plugin removal", "u", "action_undo"),
     )
@@ -135,6 +166,7 @@ class PluginsScreen(WizardScreen):
                     id="plugin-source",
                 )
                 yield Button("Browse…", id="browse")
+                yield Button("New…", id="new-plugin")
             yield MessageArea(id="plugins-message")
             yield DataTable(id="plugins-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="plugin-detail")
@@ -154,6 +186,11 @@ class PluginsScreen(WizardScreen):
     def home_widget(self) -> Widget | None:
         return self.query_one("#plugins-table", DataTable)
 
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        # Files may have been edited elsewhere meanwhile (an editor, a git pull): look again.
+        self.wizard.check_plugins()
+
     # -- drawing -----------------------------------------------------------------------------
 
     def _statuses(self) -> list[PluginStatus]:
@@ -162,13 +199,20 @@ class PluginsScreen(WizardScreen):
         current = checks is not None and checks.matches(project)
         resolved = self.wizard.resolved
         results = self.wizard.session.plugin_results
+        verdicts = self.wizard.prebuilt_verdicts
         statuses = []
         for index, plugin in enumerate(project.plugins):
             facts = checks.facts[index] if current and checks is not None else None
             signature = checks.signatures[index] if current and checks is not None else None
             statuses.append(
                 plugin_status(
-                    project, index, facts, resolved, results.get(plugin.output_name), signature
+                    project,
+                    index,
+                    facts,
+                    resolved,
+                    results.get(plugin.output_name),
+                    signature,
+                    verdicts.get(plugin.source),
                 )
             )
         return statuses
@@ -281,6 +325,94 @@ class PluginsScreen(WizardScreen):
     def settings_pressed(self) -> None:
         self.action_settings()
 
+    @on(Button.Pressed, "#new-plugin")
+    def new_plugin_pressed(self) -> None:
+        self.action_new_plugin()
+
+    # -- a new plugin ------------------------------------------------------------------------
+
+    def action_new_plugin(self) -> None:
+        """Start a plugin from a bundled plugin of the host (or a skeleton): ask its name."""
+        resolved = self.wizard.resolved
+        repo = self.wizard.host.repo
+        if resolved is None or repo is None:
+            self._message("The host is not resolved yet: pick a ref on the Host step.", "warning")
+            return
+        self._offer_new_plugin(resolved, repo)
+
+    @work(thread=True, exclusive=True, group="new-plugin", exit_on_error=False)
+    def _offer_new_plugin(self, resolved: ResolvedProject, repo: HostRepository) -> None:
+        bundled = [b.output_name for b in effective_bundled(resolved.project, resolved.facts)]
+        looked_up = None
+        if not bundled:
+            try:
+                looked_up = looked_up_symbol(resolved, repo)
+            except HostRepoError:
+                looked_up = None
+        self.app.call_from_thread(self._ask_new_plugin, resolved, repo, bundled, looked_up)
+
+    def _ask_new_plugin(
+        self,
+        resolved: ResolvedProject,
+        repo: HostRepository,
+        bundled: list[str],
+        looked_up: LookedUpSymbol | None,
+    ) -> None:
+        taken = {p.output_name for p in self.project.plugins} | set(bundled)
+        suggestion = next(
+            f"my-plugin{n or ''}" for n in range(100) if f"my-plugin{n or ''}" not in taken
+        )
+
+        def chosen(choice: NewPluginChoice | None) -> None:
+            if choice is not None:
+                self._message(f"Making {choice.name} …", "info")
+                self._make_new_plugin(resolved, repo, choice)
+
+        self.app.push_screen(NewPluginDialog(bundled, looked_up, taken, suggestion), chosen)
+
+    @work(thread=True, exclusive=True, group="new-plugin", exit_on_error=False)
+    def _make_new_plugin(
+        self, resolved: ResolvedProject, repo: HostRepository, choice: NewPluginChoice
+    ) -> None:
+        directory = resolved.project.base_dir / choice.name
+        try:
+            plugin = new_plugin(
+                resolved,
+                repo,
+                choice.name,
+                bundled=choice.bundled or None,
+                skeleton=choice.skeleton,
+            )
+            write_plugin(plugin, directory)
+        except (ProjectError, HostRepoError) as exc:
+            self.app.call_from_thread(self._message, str(exc), "error")
+            return
+        except OSError as exc:
+            self.app.call_from_thread(
+                self._message, f"cannot write {directory}: {exc.strerror or exc}", "error"
+            )
+            return
+        self.app.call_from_thread(self._new_plugin_made, plugin, directory)
+
+    def _new_plugin_made(self, plugin: NewPlugin, directory: Path) -> None:
+        self.wizard.update_project(with_new_plugin(self.project, directory, plugin.name))
+        self.query_one("#plugins-table", DataTable).move_cursor(row=len(self.project.plugins) - 1)
+        where = display_path(directory, self.project.base_dir)
+        origin = (
+            f"a copy of the bundled plugin {plugin.origin}, renamed"
+            if plugin.origin
+            else "a minimal skeleton"
+        )
+        notes = "".join(f"\n{note}" for note in plugin.notes)
+        # A notification: the message area is redrawn (cleared) when the new source has been
+        # looked at, a moment later.
+        self.notify(
+            f"Created {plugin.name} in {where}/: {origin}. Edit it, then build (F4), or turn "
+            f"on watch mode (w on the Build step) to see it run at every save.{notes}",
+            title="New plugin",
+            timeout=12,
+        )
+
     def add_source(self, source: str) -> None:
         """Look at `source` (off the UI thread), then add it or say why not."""
         project = self.project
@@ -314,11 +446,13 @@ class PluginsScreen(WizardScreen):
         self.query_one("#plugin-source", Input).value = ""
         table = self.query_one("#plugins-table", DataTable)
         table.move_cursor(row=len(self.project.plugins) - 1)
+        kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
         if facts.problem:
-            self._message(f"Added, with a problem to fix: {facts.problem}", "warning")
+            self.notify(
+                facts.problem, title=f"Added {plugin.output_name}: fix it", severity="warning"
+            )
         else:
-            kind = "prebuilt plugin" if facts.kind is PluginKind.PREBUILT else facts.kind.value
-            self._message(f"Added {plugin.output_name} ({kind}).", "success")
+            self.notify(f"Added {plugin.output_name} ({kind}).", title="Plugin added")
 
     def _message(self, text: str, severity: str) -> None:
         self.query_one("#plugins-message", MessageArea).show(text, severity)
@@ -407,6 +541,12 @@ class PluginsScreen(WizardScreen):
         plugins[index], plugins[target] = plugins[target], plugins[index]
         self.wizard.update_project(replace(self.project, plugins=tuple(plugins)))
         self.query_one("#plugins-table", DataTable).move_cursor(row=target)
+
+    def action_move_up(self) -> None:
+        self.action_move(-1)
+
+    def action_move_down(self) -> None:
+        self.action_move(1)
 
     def action_settings(self) -> None:
         def saved(loading: PluginLoading | None) -> None:

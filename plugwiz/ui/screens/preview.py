@@ -102,7 +102,10 @@ class PreviewScreen(WizardScreen):
             return
         try:
             plan = plan_build(resolved)
-            text = emit_dockerfile(resolved, plan)
+            # The layout the build will use: BuildKit's when the engine builds with it.
+            text = emit_dockerfile(
+                resolved, plan, buildkit=self.wizard.engine.uses_buildkit(resolved)
+            )
         except ProjectError as exc:
             self.dockerfile = None
             view.update(Text("No Dockerfile yet: fix the problem on the right.", style="dim"))

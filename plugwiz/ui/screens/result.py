@@ -1,15 +1,20 @@
-"""Step 5, Result: what the image holds, whether it still matches the project, how to run it.
+"""Step 5, Result: what the image holds, whether it still matches the project, and the image
+running live.
 
 The image shown is the project's tag: the one the last build made, or (after reopening the
 project) the one the engine already has. Its labels say what it was built from, so the step
 says when the project has changed since ("out of date").
+
+The live run belongs to the app's `RunSession`: this step starts it (o), stops it (s), shows
+its output as it comes and the ports it published as addresses; leaving the step stops it
+(unless watch mode runs it) and its container is removed.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.table import Table
@@ -23,8 +28,8 @@ from textual.widgets import Button, DataTable, Label, Static
 from textual.worker import get_current_worker
 
 from plugwiz.core.context import context_digest
-from plugwiz.core.engine import EngineError, ImageNotFoundError, RunResult
-from plugwiz.core.model import DEMO_REPO, ProjectError, ResolvedProject
+from plugwiz.core.engine import EngineError, ImageNotFoundError, RunExited
+from plugwiz.core.model import DEMO_REPO, ProjectError, ResolvedProject, RunSettings
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import (
@@ -35,16 +40,29 @@ from plugwiz.core.report import (
     human_size,
     load_order,
 )
+from plugwiz.core.run_session import RunPoll, RunState
 from plugwiz.core.session import BuildState
+from plugwiz.core.watch import WatchPhase
 from plugwiz.ui.screens.base import WizardScreen
+from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.message import MessageArea
 
-RUN_TIMEOUT = 30.0
+MAX_RUN_LINES = 5000
 
 
-def docker_run_line(tag: str) -> str:
-    """The command that runs the image with its own CMD."""
-    return f"docker run --rm {shlex.quote(tag)}"
+def docker_run_line(tag: str, run: RunSettings | None = None) -> str:
+    """The command that runs the image as the live run does: its CMD, with the project's
+    run arguments, environment and published ports."""
+    words = ["docker", "run", "--rm"]
+    if run is not None:
+        for port in run.ports:
+            words += ["-p", f"127.0.0.1::{port}"]
+        for name, value in run.env:
+            words += ["-e", f"{name}={value}"]
+    words.append(tag)
+    if run is not None:
+        words += list(run.args)
+    return shlex.join(words)
 
 
 def staleness(report: ImageReport, resolved: ResolvedProject, digest: str) -> list[str]:
@@ -85,21 +103,27 @@ class ShownImage:
 
 
 class ResultScreen(WizardScreen):
-    """The image report of the project's tag, the run line and a "run once" action."""
+    """The image report of the project's tag, the run line, and the image running live."""
 
     STEP = "result"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "run", "Run"),
+        Binding("s", "stop_run", "Stop"),
+        Binding("e", "run_settings", "Run settings"),
         Binding("y", "copy_run", "Copy"),
-        Binding("o", "run_once", "Run once"),
         Binding("p", "prune", "Prune"),
     ]
     KEY_NOTES = (
+        ("o", "run the image: its output streams below, published ports show as addresses"),
+        ("s", "stop it (the container is removed; leaving this step or quitting does too)"),
+        ("e", "arguments, environment and ports for the run (saved in the project)"),
         ("y", "copy the docker run line to the clipboard"),
-        ("o", f"run the image once (up to {RUN_TIMEOUT:.0f} s) and show what the host printed"),
         ("p", "remove images earlier builds left behind, and say how much that freed"),
     )
     PALETTE = (
-        ("Run the image once", "o", "action_run_once"),
+        ("Run the image (live)", "o", "action_run"),
+        ("Stop the running image", "s", "action_stop_run"),
+        ("Run settings: arguments, environment, ports", "e", "action_run_settings"),
         ("Copy the docker run line", "y", "action_copy_run"),
         ("Prune images earlier builds left behind", "p", "action_prune"),
     )
@@ -109,6 +133,7 @@ class ResultScreen(WizardScreen):
         self.shown: ShownImage | None = None
         self._looked_up: tuple[str, int] | None = None  # (tag, build generation)
         self._compared_for: tuple[int, ResolvedProject] | None = None
+        self._run_shown = -1  # the run generation the log shows
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="result-body", classes="step-body"):
@@ -120,17 +145,27 @@ class ResultScreen(WizardScreen):
             yield Label("Run it", classes="field-label")
             yield Static("", id="run-line", classes="code")
             with Horizontal(classes="button-row"):
+                yield Button("Run", id="run", variant="primary")
+                yield Button("Stop", id="stop-run", variant="error")
+                yield Button("Run settings…", id="run-settings")
                 yield Button("Copy run line", id="copy-run")
-                yield Button("Run once", id="run-once", variant="primary")
                 yield Button("Prune", id="prune")
-            yield Static("", id="run-output", classes="code")
+            yield Static("", id="run-status")
+            yield BuildLog(max_lines=MAX_RUN_LINES, id="run-output", auto_scroll=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#result-plugins", DataTable)
         table.add_columns("#", "Plugin file", "Size", "SHA-256", "Loaded by CMD")
         table.border_title = "Plugins in the image, in load order"
-        self.query_one("#run-output", Static).display = False
+        self.query_one("#run-output", BuildLog).border_title = "What the host prints"
         super().on_mount()
+
+    def on_screen_suspend(self) -> None:
+        # Leaving the step stops the live run (its container is removed); a dialog on top of
+        # the step does not leave it. In watch mode the run is the watch's, until the next
+        # save or watch mode is turned off.
+        if self.app.current_mode != self.STEP and not self.wizard.watching:
+            self.wizard.stop_run()
 
     def home_widget(self) -> Widget | None:
         return self.query_one("#result-plugins", DataTable)
@@ -153,6 +188,7 @@ class ResultScreen(WizardScreen):
             self._lookup(tag)
         self._show()
         self._compare()
+        self._show_run()
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
     def _lookup(self, tag: str) -> None:
@@ -215,7 +251,6 @@ class ResultScreen(WizardScreen):
         for label in self.query(".field-label"):
             label.display = report is not None
         if report is None or shown is None:
-            self.query_one("#run-output", Static).display = False
             if self.wizard.session.active:
                 message.show("A build is running: see the Build step (F4).", "info")
             else:
@@ -252,7 +287,9 @@ class ResultScreen(WizardScreen):
         for path in report.missing:
             table.add_row("-", path, "-", "-", Text("✗ missing", style="bold red"))
         self.query_one("#cmd", Static).update(Text(json.dumps(report.cmd)))
-        self.query_one("#run-line", Static).update(Text(docker_run_line(report.tag)))
+        self.query_one("#run-line", Static).update(
+            Text(docker_run_line(report.tag, self.project.run))
+        )
         problems = []
         if report.unloaded:
             problems.append("never loaded (not in CMD): " + ", ".join(report.unloaded))
@@ -279,63 +316,134 @@ class ResultScreen(WizardScreen):
     def action_copy_run(self) -> None:
         if self.shown is None:
             return
-        self.app.copy_to_clipboard(docker_run_line(self.shown.report.tag))
+        self.app.copy_to_clipboard(docker_run_line(self.shown.report.tag, self.project.run))
         self.notify("docker run line copied to the clipboard")
 
     @on(Button.Pressed, "#copy-run")
     def copy_pressed(self) -> None:
         self.action_copy_run()
 
-    @on(Button.Pressed, "#run-once")
+    @on(Button.Pressed, "#run")
     def run_pressed(self) -> None:
-        self.action_run_once()
+        self.action_run()
+
+    @on(Button.Pressed, "#stop-run")
+    def stop_pressed(self) -> None:
+        self.action_stop_run()
+
+    @on(Button.Pressed, "#run-settings")
+    def settings_pressed(self) -> None:
+        self.action_run_settings()
 
     @on(Button.Pressed, "#prune")
     def prune_pressed(self) -> None:
         self.action_prune()
 
-    def action_run_once(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.wizard.run_session.active
+        if action == "run":
+            return self.shown is not None and not running
+        if action == "stop_run":
+            return running
+        return True
+
+    def action_run(self) -> None:
+        """Run the image live (its CMD with the project's run settings)."""
         if self.shown is None:
             return
-        output = self.query_one("#run-output", Static)
-        output.display = True
-        tag = self.shown.report.tag
-        output.update(Text(f"Running {tag} (up to {RUN_TIMEOUT:.0f} s) ...", style="dim"))
-        self._run(tag)
+        problem = self.wizard.start_run()
+        if problem:
+            self.notify(problem, severity="warning")
 
-    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def _run(self, tag: str) -> None:
-        started = self.wizard.session.clock()
-        try:
-            result: RunResult | None = self.wizard.engine.run_once(tag, timeout=RUN_TIMEOUT)
-            error = ""
-        except EngineError as exc:
-            result, error = None, str(exc)
-        self.app.call_from_thread(self._ran, result, error, tag, started)
+    def action_stop_run(self) -> None:
+        """Stop the running image; its container is removed."""
+        self.wizard.stop_run()
 
-    def _ran(self, result: RunResult | None, error: str, tag: str = "", started: float = 0) -> None:
-        output = self.query_one("#run-output", Static)
-        output.display = True
-        if result is None:
-            output.update(Text(f"Could not run the image: {error}", style="red"))
+    def action_run_settings(self) -> None:
+        """Edit the run's arguments, environment and ports (saved in the project)."""
+        from plugwiz.ui.dialogs.run_settings import RunSettingsDialog
+
+        def saved(settings: RunSettings | None) -> None:
+            if settings is not None and settings != self.project.run:
+                self.wizard.update_project(replace(self.project, run=settings))
+                if self.wizard.run_session.active:
+                    self.notify("Saved: the next run uses them (s stops this one).")
+
+        self.app.push_screen(RunSettingsDialog(self.project.run), saved)
+
+    # -- the live run ------------------------------------------------------------------------
+
+    def show_run_poll(self, result: RunPoll) -> None:
+        """Show what one poll of the run session took (the app polls it every 100 ms)."""
+        session = self.wizard.run_session
+        if session.generation != self._run_shown:
+            self._show_run()
             return
-        session = self.wizard.session
-        if session.state is BuildState.SUCCEEDED and session.tag == tag and started:
-            # The smoke run of the build just made: its stage in the explorer and history.
-            ok = result.exit_code == 0 and not result.timed_out
-            detail = "timed out" if result.timed_out else f"exit code {result.exit_code}"
-            session.record_smoke(started, session.clock(), ok, detail)
-            self.wizard.build_revision += 1  # the Build step shows it as a stage
+        if result.lines:
+            log = self.query_one("#run-output", BuildLog)
+            follow = log.scroll_y >= log.max_scroll_y - 1
+            log.write_lines(result.lines, scroll_end=False)
+            if follow:
+                log.scroll_end(animate=False, x_axis=False)
+        if result.events:
+            self._show_run_status()
+
+    def _show_run(self) -> None:
+        """Draw the run from the session (a new run, or one that went on while hidden)."""
+        session = self.wizard.run_session
+        log = self.query_one("#run-output", BuildLog)
+        shown = session.state is not RunState.IDLE or self.wizard.watching
+        log.display = shown
+        self.query_one("#run-status", Static).display = shown
+        if session.generation != self._run_shown:
+            self._run_shown = session.generation
+            log.clear()
+            log.write_lines(list(session.tail), scroll_end=False)
+            log.scroll_end(animate=False, x_axis=False)
+            if shown:
+                # A new run: its output below the image's details comes into view.
+                self.call_after_refresh(log.scroll_visible, animate=False)
+        self._show_run_status()
+
+    def _show_run_status(self) -> None:
+        session = self.wizard.run_session
+        state = session.state
         text = Text()
-        if result.timed_out:
-            text.append(f"stopped after {RUN_TIMEOUT:.0f} s (timed out)\n", style="bold yellow")
-        style = "bold green" if result.exit_code == 0 else "bold red"
-        code = "no exit code" if result.exit_code is None else f"exit code {result.exit_code}"
-        text.append(code + "\n", style=style)
-        text.append(result.output.rstrip("\n") or "(no output)")
-        output.border_title = "What the host printed"
-        output.update(text)
-        self.call_after_refresh(output.scroll_visible, animate=False)
+        watch = self.wizard.watch_phase
+        if watch is not WatchPhase.OFF:
+            text.append("watch mode: ", style="bold")
+            text.append(f"{watch.value}\n", style="bold cyan")
+        spec = session.spec
+        image = spec.image if spec is not None else self.project.tag
+        if state is RunState.STARTING:
+            text.append(f"Starting {image} …", style="bold")
+        elif state in (RunState.RUNNING, RunState.STOPPING):
+            verb = "Stopping" if state is RunState.STOPPING else "Running"
+            text.append(f"{verb} {image}", style="bold green")
+            if session.container_id:
+                text.append(f"  (container {session.container_id[:12]})", style="dim")
+            text.append("  s stops it\n" if state is RunState.RUNNING else "\n", style="dim")
+        elif state is RunState.FAILED:
+            text.append(f"Could not run the image: {session.message}\n", style="bold red")
+        elif state in (RunState.EXITED, RunState.STOPPED):
+            text.append(_ended(session.exit, state) + "\n", style=_ended_style(session.exit))
+        if session.ports and state in (RunState.RUNNING, RunState.STOPPING):
+            text.append("Published: ", style="bold")
+            text.append(
+                ", ".join(
+                    f"http://{p.address} (port {p.container_port}/{p.protocol})"
+                    for p in session.ports
+                )
+            )
+        elif state is RunState.RUNNING:
+            text.append("No port published (e: run settings)", style="dim")
+        self.query_one("#run-status", Static).update(text)
+        self.refresh_bindings()
+        for button_id, enabled in (
+            ("#run", self.shown is not None and not session.active),
+            ("#stop-run", session.active),
+        ):
+            self.query_one(button_id, Button).disabled = not enabled
 
     def action_prune(self) -> None:
         self.notify("Looking for images earlier builds left behind …")
@@ -356,3 +464,21 @@ class ResultScreen(WizardScreen):
         else:
             text = "Nothing to remove: no image left behind by earlier builds."
         self.app.call_from_thread(self.notify, text, title="Prune")
+
+
+def _ended(exited: RunExited | None, state: RunState) -> str:
+    if state is RunState.STOPPED:
+        return "Stopped; the container was removed."
+    if exited is None:
+        return "The run ended."
+    if exited.timed_out:
+        return "Stopped at the time limit; the container was removed."
+    if exited.exit_code is None:
+        return "The host stopped (no exit code); the container was removed."
+    return f"The host exited: exit code {exited.exit_code}."
+
+
+def _ended_style(exited: RunExited | None) -> str:
+    if exited is None or exited.stopped or exited.timed_out or exited.exit_code is None:
+        return "bold yellow"
+    return "bold green" if exited.exit_code == 0 else "bold red"

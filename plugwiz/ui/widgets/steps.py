@@ -23,18 +23,30 @@ COMPACT_WIDTH = 110
 def steps_text(current: str, *, compact: bool) -> Content:
     """`plugwiz  1 Host > 2 Plugins > ...` with the current step highlighted."""
     current_index = STEP_NAMES.index(current)
-    parts: list[tuple[str, str] | str] = [("plugwiz", "bold $accent"), " " if compact else "  "]
-    for index, (_name, title) in enumerate(STEPS):
+    parts: list[Content | tuple[str, str] | str] = [
+        ("plugwiz", "bold $accent"),
+        " " if compact else "  ",
+    ]
+    for index, (name, title) in enumerate(STEPS):
         if index:
             parts.append((">" if compact else " > ", "$text-muted"))
         label = f" {index + 1} {title} "
         if index == current_index:
-            parts.append((label, "bold $text on $primary"))
+            style = "bold $text on $primary"
         elif index < current_index:
-            parts.append((label, "$success"))
+            style = "$success"
         else:
-            parts.append((label, "$text-muted"))
+            style = "$text-muted"
+        # A click on a step goes there: the F-keys are not all a browser's to give away.
+        parts.append(Content.from_markup(f"[{style} @click=app.go('{name}')]{label}[/]"))
     return Content.assemble(*parts)
+
+
+class SaveStatus(Label):
+    """The project's save status; a click saves (as ctrl+s does)."""
+
+    async def on_click(self) -> None:
+        await self.run_action("app.save")
 
 
 class StepIndicator(Horizontal):
@@ -46,7 +58,7 @@ class StepIndicator(Horizontal):
         background: $panel;
         padding: 0 1;
     }
-    StepIndicator > #steps { width: auto; }
+    StepIndicator > #steps { width: auto; link-style: none; link-style-hover: underline; }
     StepIndicator > #save-status { width: 1fr; text-align: right; color: $text-muted; }
     """
 
@@ -56,7 +68,7 @@ class StepIndicator(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(steps_text(self.current, compact=True), id="steps")
-        yield Label("", id="save-status")
+        yield SaveStatus("", id="save-status")
 
     def on_mount(self) -> None:
         self.watch(self.app, "save_status", self._save_status_changed)
@@ -76,6 +88,8 @@ class StepIndicator(Horizontal):
                 short += " ^s"
             elif short.startswith("ctrl+s"):
                 short = "^s saves"
+            elif short == "saves":
+                short = "saves on change"
             label.update(short)
             label.tooltip = status
         else:

@@ -2,12 +2,25 @@
 # Host: example.com/plugwiz-demo at 0123456789abcdef0123456789abcdef01234567
 # Plugins: reverse.so upper.so legacy.so hello.so
 
-# Toolchain, modules, host and bundled plugins: cached until the host commit changes.
-FROM golang:1.19-bookworm AS host
+# Toolchain: the standard library compiled for the host and for plugins,
+# once per builder image and flags (every host and commit reuses it).
+FROM golang:1.19-bookworm AS toolchain
 ENV CGO_ENABLED="1" \
     GOFLAGS="-trimpath" \
     GOTOOLCHAIN="local" \
     GOWORK="off"
+RUN set -- bufio compress/gzip context crypto/hmac crypto/rand \
+    crypto/sha1 crypto/sha256 crypto/tls crypto/x509 \
+    database/sql embed encoding/base64 encoding/csv encoding/hex \
+    encoding/json encoding/xml flag hash/crc32 html/template log \
+    math/big mime/multipart net/http net/http/httputil os/exec \
+    os/signal path/filepath plugin regexp runtime/debug sort \
+    text/template && \
+    go list -e -export -f '' "$@" >/dev/null && \
+    go list -e -export -buildmode=plugin -f '' "$@" >/dev/null
+
+# Modules, host and bundled plugins: cached until the host commit changes.
+FROM toolchain AS host
 WORKDIR /src
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go

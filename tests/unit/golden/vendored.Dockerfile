@@ -2,15 +2,32 @@
 # Host: example.com/realhost at 0123456789abcdef0123456789abcdef01234567
 # Plugins: audit.so multi.so
 
-# Toolchain, modules, host and bundled plugins: cached until the host commit changes.
-FROM golang:1.19-bookworm AS host
+# Toolchain: the standard library compiled for the host and for plugins,
+# once per builder image and flags (every host and commit reuses it).
+FROM golang:1.19-bookworm AS toolchain
 ENV CGO_ENABLED="1" \
-    GOFLAGS="-trimpath -tags=netgo -mod=vendor" \
+    GOFLAGS="-tags=netgo" \
     GOTOOLCHAIN="local" \
     GOWORK="off"
+RUN set -- bufio compress/gzip context crypto/hmac crypto/rand \
+    crypto/sha1 crypto/sha256 crypto/tls crypto/x509 \
+    database/sql embed encoding/base64 encoding/csv encoding/hex \
+    encoding/json encoding/xml flag hash/crc32 html/template log \
+    math/big mime/multipart net/http net/http/httputil os/exec \
+    os/signal path/filepath plugin regexp runtime/debug sort \
+    text/template && \
+    go list -e -export -f '' "$@" >/dev/null && \
+    go list -e -export -buildmode=plugin -f '' "$@" >/dev/null
+
+# Modules, host and bundled plugins: cached until the host commit changes.
+FROM toolchain AS host
+ENV GOFLAGS="-tags=netgo -mod=vendor"
 WORKDIR /src
 COPY host/go.mod ./
 COPY host/vendor/ ./vendor/
+RUN set -- example.org/colors example.org/colors/names && \
+    go list -e -export -deps -f '' "$@" >/dev/null && \
+    go list -e -export -deps -buildmode=plugin -f '' "$@" >/dev/null
 COPY host/ ./
 COPY plugwiz/loadcheck.go /plugwiz/loadcheck.go
 # Host and load-check binary build in the background, beside

@@ -1,9 +1,10 @@
 """Finding the host a plugin is explained against: a file, an image, or a project.
 
-The glue between core (buildinfo, explain, predict) and the outside world (Docker, git): the
-CLI's `plugwiz explain` and the wizard's Plugins step both call these. Every function returns
-`HostSide` (the host's facts and what else is known) or raises a typed error whose message is
-for a person: NotAGoBinaryError, OSError, DockerError, HostRepoError, ProjectError.
+Pure given the ports: images are read through `ImageFiles` (the engine), a host tree through
+`HostRepository`. The CLI's `plugwiz explain` and the wizard's Plugins step both call these.
+Every function returns `HostSide` (the host's facts and what else is known) or raises a typed
+error whose message is for a person: NotAGoBinaryError, OSError, EngineError, HostRepoError,
+ProjectError.
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from plugwiz.core.buildinfo import BinaryFacts, NotAGoBinaryError, read_binary_facts
+from plugwiz.core.engine import ImageFileError, ImageFiles
 from plugwiz.core.explain import Explanation, HostContext, explain
 from plugwiz.core.model import ResolvedProject, effective_main_package
+from plugwiz.core.ports import HostRepository
 from plugwiz.core.predict import PREDICTED, predict_host_facts
 from plugwiz.core.report import LABEL_REVISION
-
-if TYPE_CHECKING:
-    from plugwiz.adapters.docker_engine import DockerEngine
-    from plugwiz.core.ports import HostRepository
 
 # Where a Go toolchain keeps its VERSION file, official images first, then Debian's layout.
 _GO_VERSION_FILES = ("/usr/local/go/VERSION", "/usr/lib/go/VERSION")
@@ -62,11 +60,9 @@ def host_from_file(
     )
 
 
-def host_from_image(engine: DockerEngine, image: str, *, label: str = "") -> HostSide:
+def host_from_image(engine: ImageFiles, image: str, *, label: str = "") -> HostSide:
     """The host binary of a built image (its ENTRYPOINT/CMD argv[0]), read without running
     it; the image's own glibc is the runtime's. Raises DockerError, NotAGoBinaryError."""
-    from plugwiz.adapters.docker_engine import ImageFileError
-
     argv, workdir, labels = engine.image_command(image)
     if not argv:
         raise ImageFileError(f"{image} has no ENTRYPOINT or CMD, so no host binary to read")
@@ -88,7 +84,7 @@ def host_from_image(engine: DockerEngine, image: str, *, label: str = "") -> Hos
     )
 
 
-def builder_go_release(engine: DockerEngine, image: str) -> str | None:
+def builder_go_release(engine: ImageFiles, image: str) -> str | None:
     """The exact Go release (`go1.19.8`) in a builder image, read from its VERSION file (or its
     `go` binary), without running anything; None if it cannot be told."""
     found = engine.first_image_file(image, list(_GO_VERSION_FILES))
@@ -106,19 +102,19 @@ def builder_go_release(engine: DockerEngine, image: str) -> str | None:
 
 
 def host_for_project(
-    engine: DockerEngine,
+    engine: ImageFiles,
     resolved: ResolvedProject,
-    repo: HostRepository | None = None,
+    repo: HostRepository,
     *,
     use_image: bool = True,
 ) -> HostSide:
     """The host of a resolved project: its tag image's host binary when that image exists,
     else the host as plugwiz would build it (predicted; see plugwiz.core.predict).
 
-    `repo` is the host repository (opened from the project when None); only a prediction
+    `repo` is the host repository; only a prediction
     reads it (go.mod at the pinned commit).
     """
-    from plugwiz.core.plan import plan_build
+    from plugwiz.core.plan import TRIMPATH, plan_build
 
     project = resolved.project
     plan = plan_build(resolved)
@@ -147,21 +143,19 @@ def host_for_project(
     arch = "amd64"
     if engine.image_exists(plan.builder_image):
         go_version = builder_go_release(engine, plan.builder_image)
-        arch = _image_arch(engine, plan.builder_image) or arch
+        arch = engine.image_arch(plan.builder_image) or arch
     if go_version is None:
         version = engine.builder_go_version(plan.builder_image) if go_version is None else None
         go_version = f"go{version}" if version else ""
-    if repo is None:
-        from plugwiz.service import open_repo
-
-        repo = open_repo(project)
     gomod = repo.read(sha, "go.mod")
     gomod_text = gomod.decode("utf-8", "replace") if gomod else ""
     facts = predict_host_facts(
         module=module,
         main_package=effective_main_package(project, resolved.facts) or ".",
         gomod_text=gomod_text,
-        goflags=plan.goflags,
+        # The plugin asked about was built elsewhere: in the project it would be a prebuilt
+        # plugin, and plugwiz builds the host of such a project with -trimpath.
+        goflags=plan.goflags if TRIMPATH in plan.goflags else (TRIMPATH, *plan.goflags),
         build_env=project.host.build_env,
         go_version=go_version,
         goarch=arch,
@@ -186,15 +180,6 @@ def host_for_project(
             notes=(tag_note + "; ".join(PREDICTED) + f" (builder {plan.builder_image})",),
         ),
     )
-
-
-def _image_arch(engine: DockerEngine, image: str) -> str | None:
-    try:
-        attrs = engine.client.api.inspect_image(image)
-    except Exception:  # noqa: BLE001 - only a hint; the default is amd64
-        return None
-    arch = attrs.get("Architecture")
-    return str(arch) if arch else None
 
 
 def explain_plugin(plugin: BinaryFacts, host: HostSide, plugin_label: str) -> Explanation:
