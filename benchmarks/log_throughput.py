@@ -39,8 +39,9 @@ TARGET_SHOWN_S = 2.0
 TARGET_MEMORY_MB = 50.0
 TARGET_KEY_MS = 100.0
 TARGET_FILTER_MS = 200.0
-# The flood's ten steps, in the stages of the demo project's build.
-STAGES = ("host",) * 5 + ("plugin-1",) * 2 + ("check",) + ("",) * 2
+# The flood's ten steps, in the stages of the demo project's build (the toolchain's are the
+# host stage's in the tree).
+STAGES = ("toolchain",) * 2 + ("host",) * 3 + ("plugin-1",) * 2 + ("check",) + ("",) * 2
 SIZE = (120, 40)
 # One key per run, as a user would press it, at a different point of the stream in each run.
 PRESS_AT = (0.1, 0.3, 0.5, 0.2, 0.4)
