@@ -116,6 +116,20 @@ def press(*keys: str) -> Action:
     return action
 
 
+def built() -> Action:
+    """Wait until the build has ended and the Build step has drawn its last poll."""
+
+    async def action(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        for _ in range(200):
+            if not app.session.active:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    return action
+
+
 def unfocus() -> Action:
     async def action(pilot: Pilot[Any]) -> None:
         pilot.app.screen.set_focus(None)
@@ -393,7 +407,9 @@ def test_explorer_cached_rebuild(snap_compare: SnapCompare, stable: Any, size: s
     assert snap_compare(
         stable(engine),
         terminal_size=SIZES[size],
-        run_before=steps(go("build"), press("b"), go("build"), press("b"), go("build")),
+        run_before=steps(
+            go("build"), press("b"), built(), go("build"), press("b"), built(), go("build")
+        ),
     )
 
 
@@ -435,7 +451,7 @@ def test_explorer_history(snap_compare: SnapCompare, stable: Any, size: str) -> 
 def test_explorer_search_finds_lines_no_longer_shown(
     snap_compare: SnapCompare, stable: Any, size: str
 ) -> None:
-    # 2,000 lines per RUN step (three of them): the host's are gone from the 5,000 kept.
+    # 2,000 lines per RUN step (four of them): the toolchain's are gone from the 5,000 kept.
     engine = ScriptedEngine(script=lambda r, t: realistic_build(r, t, lines_per_step=2000))
     assert snap_compare(
         stable(engine),
@@ -445,7 +461,7 @@ def test_explorer_search_finds_lines_no_longer_shown(
             press("b"),
             go("build"),  # back from the Result step, where a build that worked goes
             press("slash"),
-            press(*"for step 6"),
+            press(*"for step 3"),
             press("enter"),
         ),
     )
