@@ -273,6 +273,11 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help="push the image to its registry after the build (credentials: your Docker "
         "config, as `docker login` writes it, or its credential helper)",
     )
+    build.add_argument(
+        "--timings",
+        action="store_true",
+        help="at the end, each stage's state (cached, done, failed) and how long it took",
+    )
     parsers["build"] = build
 
     push = _Parser(
@@ -652,7 +657,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     project = resolved_project(args)
     log = Path(args.log) if args.log else None
-    return build_command(project, tag=project.project.tag, log_path=log, push=args.push)
+    return build_command(
+        project, tag=project.project.tag, log_path=log, push=args.push, timings=args.timings
+    )
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
@@ -838,7 +845,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from plugwiz.commands import default_engine, watch_command
     from plugwiz.service import open_repo
 
-    _document, project = _project_document_for(args)
+    document, project = _project_document_for(args)
     if not project.host.repo:
         raise UserError("no host repository: give --host PATH|URL or a project file with host.repo")
     from plugwiz.adapters.watcher import WatchfilesWatcher
@@ -849,6 +856,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         repo_opener=open_repo,
         watcher=WatchfilesWatcher(),
         rounds=args.rounds,
+        # Keyed as the wizard keys it, so its explorer's history shows these builds.
+        history_key=str(document.path.resolve()) if document.path is not None else project.tag,
     )
 
 

@@ -27,13 +27,16 @@ from plugwiz.core.events import (
     SmokeRunFinished,
     SmokeRunOutput,
     SmokeRunStarted,
+    StepFinished,
     StepStarted,
+    stamped,
 )
 from plugwiz.core.explain import format_explanation
 from plugwiz.core.model import Project, ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import format_report, human_size
+from plugwiz.core.timeline import BuildTimeline, format_timings, plan_stages
 
 if TYPE_CHECKING:
     from plugwiz.core.watch import FileWatcher
@@ -89,9 +92,13 @@ def build_command(
     out: TextIO | None = None,
     engine: BuildEngine | None = None,
     push: bool = False,
+    timings: bool = False,
 ) -> int:
     """Build `resolved` as `tag` (default: the project's), streaming progress to `out`, and
     with `push`, push it to its registry (see `push_command`).
+
+    A step whose result came from the builder's cache ends its line with `cached`. With
+    `timings`, a summary of each stage's state and duration follows the outcome.
 
     Returns 0 on success (after printing the image summary), 1 if the build failed (or lost its
     daemon), 2 if the project cannot be built as given or Docker or an image it needs is
@@ -119,13 +126,51 @@ def build_command(
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     total = 0
+    try:
+        buildkit = docker_engine.uses_buildkit(resolved)
+    except EngineError:
+        buildkit = False  # the build says what is wrong
+    # Its times are the events' own; BuildKit numbers steps its own way and runs them at once.
+    timeline = BuildTimeline(plan_stages(resolved, buildkit=buildkit), overlapping=buildkit)
+    # A step's line is left open until the step's next event, so that a step the cache
+    # answered ends its own line with "cached" (backends say so when the step ends).
+    open_line = False
+    open_step = 0
+
+    def end_line(suffix: str = "") -> None:
+        nonlocal open_line
+        if open_line:
+            print(suffix, file=out)
+            open_line = False
+
+    def summary() -> None:
+        if timings:
+            timeline.end(timeline.outcome or "stopped", time.time())
+            print(format_timings(timeline, time.time()), file=out)
+
     events = iter(docker_engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel))
     try:
         for event in events:
+            if type(event) is not OutputLine:
+                event = stamped(event, time.time())
+                timeline.apply(event)
+            if isinstance(event, StepFinished):
+                if open_line and event.number == open_step:
+                    end_line("  cached" if event.cached else "")
+                elif event.cached:
+                    # BuildKit: a step that started before the one shown last (they overlap).
+                    end_line()
+                    width = len(str(total))
+                    print(f"[{event.number:>{width}}/{total}] cached", file=out)
+                continue
+            end_line()
             if isinstance(event, StepStarted):
                 total = event.total
                 width = len(str(total))
-                print(f"[{event.number:>{width}}/{total}] {event.title}", file=out)
+                print(f"[{event.number:>{width}}/{total}] {event.title}", end="", file=out)
+                out.flush()
+                open_line = True
+                open_step = event.number
             elif isinstance(event, OutputLine):
                 print(f"    {event.text}", file=out)
             elif isinstance(event, BuildWarning):
@@ -134,9 +179,11 @@ def build_command(
                 _print_smoke(event, out)
             elif isinstance(event, BuildFailed):
                 _print_failure(event, total, log_path, out)
+                summary()
                 return EXIT_FAILED
             elif isinstance(event, BuildCancelled):
                 print("build cancelled", file=out)
+                summary()
                 return EXIT_CANCELLED
             elif isinstance(event, BuildFinished):
                 print(
@@ -145,6 +192,7 @@ def build_command(
                 report = docker_engine.inspect(event.tag)
                 print(format_report(report), file=out)
                 print(f"full log: {log_path}", file=out)
+                summary()
                 if push:
                     return push_command(event.tag, out=out, engine=docker_engine)
                 return EXIT_OK
@@ -152,18 +200,24 @@ def build_command(
         # Closing the generator stops the build and removes its containers before we return.
         cancel.set()
         _close(events)
+        end_line()
         print("build cancelled", file=out)
+        timeline.end("cancelled", time.time())
+        summary()
         return EXIT_CANCELLED
     except EngineError as error:
+        end_line()
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     except (ProjectError, HostRepoError) as error:
         # Raised before anything is built (a plugin source, the builder's Go, a module no
         # source has, a submodule that cannot be fetched): the user's to fix.
+        end_line()
         print(f"error: {error}", file=out)
         return EXIT_UNAVAILABLE
     finally:
         _close(events)
+    end_line()
     print(f"error: the build ended without a result; see {log_path}", file=out)
     return EXIT_FAILED
 
@@ -360,12 +414,16 @@ def watch_command(
     watcher: FileWatcher,
     rounds: int | None = None,
     out: TextIO | None = None,
+    history_key: str = "",
 ) -> int:
     """Build, load-check and run `project`'s image, and again at every save of a custom
     plugin's source, until interrupted (or `rounds` rounds have ended). Prints the host's
-    output as it comes, and the compile errors of a failed build. 0 when stopped, 2 when the
-    engine or the host cannot be reached."""
+    output as it comes, and the compile errors of a failed build. With a `history_key` (the
+    project file's path, as the wizard keys it), each build and its run are kept in the build
+    history, where the wizard's explorer shows them. 0 when stopped, 2 when the engine or the
+    host cannot be reached."""
     from plugwiz.core.context import inspect_plugins
+    from plugwiz.core.history import BuildHistory
     from plugwiz.core.plan import plan_build
     from plugwiz.core.resolve import resolve_host
     from plugwiz.core.run_session import RunSession, RunState, run_spec_for
@@ -402,9 +460,10 @@ def watch_command(
         plan_build(resolved)  # a project problem is said before a build starts
         settings = project.run
         spec = run_spec_for(project.tag, settings.args, settings.env, settings.ports)
-        return Prepared(resolved, repo, project.tag, default_log_path(), spec)
+        return Prepared(resolved, repo, project.tag, default_log_path(), spec, history_key)
 
-    build = BuildSession(lambda: engine)
+    history = BuildHistory(cache_dir() / "history") if history_key else None
+    build = BuildSession(lambda: engine, history=history)
     run = RunSession(lambda: engine)
     loop = WatchLoop(build, run, prepare)
     names = ", ".join(f"{t.name} ({t.path})" for t in targets)
@@ -439,6 +498,7 @@ def watch_command(
                 say(message)
             if run.state is not run_state:
                 run_state = run.state
+                build.record_run(run)  # the build's smoke run, in the history
                 if run_state is RunState.RUNNING and run.ports:
                     ports = ", ".join(f"http://{p.address}" for p in run.ports)
                     say(f"the host runs; published: {ports}")

@@ -3,16 +3,19 @@
 The one fake behind the engine port (`plugwiz.core.engine.BuildEngine`) that tests,
 screenshots and benchmarks share. A script is a list of events, or a function of the
 resolved project and tag that yields them; the engine can hold a build at a given event until
-it is released or cancelled, and records what it was asked to do.
+it is released or cancelled, and records what it was asked to do. With a `FakeClock` it stamps
+events with made-up times (a fixed start, so much per line and per step), so durations on
+screen are the same on every run.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from plugwiz.core.buildinfo import BinaryFacts, Module
 from plugwiz.core.engine import (
     EngineUnavailableError,
     ImageFileError,
@@ -33,8 +36,11 @@ from plugwiz.core.events import (
     BuildFinished,
     OutputLine,
     SourceLocation,
+    StepFinished,
     StepStarted,
+    stamped,
 )
+from plugwiz.core.explain import Explanation, HostContext, explain
 from plugwiz.core.image_refs import parse_image_ref
 from plugwiz.core.model import ResolvedProject
 from plugwiz.core.plan import plan_build
@@ -48,13 +54,34 @@ from plugwiz.core.push import (
     push_target_problem,
     pushed_reference,
 )
+from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.report import ImageReport, PluginFile
 from plugwiz.core.smoke import run_smoke
+from plugwiz.core.timeline import dockerfile_steps
 
 Script = Callable[[ResolvedProject, str], Iterable[BuildEvent]]
 
 SAMPLE_IMAGE_ID = "sha256:" + "3f9c2a" * 10 + "0b1d"
 SAMPLE_PUSH_DIGEST = "sha256:" + "7d41e0" * 10 + "c3a8"
+# 2026-03-02 09:30:00 UTC: where a FakeClock starts.
+FAKE_START = 1_772_443_800.0
+
+
+@dataclass
+class FakeClock:
+    """A clock that moves only when told: `ScriptedEngine(clock=...)` moves it by
+    `line_seconds` per output line and `step_seconds` per other event."""
+
+    now: float = FAKE_START
+    line_seconds: float = 0.05
+    step_seconds: float = 0.4
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by `seconds`."""
+        self.now += seconds
 
 
 @dataclass
@@ -63,10 +90,13 @@ class ScriptedEngine:
 
     - `hold_at`: before yielding event number `hold_at`, set `holding` and wait until
       `release` or the build's cancel event is set (a cancel then ends the build with
-      BuildCancelled, as the real engine does).
+      BuildCancelled, as the real engine does). `hold_when` does the same before the first
+      event it says True of.
     - `ping_error`: raised by ping (and so by a build's own ping).
     - `reports`: what `inspect` returns, by tag; a missing tag raises ImageNotFoundError.
       A finished build adds a report for its tag from `report_for` when none is set.
+    - `clock`: stamps the events (`at`) and moves on with each one; without it the events
+      carry no times (the session stamps them as they come).
     - `files`: the files of images (by image, then absolute path), for `read_image_file`;
       `go_versions` and `glibc` what builder and runtime images have.
     - `digests`: the registry digests `registry_digest` gives ("" for none; an image not
@@ -82,6 +112,7 @@ class ScriptedEngine:
         default_factory=lambda: RunResult(0, "host: every plugin loaded\n", False)
     )
     hold_at: int | None = None
+    hold_when: Callable[[BuildEvent], bool] | None = None
     hold_run: int | None = None
     buildkit: bool = False  # what uses_buildkit answers
     prune_result: PruneResult = field(default_factory=lambda: PruneResult(0, 0))
@@ -99,6 +130,7 @@ class ScriptedEngine:
     run_line_delay: float = 0.0
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    clock: FakeClock | None = None
 
     def ping(self) -> None:
         """Raise `ping_error` if one is set."""
@@ -118,20 +150,27 @@ class ScriptedEngine:
         self.builds.append(resolved)
         events = self.script(resolved, tag) if self.script is not None else self.events
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        clock = self.clock
         with log_path.open("w", encoding="utf-8") as log:
+            hold_when = self.hold_when
             for index, event in enumerate(events):
-                if self.hold_at is not None and index == self.hold_at:
+                held = hold_when is not None and hold_when(event)
+                if held:
+                    hold_when = None
+                if held or (self.hold_at is not None and index == self.hold_at):
                     self.holding.set()
                     while not (self.release.is_set() or cancel.is_set()):
                         self.release.wait(0.02)
                 if cancel.is_set():
                     log.write("# build cancelled\n")
-                    yield BuildCancelled()
+                    yield BuildCancelled(at=clock() if clock is not None else 0.0)
                     return
                 if isinstance(event, OutputLine):
                     log.write(event.text + "\n")
                 elif isinstance(event, StepStarted):
                     log.write(f"Step {event.number}/{event.total} : {event.title}\n")
+                elif isinstance(event, StepFinished) and event.cached:
+                    log.write(" ---> Using cache\n")
                 if isinstance(event, BuildFinished) and resolved.project.smoke is not None:
                     # As the real engines do: the image runs before its tag moves.
                     self.reports.setdefault(
@@ -152,6 +191,12 @@ class ScriptedEngine:
                         return
                 if isinstance(event, BuildFinished) and event.tag not in self.reports:
                     self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
+                if clock is not None:
+                    if type(event) is OutputLine:
+                        clock.advance(clock.line_seconds)
+                    else:
+                        clock.advance(clock.step_seconds)
+                        event = stamped(event, clock())
                 yield event
 
     def uses_buildkit(self, resolved: ResolvedProject) -> bool:
@@ -300,51 +345,117 @@ def realistic_build(
     *,
     lines_per_step: int = 40,
     fail_plugin: str = "broken",
+    cached_stages: Collection[str] = (),
+    refuse_plugin: str = "",
+    buildkit: bool = False,
 ) -> Iterator[BuildEvent]:
-    """A build that looks like the real one for `resolved`: the steps of its Dockerfile with
-    compiler-like output; a custom plugin named `fail_plugin` fails to compile."""
+    """A build that looks like the real one for `resolved`: every instruction of its
+    Dockerfile as a step, in its stage, its RUN steps with compiler-like output (with
+    `buildkit`, BuildKit's layout and its steps, one at a time).
+
+    - a custom plugin named `fail_plugin` fails to compile (at line 9 of its file);
+    - the steps of the stages named in `cached_stages` (builder stage names: "toolchain",
+      "host", "plugin-1", "check", "" for the runtime; BuildKit's "source", "bundled")
+      come from the cache, with no output;
+    - the load check refuses the plugin named `refuse_plugin`, with an explanation (built
+      with another Go release).
+    """
     plan = plan_build(resolved)
-    steps: list[tuple[str, str]] = [
-        ("host", f"FROM {plan.builder_image} AS host"),
-        ("host", "COPY host/ ./"),
-        ("host", "RUN mkdir -p /out/plugins && { go build ... & go build -buildmode=plugin ...; }"),
-    ]
-    for planned in plan.plugins:
-        if planned.index and planned.build_path:
-            steps.append((planned.stage, f"FROM host AS {planned.stage}"))
-            steps.append(
-                (
-                    planned.stage,
-                    f"RUN go build -buildmode=plugin -o {planned.out_path} {planned.build_path}",
-                )
-            )
-    steps += [
-        ("check", "RUN PLUGWIZ_LOADCHECK=... /plugwiz/loadcheck"),
-        ("", f"FROM {plan.runtime_image}"),
-        ("", f"CMD {plan.cmd(resolved.project)}"),
-    ]
+    steps = dockerfile_steps(emit_dockerfile(resolved, plan, buildkit=buildkit), buildkit=buildkit)
     total = len(steps)
+    by_stage = {p.stage: p for p in plan.plugins if p.index}
     for number, (stage, title) in enumerate(steps, start=1):
         yield StepStarted(number, total, title, stage)
-        for i in range(lines_per_step):
-            yield OutputLine(f"go: compiling package {i:02d} for step {number}", number)
-        if fail_plugin and f"/{fail_plugin} " in title + " " and "plugwiz_plugins" in title:
-            index = next(
-                i for i, p in enumerate(resolved.project.plugins) if p.output_name == fail_plugin
+        base = title.startswith("FROM ")
+        cached = stage in cached_stages and not base
+        if not cached and title.startswith("RUN "):  # only commands print anything
+            for i in range(lines_per_step):
+                yield OutputLine(f"go: compiling package {i:02d} for step {number}", number)
+        planned = by_stage.get(stage)
+        if (
+            not cached
+            and planned is not None
+            and fail_plugin
+            and planned.name == fail_plugin
+            and title.startswith("RUN ")
+        ):
+            source = resolved.project.source_path(
+                resolved.project.plugins[planned.index - 1].source
             )
-            source = resolved.project.source_path(resolved.project.plugins[index].source)
             line = f"plugwiz_plugins/{fail_plugin}/{source.name}:9:51: undefined: undefinedHelper"
+            header = f"# example.com/x/plugwiz_plugins/{fail_plugin}"
+            yield OutputLine(header, number)
             yield OutputLine(line, number)
             yield BuildFailed(
                 message=f"`{title.removeprefix('RUN ')}` exited with code 1",
                 step=number,
                 title=title,
-                last_lines=(f"# example.com/x/plugwiz_plugins/{fail_plugin}", line),
+                last_lines=(header, line),
                 locations=(SourceLocation(str(source), 9, 51, "undefined: undefinedHelper"),),
                 plugin=fail_plugin,
             )
             return
+        if stage == "check" and title.startswith("RUN ") and refuse_plugin and not cached:
+            path = f"/out/plugins/{refuse_plugin}{resolved.project.loading.extension}"
+            go_line = (
+                f'plugin.Open("{path}"): plugin was built with a different version of '
+                "package internal/goarch"
+            )
+            line = f"plugwiz-loadcheck: FAIL {path}: {go_line}"
+            yield OutputLine(line, number)
+            yield BuildFailed(
+                message=go_line,
+                step=number,
+                title=title,
+                last_lines=(line,),
+                locations=(),
+                plugin=refuse_plugin,
+                explanation=sample_explanation(refuse_plugin),
+            )
+            return
+        yield StepFinished(number, cached)
     yield BuildFinished(SAMPLE_IMAGE_ID, tag)
+
+
+def sample_explanation(plugin: str) -> Explanation:
+    """What `plugwiz explain` says of a plugin built with Go 1.22 for a Go 1.19 host."""
+    settings = (
+        ("-buildmode", "exe"),
+        ("-compiler", "gc"),
+        ("-trimpath", "true"),
+        ("CGO_ENABLED", "1"),
+        ("GOARCH", "amd64"),
+        ("GOOS", "linux"),
+    )
+    hashes = (("runtime", "aa"), ("errors", "bb"), ("internal/goarch", "cc"))
+    host = BinaryFacts(
+        kind="executable",
+        go_version="go1.19.8",
+        go_version_hint="",
+        has_build_info=True,
+        path="example.com/plugwiz-demo/cmd/demo-host",
+        main=Module("example.com/plugwiz-demo", "(devel)"),
+        deps=(),
+        settings=settings,
+        machine="amd64",
+        bits=64,
+        big_endian=False,
+        needed_libraries=("libc.so.6",),
+        needed_versions=(("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.34")),),
+        package_hashes=(*hashes, ("plugin", "dd")),
+    )
+    plugin_facts = replace(
+        host,
+        kind="plugin",
+        go_version="go1.22.12",
+        path=f"example.com/plugwiz-demo/plugwiz_plugins/{plugin}",
+        settings=tuple((k, "plugin" if k == "-buildmode" else v) for k, v in settings),
+        package_hashes=(*((p, h + "0") for p, h in hashes), (f"plugwiz_plugins/{plugin}", "ee")),
+    )
+    context = HostContext(
+        label="the host (example.com/plugwiz-demo)", runtime_glibc="2.36", modified=False
+    )
+    return explain(plugin_facts, host, context, plugin_label=plugin)
 
 
 def successful_events(tag: str, steps: int = 3, lines: int = 20) -> list[BuildEvent]:
@@ -358,11 +469,14 @@ def successful_events(tag: str, steps: int = 3, lines: int = 20) -> list[BuildEv
 
 
 __all__ = [
+    "FAKE_START",
     "SAMPLE_IMAGE_ID",
     "SAMPLE_PUSH_DIGEST",
+    "FakeClock",
     "ScriptedEngine",
     "realistic_build",
     "report_for",
+    "sample_explanation",
     "successful_events",
     "unavailable",
 ]

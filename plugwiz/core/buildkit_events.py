@@ -15,25 +15,36 @@ seconds since it started), or its status::
 
 `[internal]` vertices, the context transfer and the export are not Dockerfile steps. The
 events are the classic builder's: StepStarted (numbered across the whole Dockerfile, with
-its stage), OutputLine (with the step it belongs to), BuildWarning, and BuildFailed for the
+its stage), OutputLine (with the step it belongs to), StepFinished when a vertex is `DONE`
+(with BuildKit's own duration) or `CACHED` (cached), BuildWarning, and BuildFailed for the
 first step that failed, with that step's own output, compiler locations and plugin, exactly
-as `BuildStreamParser` makes them for the classic builder.
+as `BuildStreamParser` makes them for the classic builder. Events are stamped (`at`) by the
+parser's clock as their lines arrive; a finished step also carries BuildKit's `seconds`.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from plugwiz.core.events import LAST_LINES, BuildEvent, BuildStreamParser, StepStarted, strip_ansi
+from plugwiz.core.events import (
+    LAST_LINES,
+    BuildEvent,
+    BuildStreamParser,
+    StepFinished,
+    StepStarted,
+    strip_ansi,
+)
 from plugwiz.core.model import ResolvedProject
 
 _VERTEX_RE = re.compile(r"^#(\d+) (.*)$")
 _NAMED_RE = re.compile(r"^\[(?P<stage>[^\]\s]+) (?P<index>\d+)/(?P<count>\d+)\] (?P<title>.*)$")
 _OUTPUT_RE = re.compile(r"^\d+\.\d+(?: (?P<text>.*))?$")
 _STATUS_RE = re.compile(r"^(?:DONE \d+(?:\.\d+)?s|CACHED|CANCELED)$")
+_DONE_RE = re.compile(r"^DONE (?P<seconds>\d+(?:\.\d+)?)s$")
 _ERROR_RE = re.compile(r"^ERROR: (?P<message>.*)$")
 _MOUNT_RE = re.compile(r"--mount=\S+\s+")
 # BuildKit's words for a RUN that failed (dockerd 20.10's, then newer releases').
@@ -56,6 +67,7 @@ class _Vertex:
     title: str
     stage: str
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=LAST_LINES))
+    finished: bool = False
 
 
 def dockerfile_steps(dockerfile: str) -> tuple[dict[str, int], int]:
@@ -106,8 +118,11 @@ class BuildKitProgressParser(BuildStreamParser):
     """Turns BuildKit's plain progress lines into BuildEvents: feed lines as they come
     (`feed_line`), then `finish` with the CLI's exit code when it has ended."""
 
-    def __init__(self, resolved: ResolvedProject, dockerfile: str) -> None:
-        super().__init__(resolved)
+    def __init__(
+        self, resolved: ResolvedProject, dockerfile: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        """`clock` stamps the events (`at`) as their lines arrive."""
+        super().__init__(resolved, clock)
         self._offsets, self._total = dockerfile_steps(dockerfile)
         self._vertices: dict[str, _Vertex] = {}
         self._other: set[str] = set()  # vertices that are not Dockerfile steps
@@ -137,6 +152,11 @@ class BuildKitProgressParser(BuildStreamParser):
             return
         if rest == "CACHED":
             self.cached_steps.add(vertex.number)
+            yield from self._vertex_done(vertex, cached=True, seconds=0.0)
+            return
+        done = _DONE_RE.match(rest)
+        if done:
+            yield from self._vertex_done(vertex, cached=False, seconds=float(done["seconds"]))
             return
         if _STATUS_RE.match(rest):
             return
@@ -161,7 +181,16 @@ class BuildKitProgressParser(BuildStreamParser):
         self._vertices[key] = vertex
         self._total = max(self._total, number)
         self._step, self._title, self._stage = number, title, shown_stage
-        yield StepStarted(number, self._total, title, shown_stage)
+        yield StepStarted(number, self._total, title, shown_stage, self._clock())
+
+    def _vertex_done(
+        self, vertex: _Vertex, *, cached: bool, seconds: float
+    ) -> Iterator[BuildEvent]:
+        # BuildKit says DONE (or CACHED) once per vertex; a repeat would be a second end.
+        if vertex.finished:
+            return
+        vertex.finished = True
+        yield StepFinished(vertex.number, cached, self._clock(), seconds=seconds)
 
     def _failed_at(self, vertex: _Vertex, message: str) -> Iterator[BuildEvent]:
         self._step, self._title, self._stage = vertex.number, vertex.title, vertex.stage

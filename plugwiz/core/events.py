@@ -15,9 +15,10 @@ A `stream` chunk may hold several lines or part of one, so lines are reassembled
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plugwiz.core.explain import Explanation
@@ -40,6 +41,7 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _STAGE_RE = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
 _RUNNING_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_USING_CACHE = " ---> Using cache"
 _LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _WARNING_RE = re.compile(r"^\[warning\]:?\s*(.*)$", re.IGNORECASE)
 # Go's compiler/vet location: `path.go:LINE:COL: message` (column optional).
@@ -61,6 +63,17 @@ _SHARED_STAGES = (TOOLCHAIN_STAGE, SOURCE_STAGE, HOST_STAGE, BUNDLED_STAGE, MODU
 _NOISE_PREFIXES = (" ---> ", "Removing intermediate container ", "Successfully built ")
 
 
+# Every event but OutputLine carries `at`: when it happened, in seconds since the epoch
+# (time.time()). An engine that knows (BuildKit reports when each step started and ended)
+# fills it in; otherwise the parser, or whoever first receives the event (`stamped`), does.
+# 0.0 means "not stamped yet". It is left out of equality: two events that say the same
+# thing are equal whenever they happened.
+
+
+def _at() -> Any:
+    return field(default=0.0, compare=False)
+
+
 @dataclass(frozen=True)
 class StepStarted:
     """A Dockerfile instruction starts (`Step number/total : title`) in stage `stage` (its
@@ -70,6 +83,20 @@ class StepStarted:
     total: int
     title: str
     stage: str = ""
+    at: float = _at()
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """Step `number` is done; `cached` when its result came from the builder's cache (nothing
+    ran). A step that fails gets a BuildFailed instead."""
+
+    number: int
+    cached: bool = False
+    at: float = _at()
+    # How long the step ran, when the backend says (BuildKit's `DONE 1.6s`); None: from the
+    # times of its events. Timing, like `at`: left out of equality.
+    seconds: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,7 @@ class BuildFailed:
     plugin: str | None
     # Why the plugin would not load, when the load check failed and both files could be read.
     explanation: Explanation | None = None
+    at: float = _at()
 
 
 @dataclass(frozen=True)
@@ -117,11 +145,14 @@ class BuildFinished:
 
     image_id: str
     tag: str
+    at: float = _at()
 
 
 @dataclass(frozen=True)
 class BuildCancelled:
     """The build was stopped on request; nothing was tagged."""
+
+    at: float = _at()
 
 
 # The stage name a smoke run reports as (the build's last stage, after the runtime image).
@@ -158,6 +189,7 @@ class SmokeRunFinished:
 
 BuildEvent = (
     StepStarted
+    | StepFinished
     | OutputLine
     | BuildWarning
     | BuildFailed
@@ -167,6 +199,14 @@ BuildEvent = (
     | SmokeRunOutput
     | SmokeRunFinished
 )
+TimedEvent = StepStarted | StepFinished | BuildFailed | BuildFinished | BuildCancelled
+
+
+def stamped(event: BuildEvent, now: float) -> BuildEvent:
+    """`event` with `at` set to `now` when it carries a time and has none yet."""
+    if isinstance(event, TimedEvent) and not event.at:
+        return replace(event, at=now)
+    return event
 
 
 def strip_ansi(text: str) -> str:
@@ -241,10 +281,14 @@ def _map_module_path(resolved: ResolvedProject, clean: str) -> str | None:
 class BuildStreamParser:
     """Turns classic-builder stream chunks into BuildEvents; feed chunks, then call `close`."""
 
-    def __init__(self, resolved: ResolvedProject) -> None:
+    def __init__(self, resolved: ResolvedProject, clock: Callable[[], float] = time.time) -> None:
+        """`clock` stamps the events (`at`): the classic builder sends no times."""
         self._resolved = resolved
+        self._clock = clock
         self._partial = ""
         self._step = 0
+        self._step_cached = False
+        self._step_done = True  # no step is open before the first
         self._total = 0
         self._title = ""
         self._stage = ""
@@ -309,9 +353,16 @@ class BuildStreamParser:
             yield self._failure(chunk)
 
     def close(self) -> Iterator[BuildEvent]:
-        """Events for a trailing partial line once the stream has ended."""
+        """Events for a trailing partial line once the stream has ended (and the end of the
+        last step, which the builder does not close with a layer line of its own)."""
         if not self._failed:
             yield from self._flush()
+            yield from self._finish_step()
+
+    def _finish_step(self) -> Iterator[BuildEvent]:
+        if not self._step_done:
+            self._step_done = True
+            yield StepFinished(self._step, self._step_cached, self._clock())
 
     def _flush(self) -> Iterator[BuildEvent]:
         if self._partial:
@@ -321,13 +372,19 @@ class BuildStreamParser:
     def _line(self, line: str) -> Iterator[BuildEvent]:
         step = _STEP_RE.match(line)
         if step:
+            yield from self._finish_step()
             self._step, self._total = int(step.group(1)), int(step.group(2))
             self._title = step.group(3).strip()
             self._lines.clear()
+            self._step_cached = False
+            self._step_done = False
             stage = _STAGE_RE.match(self._title)
             if stage:
                 self._stage = stage.group(1) or ""
-            yield StepStarted(self._step, self._total, self._title, self._stage)
+            yield StepStarted(self._step, self._total, self._title, self._stage, self._clock())
+            return
+        if line == _USING_CACHE:
+            self._step_cached = True
             return
         running = _RUNNING_RE.match(line)
         if running:
@@ -340,6 +397,8 @@ class BuildStreamParser:
             if short not in self.layer_ids:
                 self.layer_ids.add(short)
                 self.layers.append(short)
+            # The step's result: the classic builder's last word on a step.
+            yield from self._finish_step()
             return
         if not line.strip() or line.startswith(_NOISE_PREFIXES):
             return
@@ -458,6 +517,7 @@ class BuildStreamParser:
             last_lines=tuple(self._lines),
             locations=self._locations(),
             plugin=self._plugin_of_step(),
+            at=self._clock(),
         )
 
 
@@ -474,7 +534,10 @@ __all__ = [
     "SmokeRunOutput",
     "SmokeRunStarted",
     "SourceLocation",
+    "StepFinished",
     "StepStarted",
+    "TimedEvent",
     "map_compiler_path",
+    "stamped",
     "strip_ansi",
 ]

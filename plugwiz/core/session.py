@@ -9,10 +9,16 @@ its flood and cancel logic are unit-tested without a terminal:
 - the consumer (the app's timer, or a test) calls `poll()`, which takes what is queued within a
   time budget, updates the state, keeps the tail of the log and tells listeners when the state
   changes. State therefore changes on the consumer's thread only.
+
+It also keeps what the build explorer shows: the timeline of stages and steps (`timeline`, fed
+by the events, which carry their times), the display log on disk (`view_path`: every line
+shown, so searches and stage filters cover the whole build), and, with a `history`, an entry
+for each build of the project once it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import queue
@@ -22,10 +28,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from plugwiz.core.engine import BuildEngine, EngineError, EngineUnavailableError
 from plugwiz.core.events import (
     SMOKE_STAGE,
+    BuildCancelled,
     BuildEvent,
     BuildFailed,
     BuildFinished,
@@ -34,12 +42,19 @@ from plugwiz.core.events import (
     SmokeRunFinished,
     SmokeRunOutput,
     SmokeRunStarted,
+    StepFinished,
     StepStarted,
+    stamped,
 )
+from plugwiz.core.explain import format_explanation
+from plugwiz.core.history import BuildHistory, HistoryEntry, entry_id
+from plugwiz.core.logindex import STEP_MARK, WARNING_MARK, step_header
 from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
 from plugwiz.core.report import ImageReport
+from plugwiz.core.run_session import RunSession, RunState
+from plugwiz.core.timeline import BuildTimeline, SmokeRun, plan_stages
 
 # How many lines of the log the session keeps for a screen that shows it late (the whole log
 # is in the log file).
@@ -54,8 +69,9 @@ CHECK_EVERY = 64
 # One poll takes what is queued but stops after about this long, so the consumer's other work
 # (keys, repaints) waits at most about this.
 POLL_BUDGET_S = 0.02
-STEP_MARK = "──"  # starts the log line of a step header
-WARNING_MARK = "warning:"
+# The display log is written in chunks of about this many lines (and whenever a reader asks,
+# `flush_view`): each write lets the GIL go, and in a flood the worker keeps it ~5 ms each time.
+VIEW_CHUNK_LINES = 32768
 
 
 class BuildState(enum.Enum):
@@ -99,11 +115,21 @@ class ImageInspected:
 
 
 @dataclass(frozen=True)
+class BackendChosen:
+    """The engine builds this project with BuildKit (its layout, its step numbers, steps that
+    run at once) or not; said before the build's first event."""
+
+    buildkit: bool
+
+
+@dataclass(frozen=True)
 class WorkerDone:
     """The worker has nothing more to say."""
 
 
-SessionEvent = BuildEvent | EngineUnavailable | BuildCrashed | ImageInspected | WorkerDone
+SessionEvent = (
+    BuildEvent | BackendChosen | EngineUnavailable | BuildCrashed | ImageInspected | WorkerDone
+)
 
 
 class PluginOutcome(enum.Enum):
@@ -157,6 +183,19 @@ class PollResult:
     lines: list[str] = field(default_factory=list)
     events: list[SessionEvent] = field(default_factory=list)
     dropped: int = 0  # lines not in `lines` because a single batch exceeded the tail size
+    first_line: int = 0  # the display log's line number of lines[0]
+    step_before: int = 0  # the step of the lines before the first mark
+    marks: list[tuple[int, int]] = field(default_factory=list)  # (index in lines, step) headers
+
+    def steps_of_lines(self) -> Iterator[tuple[int, int, int]]:
+        """(start, end, step): the runs of `lines` that belong to one step each."""
+        step, start = self.step_before, 0
+        for index, number in self.marks:
+            if index > start:
+                yield start, index, step
+            step, start = number, index
+        if start < len(self.lines):
+            yield start, len(self.lines), step
 
     def __bool__(self) -> bool:
         return bool(self.lines or self.events)
@@ -168,9 +207,23 @@ Listener = Callable[["BuildSession"], None]
 class BuildSession:
     """One build at a time: start it, poll it, cancel it, read its outcome."""
 
-    def __init__(self, engine: Callable[[], BuildEngine]) -> None:
-        """`engine` makes (or returns) the engine on first use, in the worker thread."""
+    def __init__(
+        self, engine: Callable[[], BuildEngine], history: BuildHistory | None = None
+    ) -> None:
+        """`engine` makes (or returns) the engine on first use, in the worker thread; with a
+        `history`, each build started with a history key is kept in it once it ends."""
         self._engine_factory = engine
+        self.history = history
+        # Stamps events the engine sent without a time, and is "now" for a running stage.
+        self.clock: Callable[[], float] = time.time
+        self.timeline = BuildTimeline()
+        self.view_path: Path | None = None  # the display log (every line shown)
+        self.view_lines = 0  # lines written to it
+        self.history_key = ""
+        self.history_entry: HistoryEntry | None = None  # this build's, once it ended
+        self._view: TextIO | None = None
+        self._view_pending: list[str] = []  # lines for the display log, not written yet
+        self._view_step = 0  # the step of the last line written to the display log
         self.state = BuildState.IDLE
         self.resolved: ResolvedProject | None = None  # what the current/last build is of
         self.tag = ""
@@ -239,8 +292,11 @@ class BuildSession:
         *,
         tag: str,
         log_path: Path,
+        history_key: str = "",
     ) -> None:
-        """Start a build of `resolved` tagged `tag` in a worker thread."""
+        """Start a build of `resolved` tagged `tag` in a worker thread; the builder's log goes
+        to `log_path`, the display log beside it. With a `history_key` (the project file's
+        path, or the tag), the build is kept in the history once it ends."""
         if self.active:
             raise RuntimeError("a build is already running")
         self.generation += 1
@@ -266,12 +322,17 @@ class BuildSession:
         self._stage = ""
         self._signatures = {}
         self._unavailable = False
+        self.timeline = BuildTimeline(plan_stages(resolved))
+        self.timeline.begin(self.clock())
+        self.history_key = history_key
+        self.history_entry = None
+        self._open_view(log_path.with_name(log_path.stem + ".view.log"))
         self._queue = queue.SimpleQueue()
         self._cancel = threading.Event()
         self._set_state(BuildState.STARTING)
         self._thread = threading.Thread(
             target=self._work,
-            args=(resolved, repo, tag, log_path, self._queue, self._cancel),
+            args=(resolved, repo, tag, log_path, self._queue, self._cancel, self.clock),
             name="plugwiz-build",
             daemon=True,
         )
@@ -301,7 +362,7 @@ class BuildSession:
     def poll(self, budget_s: float = POLL_BUDGET_S) -> PollResult:
         """Take what the worker queued (for at most about `budget_s`), update the state and
         the tail, and return it for display. Call it from one thread only."""
-        result = PollResult()
+        result = PollResult(first_line=self.view_lines, step_before=self._view_step)
         lines = result.lines
         deadline = time.perf_counter() + budget_s
         get = self._queue.get_nowait
@@ -317,14 +378,23 @@ class BuildSession:
                 if count % 1024 == 0 and time.perf_counter() > deadline:
                     break  # the rest waits for the next poll; keys and repaints go first
                 continue
-            self._handle(event, lines)
+            self._handle(event, result)
             result.events.append(event)
         self.lines_seen += output
+        self._write_view(result)
         if len(lines) > TAIL_LINES:
             # Lines the tail would drop at once are not kept or shown: measuring and storing
-            # them was most of the cost of a flood. They are in the log file.
-            result.dropped = len(lines) - TAIL_LINES
-            del lines[: result.dropped]
+            # them was most of the cost of a flood. They are in the log files.
+            dropped = result.dropped = len(lines) - TAIL_LINES
+            del lines[:dropped]
+            result.first_line += dropped
+            kept: list[tuple[int, int]] = []
+            for index, number in result.marks:
+                if index <= dropped:
+                    result.step_before = number
+                if index >= dropped:
+                    kept.append((index - dropped, number))
+            result.marks = kept
         self.tail.extend(lines)
         return result
 
@@ -351,16 +421,26 @@ class BuildSession:
         for listener in list(self._listeners):
             listener(self)
 
-    def _handle(self, event: SessionEvent, lines: list[str]) -> None:
+    def _handle(self, event: SessionEvent, result: PollResult) -> None:
+        lines = result.lines
         if isinstance(event, StepStarted):
             self.step, self.total, self.step_title = event.number, event.total, event.title
             if event.stage != self._stage:
                 if self._stage:
                     self._stage_done(self._stage)
                 self._stage = event.stage
-            lines.append(f"{STEP_MARK} Step {event.number}/{event.total}: {event.title}")
+            result.marks.append((len(lines), event.number))
+            lines.append(step_header(event.number, event.total, event.title))
+            self.timeline.apply(event)
             if self.state is BuildState.STARTING:
                 self._set_state(BuildState.RUNNING)
+        elif isinstance(event, StepFinished | BuildCancelled):
+            self.timeline.apply(event)
+        elif isinstance(event, BackendChosen):
+            if not self.timeline.records and self.resolved is not None:
+                self.timeline.use_stages(
+                    plan_stages(self.resolved, buildkit=event.buildkit), overlapping=event.buildkit
+                )
         elif isinstance(event, BuildWarning):
             self.warnings.append(event.text)
             lines.append(f"{WARNING_MARK} {event.text}")
@@ -385,16 +465,146 @@ class BuildSession:
             )
         elif isinstance(event, BuildFailed):
             self.failure = event
+            self.timeline.apply(event)
             self._record_failure(event)
         elif isinstance(event, BuildFinished):
             self.finished = event
+            self.timeline.apply(event)
             self._record_success()
         elif isinstance(event, EngineUnavailable | BuildCrashed):
             self.message = event.message
         elif isinstance(event, ImageInspected):
             self.report, self.report_error = event.report, event.error
         elif isinstance(event, WorkerDone):
-            self._set_state(self._final_state())
+            # Observers of the end read the display log: it must hold every line first.
+            self._write_view(result)
+            final = self._final_state()
+            self.timeline.end(final.value, self.clock())
+            self._close_view()
+            self._keep_in_history(final)
+            self._set_state(final)
+
+    # -- the display log and the history -----------------------------------------------------
+
+    def _open_view(self, path: Path) -> None:
+        self._close_view()
+        self.view_path = path
+        self.view_lines = 0
+        self._view_step = 0
+        self._view_pending = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._view = path.open("w", encoding="utf-8")
+        except OSError:
+            self._view = None  # no search over the whole log; the build itself goes on
+
+    def _close_view(self) -> None:
+        if self._view is not None:
+            self.flush_view()
+            with contextlib.suppress(OSError):
+                self._view.close()
+            self._view = None
+
+    def _write_view(self, result: PollResult) -> None:
+        """Queue the poll's lines not yet in the display log; write them in chunks."""
+        lines = result.lines
+        start = self.view_lines - result.first_line
+        if start >= len(lines):
+            return
+        if result.marks:
+            self._view_step = result.marks[-1][1]
+        pending = self._view_pending
+        pending.extend(lines[start:] if start else lines)
+        self.view_lines += len(lines) - start
+        if len(pending) >= VIEW_CHUNK_LINES:
+            self.flush_view()
+
+    def flush_view(self) -> None:
+        """Write what the display log is owed, so a reader (a search, a stage filter) sees
+        every line shown so far. Call it on the polling thread."""
+        pending = self._view_pending
+        if not pending:
+            return
+        self._view_pending = []
+        if self._view is None:
+            return
+        try:
+            self._view.write("\n".join(pending) + "\n")
+            self._view.flush()
+        except OSError:
+            self._view = None  # no search over the whole log; the build itself goes on
+
+    def _keep_in_history(self, final: BuildState) -> None:
+        if self.history is None or not self.history_key:
+            return
+        if final not in (BuildState.SUCCEEDED, BuildState.FAILED, BuildState.CANCELLED) and not (
+            self.timeline.records
+        ):
+            return  # it never built anything (no engine, a project problem): not a build
+        failure = self.failure
+        explanation = ""
+        if failure is not None and failure.explanation is not None:
+            explanation = format_explanation(failure.explanation)
+        self.history_entry = HistoryEntry(
+            id=entry_id(self.timeline.started or self.clock()),
+            key=self.history_key,
+            tag=self.tag,
+            outcome=final.value,
+            timeline=self.timeline,
+            image_id=self.finished.image_id if self.finished is not None else "",
+            message=failure.message if failure is not None else self.message,
+            raw_log=str(self.log_path or ""),
+            view_log=str(self.view_path or ""),
+            failure=failure,
+            explanation=explanation,
+        )
+        self.history.record(self.history_entry)
+
+    def record_smoke(self, started: float, finished: float, ok: bool, detail: str = "") -> None:
+        """The image of the last build was run (the smoke run; `finished` 0 while it runs):
+        add it to the timeline and the history. The state does not change, so listeners are
+        not called."""
+        if self.active:
+            return
+        self.timeline.record_smoke(SmokeRun(started, finished, ok, detail))
+        if self.history is not None and self.history_entry is not None:
+            self.history.record(self.history_entry)
+
+    def record_run(self, run: RunSession) -> bool:
+        """`run` (the Result step's live run, or watch mode's) started or ended: when it runs
+        the image this session's last build made, it is that build's smoke run. Call it on
+        the polling thread when the run's state changes; True when it was recorded."""
+        spec = run.spec
+        if (
+            self.state is not BuildState.SUCCEEDED
+            or spec is None
+            or spec.image != self.tag
+            or run.state is RunState.IDLE
+            or not run.started_at
+        ):
+            return False
+        # The run session keeps monotonic times; the timeline, this session's clock's.
+        offset = self.clock() - time.monotonic()
+        started = run.started_at + offset
+        state = run.state
+        if state.active:
+            self.record_smoke(started, 0.0, True, "running")
+            return True
+        finished = (run.finished_at or time.monotonic()) + offset
+        exit = run.exit
+        if state is RunState.FAILED:
+            ok, detail = False, run.message or "could not run"
+        elif state is RunState.STOPPED or (exit is not None and exit.stopped):
+            ok, detail = True, "stopped"
+        elif exit is not None and exit.timed_out:
+            ok, detail = False, "timed out"
+        elif exit is not None:
+            code = exit.exit_code
+            ok, detail = code == 0, "no exit code" if code is None else f"exit code {code}"
+        else:
+            ok, detail = False, "ended"
+        self.record_smoke(started, max(finished, started), ok, detail)
+        return True
 
     def _final_state(self) -> BuildState:
         if self.finished is not None:
@@ -463,6 +673,7 @@ class BuildSession:
         log_path: Path,
         events: queue.SimpleQueue[SessionEvent],
         cancel: threading.Event,
+        clock: Callable[[], float],
     ) -> None:
         """Ping, build, inspect; every result goes through `events`, WorkerDone last."""
         put = events.put
@@ -479,11 +690,16 @@ class BuildSession:
                 self._unavailable = True
                 put(EngineUnavailable(str(exc)))
                 return
+            buildkit = engine.uses_buildkit(resolved)
+            if buildkit:
+                put(BackendChosen(True))  # the timeline was planned for the classic builder
             log_path.parent.mkdir(parents=True, exist_ok=True)
             finished: BuildFinished | None = None
             next_yield = 0.0
             stream = engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel)
             for count, event in enumerate(stream):
+                if type(event) is not OutputLine:
+                    event = stamped(event, clock())  # an engine that sends no times
                 put(event)
                 if type(event) is OutputLine and count % CHECK_EVERY:
                     continue  # the common case, kept cheap: this thread shares the GIL
@@ -512,6 +728,7 @@ class BuildSession:
 
 
 __all__ = [
+    "BackendChosen",
     "BuildCrashed",
     "BuildSession",
     "BuildState",

@@ -133,13 +133,15 @@ class WatchPhase(enum.Enum):
 @dataclass(frozen=True)
 class Prepared:
     """What one round builds and runs: the project as it is now, its host repository, the
-    image tag, the build log and how to run the image."""
+    image tag, the build log and how to run the image; `history_key` keeps the build in the
+    build session's history (as a build started from the wizard is)."""
 
     resolved: ResolvedProject
     repo: HostRepository
     tag: str
     log_path: Path
     run: RunSpec
+    history_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,11 @@ class WatchLoop:
         self.problem = ""
         self._prepared = prepared
         self.build.start(
-            prepared.resolved, prepared.repo, tag=prepared.tag, log_path=prepared.log_path
+            prepared.resolved,
+            prepared.repo,
+            tag=prepared.tag,
+            log_path=prepared.log_path,
+            history_key=prepared.history_key,
         )
         self._build_generation = self.build.generation
         self.rounds.append(Round(len(self.rounds) + 1, changed_at, files))

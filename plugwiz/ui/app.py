@@ -44,6 +44,7 @@ from plugwiz.core.context import inspect_plugins
 from plugwiz.core.detect import DetectError
 from plugwiz.core.engine import BuildEngine, EngineError
 from plugwiz.core.explain import Explanation
+from plugwiz.core.history import BuildHistory
 from plugwiz.core.model import (
     BaseImages,
     PluginFacts,
@@ -217,7 +218,9 @@ class PlugwizApp(App[int]):
         self._engine: BuildEngine | None = None
         self._engine_lock = threading.Lock()
         self._digests_for: tuple[str, str] | None = None
-        self.session = BuildSession(lambda: self.engine)
+        self.session = BuildSession(
+            lambda: self.engine, history=BuildHistory(cache_dir() / "history")
+        )
         self.session.add_listener(self._session_changed)
         self._drain_timer: Timer | None = None
         self._build_dialogs: list[ModalScreen[Any]] = []
@@ -567,7 +570,13 @@ class PlugwizApp(App[int]):
             if self.host.resolved is None:
                 return "The host is not resolved yet: pick a ref on the Host step first."
             return "The plugin sources are still being checked: try again in a moment."
-        self.session.start(resolved, repo, tag=resolved.project.tag, log_path=new_log_path())
+        self.session.start(
+            resolved,
+            repo,
+            tag=resolved.project.tag,
+            log_path=new_log_path(),
+            history_key=self.history_key,
+        )
         self._ensure_drain_timer()
         return None
 
@@ -585,6 +594,12 @@ class PlugwizApp(App[int]):
             self._build_screen_stale = True
         if not self.session.active and self._drain_timer is not None:
             self._drain_timer.pause()
+
+    @property
+    def history_key(self) -> str:
+        """Which builds are this project's in the history: its file's path, or its tag."""
+        path = self.document.path
+        return str(path.resolve()) if path is not None else self.project.tag
 
     def take_build_screen_stale(self) -> bool:
         """True once after output arrived while the Build screen was not shown."""
@@ -704,6 +719,9 @@ class PlugwizApp(App[int]):
 
     def _run_changed(self, session: RunSession) -> None:
         self.run_revision += 1
+        if self.session.record_run(session):
+            # The run of the image just built is its build's smoke stage in the explorer.
+            self.build_revision += 1
         if session.active:
             return
         while self._run_dialogs and self.screen is self._run_dialogs[-1]:
@@ -782,7 +800,7 @@ class PlugwizApp(App[int]):
         project = resolved.project
         settings = project.run
         spec = run_spec_for(project.tag, settings.args, settings.env, settings.ports)
-        return Prepared(resolved, repo, project.tag, new_log_path(), spec)
+        return Prepared(resolved, repo, project.tag, new_log_path(), spec, self.history_key)
 
     def _watch_tick(self) -> None:
         loop = self.watch_loop

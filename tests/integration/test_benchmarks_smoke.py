@@ -49,6 +49,9 @@ def test_log_throughput_shows_every_line(tmp_path: Path) -> None:
     assert "lines shown            20,000" in out
     assert "last line correct" in out
     assert re.search(r"memory growth \(RSS\)\s+\d+\.\d+ MB", out), out
+    assert re.search(
+        r"stage filter\s+\d+ ms median, \d+ ms worst to show the host stage's 10,00", out
+    ), out
 
 
 @pytest.mark.docker

@@ -206,3 +206,56 @@ def test_render_and_context_refuse_a_missing_plugin_with_one_message(
         assert captured.out == ""  # no Dockerfile printed
         errors.append(captured.err)
     assert errors[0] == errors[1] == f"plugwiz: error: plugin 'MISSING': {missing} does not exist\n"
+
+
+def _scripted_build(tmp_path: Path, **options: object) -> tuple[int, str]:
+    """`plugwiz build` of the demo (scripted engine: no daemon), and what it printed."""
+    import io
+    from dataclasses import replace
+
+    from plugwiz.adapters.scripted import FakeClock, ScriptedEngine, realistic_build
+    from plugwiz.commands import build_command
+    from plugwiz.core.model import PluginSource
+    from plugwiz.core.resolve import demo_project
+    from plugwiz.service import resolve
+
+    broken = FIXTURES / "plugins" / "broken.go"
+    plugins = (PluginSource(str(broken)),) if options.pop("broken", False) else ()
+    project = demo_project(tmp_path)
+    resolved = resolve(replace(project, plugins=project.plugins + plugins))
+    engine = ScriptedEngine(
+        script=lambda r, t: realistic_build(r, t, lines_per_step=1, **options),  # type: ignore[arg-type]
+        clock=FakeClock(),
+    )
+    out = io.StringIO()
+    code = build_command(
+        resolved, tag="t:latest", log_path=tmp_path / "log", out=out, engine=engine, timings=True
+    )
+    return code, out.getvalue()
+
+
+def test_build_marks_cached_steps_and_prints_timings(tmp_path: Path) -> None:
+    code, text = _scripted_build(tmp_path, cached_stages=("toolchain", "host", "plugin-1"))
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[0].startswith("[ 1/") and not lines[0].endswith("cached")  # a FROM: never
+    assert lines[1].startswith("[ 2/") and lines[1].endswith("  cached")
+    steps = [line for line in lines if line.startswith("[")]
+    cached = [line for line in steps if line.endswith("  cached")]
+    assert len(cached) == 7, steps  # ENV, WORKDIR, 2 COPY, RUN; the plugin's COPY and RUN
+    summary = text[text.index("timings: ") :].splitlines()
+    assert summary[0].endswith("to the end, 7 of 13 steps from the cache")
+    assert not summary[0].startswith("timings: 0.0s")
+    assert summary[1].split()[:2] == ["host", "cached"]
+    assert summary[2].split()[:3] == ["plugin", "hello", "cached"]
+    assert summary[2].endswith("demo:hello.go")
+    assert summary[3].split()[:3] == ["load", "check", "done"]
+
+
+def test_a_failed_build_still_prints_its_timings(tmp_path: Path) -> None:
+    code, text = _scripted_build(tmp_path, broken=True)
+    assert code == 1
+    assert "undefinedHelper" in text
+    summary = text[text.index("timings: ") :]
+    assert "plugin broken  failed" in summary
+    assert "load check     not run" in summary

@@ -325,6 +325,35 @@ def test_compile_error_points_at_the_users_file(
     assert f"error: step {failed.step}/" in text and "plugwiz_plugins/broken" in text
     assert f"{broken}:9:51: undefined: undefinedHelper" in text
     assert f"full log: {log}" in text
+    # A step the cache answered says so (the host's WORKDIR, here: BuildKit has no ENV step).
+    workdir_line = next(line for line in text.splitlines() if "] WORKDIR /src" in line)
+    assert workdir_line.endswith("  cached"), workdir_line
+
+
+def test_a_rebuild_marks_cached_steps_and_times_each_stage(
+    engine: DockerEngine,
+    tracker: ImageTracker,
+    demo_image: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    # The demo again, unchanged: the explorer's timeline (`--timings`) from the real events,
+    # with the backend's own step numbers and stages (BuildKit's run at once).
+    out = io.StringIO()
+    resolved = resolve(demo_image["project"])
+    tag = tracker.tag()
+    code = commands.build_command(
+        resolved, tag=tag, log_path=tmp_path / "log", out=out, engine=engine, timings=True
+    )
+    tracker.images.extend(engine.last_build_images)
+    text = out.getvalue()
+    assert code == 0, text
+    steps = [line for line in text.splitlines() if line.startswith("[")]
+    assert steps and sum(line.endswith("  cached") for line in steps) >= len(steps) - 5, steps
+    summary = text[text.index("timings: ") :].splitlines()
+    cached, could = summary[0].split("to the end, ")[1].split(" steps")[0].split(" of ")
+    assert cached == could, summary[0]
+    assert [line.split()[0] for line in summary[1:]] == ["host", "plugin", "load", "runtime"]
+    assert all("  cached " in line for line in summary[1:]), summary
 
 
 def test_cancel_stops_promptly_and_leaves_nothing(

@@ -18,6 +18,7 @@ from plugwiz.ui.app import PlugwizApp
 
 from .test_snapshots import SIZES, SnapCompare, go, press, steps
 from .test_snapshots import stable as _stable
+from .test_snapshots import utc as _utc
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def app_factory(stable: Callable[..., PlugwizApp]) -> Callable[..., PlugwizApp]:
 
 
 stable = _stable  # the fixture itself, found by pytest under its name
+utc = _utc  # the fixture `stable` asks for
 
 SERVER_OUTPUT = (
     "serverhost: loaded plugin greeter\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Input
+from textual.widgets import ContentSwitcher, DataTable, Input
 
 from plugwiz.adapters.scripted import ScriptedEngine
 from plugwiz.core.buildinfo import read_binary_facts
@@ -100,8 +100,15 @@ async def test_a_load_check_failure_shows_the_explanation(
         await pilot.press("b")
         await wait_for(pilot, lambda: not app.session.active)
         await settle(pilot)
+        # The build explorer opens the explanation by itself, beside the stages.
+        switcher = app.screen.query_one("#explorer-right", ContentSwitcher)
+        assert switcher.current == "explain-view"
+        why = text_of(app.screen.query_one("#explanation"))
+        assert "The plugin was built with Go 1.22" in why
+        assert "Fix: rebuild the plugin with Go 1.19.8" in why
+        # Escape: the log, with the failure and where the explanation is.
+        await pilot.press("escape")
+        await settle(pilot)
         panel = text_of(app.screen.query_one("#failure"))
         assert "different version of package internal/goarch" in panel
-        assert "Why it will not load:" in panel
-        assert "The plugin was built with Go 1.22" in panel
-        assert "Fix: rebuild the plugin with Go 1.19.8" in panel
+        assert "x says why it would not load" in panel

@@ -2,12 +2,14 @@
 
 The host is a real git repository with fixed dates, opened under the stable name
 `example/host`, so commit SHAs and paths in the SVGs are the same on every machine; the
-build log path is fixed too.
+build log path is shown the same too, build times come from a made-up clock (FakeClock) and
+are shown in UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from plugwiz.adapters.git import open_host_repo
-from plugwiz.adapters.scripted import ScriptedEngine, realistic_build, unavailable
+from plugwiz.adapters.scripted import FakeClock, ScriptedEngine, realistic_build, unavailable
 from plugwiz.core.engine import RunResult
 from plugwiz.core.model import Host, PluginSource, Project
 from plugwiz.ui.app import PlugwizApp, make_app
@@ -30,12 +32,28 @@ SIZES = {"large": SIZE, "small": SMALL}
 
 
 @pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC (the history shows when builds started)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
 def stable(
-    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, utc: None
 ) -> Callable[..., PlugwizApp]:
-    """An app factory whose host repo is shown as `example/host` and whose log path is fixed."""
+    """An app factory whose host repo is shown as `example/host`, whose log path is shown as
+    a fixed one (each test writes its own: the explorer reads it back) and whose builds take
+    made-up, fixed times."""
     real = make_host_repo(tmp_path / "host")
-    monkeypatch.setattr("plugwiz.ui.app.new_log_path", lambda: SNAPSHOT_LOG)
+    logs = tmp_path / "logs"
+    monkeypatch.setattr("plugwiz.ui.app.new_log_path", lambda: logs / SNAPSHOT_LOG.name)
+    monkeypatch.setattr(
+        "plugwiz.ui.screens.build._home_short", lambda path: str(SNAPSHOT_LOG.parent / path.name)
+    )
     # The clock shows elapsed seconds: a loaded machine must not change a snapshot.
     monkeypatch.setattr("plugwiz.core.session.BuildSession.elapsed", lambda self, now=None: 0.0)
 
@@ -53,13 +71,16 @@ def stable(
             script=lambda resolved, tag: realistic_build(resolved, tag, lines_per_step=6),
             run_result=RunResult(0, "loaded plugin greet\ndemo-host: 3 plugins loaded\n", False),
         )
-        return make_app(
+        clock = fake.clock = fake.clock or FakeClock()
+        app = make_app(
             project,
             None,
             engine_factory=lambda: fake,
             repo_opener=lambda _project: open_host_repo(str(real)),
             engine_label=engine_label,
         )
+        app.session.clock = clock
+        return app
 
     return make
 
@@ -93,6 +114,20 @@ def go(step: str) -> Action:
 def press(*keys: str) -> Action:
     async def action(pilot: Pilot[Any]) -> None:
         await pilot.press(*keys)
+        await pilot.pause(0.3)
+
+    return action
+
+
+def built() -> Action:
+    """Wait until the build has ended and the Build step has drawn its last poll."""
+
+    async def action(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        for _ in range(200):
+            if not app.session.active:
+                break
+            await pilot.pause(0.05)
         await pilot.pause(0.3)
 
     return action
@@ -355,6 +390,111 @@ def test_plugins_step_table_focused_small(snap_compare: SnapCompare, stable: Any
         stable(),
         terminal_size=SMALL,
         run_before=steps(go("plugins"), focus("#plugins-table")),
+    )
+
+
+# -- the build explorer: each state at both sizes ------------------------------------------------
+
+
+def run_plugin_step(event: object) -> bool:
+    """Holds a build as the first custom plugin starts compiling."""
+    from plugwiz.core.events import StepStarted
+
+    return isinstance(event, StepStarted) and event.stage == "plugin-1" and "RUN" in event.title
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_running_build(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    engine = ScriptedEngine(
+        script=lambda r, t: realistic_build(r, t, lines_per_step=6),
+        hold_when=run_plugin_step,
+    )
+    assert snap_compare(
+        stable(engine), terminal_size=SIZES[size], run_before=steps(go("build"), press("b"))
+    )
+    engine.release.set()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_cached_rebuild(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    builds: list[int] = []
+
+    def script(resolved: Any, tag: str) -> Any:
+        # The second build finds every step in the cache, as Docker's would.
+        builds.append(1)
+        cached = ("toolchain", "host", "plugin-1", "check", "") if len(builds) > 1 else ()
+        return realistic_build(resolved, tag, lines_per_step=6, cached_stages=cached)
+
+    engine = ScriptedEngine(script=script)
+    assert snap_compare(
+        stable(engine),
+        terminal_size=SIZES[size],
+        run_before=steps(
+            go("build"), press("b"), built(), go("build"), press("b"), built(), go("build")
+        ),
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_compile_error_in_the_source_view(
+    snap_compare: SnapCompare, stable: Any, size: str
+) -> None:
+    app = stable(plugins=(PluginSource("plugins/broken.go"),))
+    assert snap_compare(
+        app, terminal_size=SIZES[size], run_before=steps(go("build"), press("b"), press("s"))
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_load_check_failure(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    engine = ScriptedEngine(
+        script=lambda r, t: realistic_build(r, t, lines_per_step=6, refuse_plugin="greet")
+    )
+    assert snap_compare(
+        stable(engine), terminal_size=SIZES[size], run_before=steps(go("build"), press("b"))
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_history(snap_compare: SnapCompare, stable: Any, size: str) -> None:
+    async def fix(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        app.update_project(replace(app.project, plugins=(PluginSource("plugins/greet.go"),)))
+
+    app = stable(plugins=(PluginSource("plugins/broken.go"),))
+    assert snap_compare(
+        app,
+        terminal_size=SIZES[size],
+        run_before=steps(go("build"), press("b"), fix, press("b"), go("build"), press("h")),
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_explorer_search_finds_lines_no_longer_shown(
+    snap_compare: SnapCompare, stable: Any, size: str
+) -> None:
+    # 2,000 lines per RUN step (four of them): the toolchain's are gone from the 5,000 kept.
+    engine = ScriptedEngine(script=lambda r, t: realistic_build(r, t, lines_per_step=2000))
+    assert snap_compare(
+        stable(engine),
+        terminal_size=SIZES[size],
+        run_before=steps(
+            go("build"),
+            press("b"),
+            go("build"),  # back from the Result step, where a build that worked goes
+            press("slash"),
+            press(*"for step 3"),
+            press("enter"),
+        ),
+    )
+
+
+def test_explorer_small_terminal_shows_the_tree_on_t(
+    snap_compare: SnapCompare, stable: Any
+) -> None:
+    app = stable(plugins=(PluginSource("plugins/broken.go"),))
+    assert snap_compare(
+        app, terminal_size=SMALL, run_before=steps(go("build"), press("b"), press("t"))
     )
 
 

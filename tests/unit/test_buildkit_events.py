@@ -2,7 +2,9 @@
 
 The recordings in tests/fixtures/buildkit are real output of `DOCKER_BUILDKIT=1 docker build
 --progress=plain` (dockerd 20.10) building the demo project's BuildKit Dockerfile: once as it
-is, once with tests/fixtures/plugins/broken.go added.
+is, once with tests/fixtures/plugins/broken.go added; `demo-rebuilt.log` and `demo-cached.log`
+are the build logs of `plugwiz build --backend buildkit --timings` of the demo with its
+hello.go (after a change of the build's environment, then again unchanged).
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from plugwiz.core.buildkit_events import (
     buildkit_command_error,
     dockerfile_steps,
 )
-from plugwiz.core.events import BuildEvent, BuildFailed, BuildWarning, OutputLine, StepStarted
+from plugwiz.core.events import (
+    BuildEvent,
+    BuildFailed,
+    BuildFinished,
+    BuildWarning,
+    OutputLine,
+    StepFinished,
+    StepStarted,
+)
 from plugwiz.core.model import (
     GoMod,
     Host,
@@ -25,6 +35,7 @@ from plugwiz.core.model import (
     ResolvedProject,
 )
 from plugwiz.core.render import render_dockerfile
+from plugwiz.core.timeline import BuildTimeline, Status, format_timings, plan_stages
 from tests.helpers import resolved_for
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "buildkit"
@@ -45,13 +56,40 @@ def demo(*extra: PluginSource) -> ResolvedProject:
     return resolved_for(project, FACTS, kinds=[PluginKind.FILE] * (1 + len(extra)))
 
 
-def parse(resolved: ResolvedProject, lines: list[str], exit_code: int = 0) -> list[BuildEvent]:
-    parser = BuildKitProgressParser(resolved, render_dockerfile(resolved, buildkit=True))
+class Clock:
+    """A clock that moves 10 ms per line read: the lines of a replay come as soon as BuildKit
+    printed them, and the times of its steps are the ones it reports (`DONE 1.6s`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def parse(
+    resolved: ResolvedProject, lines: list[str], exit_code: int = 0, clock: Clock | None = None
+) -> list[BuildEvent]:
+    clock = clock or Clock()
+    parser = BuildKitProgressParser(resolved, render_dockerfile(resolved, buildkit=True), clock)
     events: list[BuildEvent] = []
     for line in lines:
+        clock.now += 0.01
         events.extend(parser.feed_line(line))
     events.extend(parser.finish(exit_code))
     return events
+
+
+def timeline_of(resolved: ResolvedProject, log: str) -> tuple[BuildTimeline, list[BuildEvent]]:
+    """The explorer's timeline of a recorded build, as the session keeps it."""
+    clock = Clock()
+    lines = [line for line in (RECORDED / log).read_text().splitlines() if line[:2] != "# "]
+    events = parse(resolved, lines, clock=clock)
+    timeline = BuildTimeline(plan_stages(resolved, buildkit=True), overlapping=True)
+    timeline.begin(1000.0)
+    for event in [*events, BuildFinished("sha256:x", "t", at=clock.now + 0.01)]:
+        timeline.apply(event)
+    return timeline, events
 
 
 def test_steps_are_numbered_across_the_dockerfile_with_their_stage() -> None:
@@ -199,3 +237,91 @@ def test_steps_of_a_stage_from_an_earlier_stage_do_not_count_its_from() -> None:
         "FROM a AS b\nCOPY p q\n# c\nFROM other\nWORKDIR /w\n"
     )
     assert dockerfile_steps(text) == ({"a": 0, "b": 2, "stage-2": 3}, 5)
+
+
+# -- the explorer's timeline from BuildKit's events ----------------------------------------------
+
+
+def test_a_cached_rebuild_marks_every_step_cached_and_every_stage() -> None:
+    resolved = demo()
+    timeline, events = timeline_of(resolved, "demo-cached.log")
+    finished = {e.number: e for e in events if isinstance(e, StepFinished)}
+    # Every step ends, once; all but the two FROMs of an image came from the cache.
+    assert sorted(finished) == list(range(1, 17))
+    assert sorted(n for n, e in finished.items() if not e.cached) == [1, 12]
+    # Every step is in a stage the plan knows: the stage names and numbers are BuildKit's.
+    assert [s.key for s in timeline.stages] == ["host", "plugin:hello", "check", "runtime"]
+    statuses = {s.key: timeline.stage_status(s, 0).status for s in timeline.stages}
+    assert set(statuses.values()) == {Status.CACHED}
+    assert timeline.cached_share() == (14, 14)
+    host = timeline.stage("host")
+    assert host is not None and host.builder_stages == ("host", "source", "bundled")
+    assert [row.label for row in host.rows] == [
+        "toolchain  golang:1.19-bookworm",
+        "host build",
+        "bundled  reverse, upper",
+    ]
+    summary = format_timings(timeline, 0).splitlines()
+    assert summary[0].endswith("14 of 14 steps from the cache")
+    assert [line.split()[-2:] for line in summary[1:]][0] == ["cached", "0.0s"]
+
+
+def test_buildkit_durations_and_overlapping_stages() -> None:
+    resolved = demo()
+    timeline, events = timeline_of(resolved, "demo-rebuilt.log")
+    finished = {e.number: e for e in events if isinstance(e, StepFinished)}
+    # BuildKit's own figures: `#13 DONE 5.0s` (bundled), `#11 DONE 7.5s` (the host).
+    assert finished[6].seconds == 5.0 and finished[5].seconds == 7.5
+    assert finished[2].cached and finished[2].seconds == 0.0
+    statuses = {s.key: timeline.stage_status(s, 0).status for s in timeline.stages}
+    assert statuses == {
+        "host": Status.DONE,
+        "plugin:hello": Status.DONE,
+        "check": Status.DONE,
+        "runtime": Status.CACHED,
+    }
+    assert timeline.cached_share() == (7, 14)
+    host = timeline.stage("host")
+    assert host is not None
+    rows = {row.label.split()[0]: timeline.row_status(host, row, 0) for row in host.rows}
+    assert rows["bundled"].seconds == 5.0
+    assert rows["host"].seconds == 7.5  # its COPYs came from the cache: no time of their own
+    assert rows["toolchain"].status is Status.CACHED
+    # The host and the bundled plugins compiled at the same time: the stage took less than
+    # the two one after the other, and its steps' time, not the span of the whole build.
+    seconds = timeline.stage_status(host, 0).seconds
+    assert 7.5 <= seconds < 5.0 + 7.5
+    runtime = timeline.stage("runtime")
+    assert runtime is not None
+    # A cached stage that waited for the others took no time of its own.
+    assert timeline.stage_status(runtime, 0).seconds < 0.5
+
+
+def test_a_cold_build_with_parallel_stages_is_done_with_buildkits_durations() -> None:
+    timeline, _events = timeline_of(demo(), "demo-success.log")
+    host = timeline.stage("host")
+    assert host is not None
+    status = timeline.stage_status(host, 0)
+    assert status.status is Status.DONE
+    # `[bundled] DONE 62.5s` and `[host] DONE 22.3s` ran side by side.
+    assert 62.5 <= status.seconds < 62.5 + 22.3
+    plugin = timeline.stage("plugin:hello")
+    assert plugin is not None
+    # `COPY ... DONE 0.1s`, then `RUN go build ... DONE 2.5s`.
+    assert 2.5 <= timeline.stage_status(plugin, 0).seconds <= 2.7
+
+
+def test_a_step_is_not_ended_by_another_starting() -> None:
+    resolved = demo()
+    lines = [
+        "#11 [host 1/1] RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host",
+        "#13 [bundled 1/1] RUN mkdir -p /out/plugins && go build -buildmode=plugin ./plugins/x",
+        "#11 DONE 2.0s",
+    ]
+    clock = Clock()
+    events = parse(resolved, lines, clock=clock)
+    timeline = BuildTimeline(plan_stages(resolved, buildkit=True), overlapping=True)
+    for event in events:
+        timeline.apply(event)
+    assert timeline.step_status(5) is Status.DONE
+    assert timeline.step_status(6) is Status.RUNNING  # still compiling beside the host

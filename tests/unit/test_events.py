@@ -9,6 +9,7 @@ from plugwiz.core.events import (
     BuildStreamParser,
     BuildWarning,
     OutputLine,
+    StepFinished,
     StepStarted,
     map_compiler_path,
 )
@@ -89,12 +90,15 @@ def test_steps_partial_lines_and_noise() -> None:
     )
     assert events == [
         StepStarted(1, 3, "FROM golang:1.19-bookworm AS host", "host"),
+        StepFinished(1),
         StepStarted(2, 3, "RUN echo one; echo two", "host"),
         OutputLine("one", 2),
         OutputLine("two", 2),
         BuildWarning("something odd"),
+        StepFinished(2),
         StepStarted(3, 3, 'CMD ["x"]', "host"),
         OutputLine("trailing without newline", 3),
+        StepFinished(3),  # the stream ended: so did its last step
     ]
     assert parser.image_id == "sha256:abc"
     assert parser.container_ids == ["0123456789ab"]

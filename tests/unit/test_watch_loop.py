@@ -210,3 +210,46 @@ def test_changes_from_the_watcher_reach_the_loop_by_plugin_name(tmp_path: Path) 
     assert "saved: mine, one" in loop.messages
     assert watcher.roots == [tmp_path / "mine", tmp_path]
     loop.loop.close()
+
+
+def test_watch_rounds_are_kept_in_the_history_with_their_run(tmp_path: Path) -> None:
+    from plugwiz.core.history import BuildHistory
+    from plugwiz.core.timeline import Status
+
+    engine = ScriptedEngine(
+        events=successful_events(TAG), run_result=RunResult(0, "loaded mine\n", False)
+    )
+    history = BuildHistory(tmp_path / "history")
+    build = BuildSession(lambda: engine, history=history)
+    run = RunSession(lambda: engine)
+    resolved = resolved_for(_project(tmp_path), FACTS)
+    loop = WatchLoop(
+        build,
+        run,
+        lambda: Prepared(
+            resolved,
+            None,  # type: ignore[arg-type]
+            TAG,
+            tmp_path / "log",
+            RunSpec(TAG, timeout=None),
+            history_key="project.yaml",
+        ),
+    )
+    # As the wizard's app and `plugwiz watch` do when the run's state changes.
+    run.add_listener(lambda session: None if build.record_run(session) else None)
+    loop.start()
+    deadline = time.monotonic() + 5
+    while run.state is not RunState.EXITED:
+        assert time.monotonic() < deadline, (build.state, run.state)
+        build.poll()
+        run.poll()
+        loop.tick()
+        time.sleep(0.01)
+    (entry,) = history.entries("project.yaml")
+    assert entry.outcome == "succeeded" and entry.tag == TAG
+    # The round's run of the image is the build's smoke stage, in the history too.
+    smoke = entry.timeline.stage("smoke")
+    assert smoke is not None
+    status = entry.timeline.stage_status(smoke, 0)
+    assert status.status is Status.DONE
+    assert entry.timeline.smoke is not None and entry.timeline.smoke.detail == "exit code 0"
