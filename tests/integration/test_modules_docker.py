@@ -134,6 +134,13 @@ def test_plugin_modules_build_load_and_run(
         "sibling",
         smoke=SmokeTest(expect_output=r"^modhost: 3 plugins ready$", timeout=60),
     )
+    # A copy of greet with a comment of its own: the load check runs in this build and prints
+    # what it checks (BuildKit prints nothing for a step another test's build cached).
+    greet = tmp_path / "greet"
+    shutil.copytree(MODPLUGINS / "greet", greet)
+    with (greet / "greet.go").open("a") as source:
+        source.write(f"\n// build {uuid.uuid4().hex}\n")
+    project = replace(project, plugins=(PluginSource(str(greet)), *project.plugins[1:]))
     tag = tracker.tag()
     log = tmp_path / "build.log"
     events = build(docker_engine, tracker, project, tag, log)

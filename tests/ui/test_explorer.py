@@ -125,7 +125,7 @@ async def test_the_tree_shows_each_stage_its_state_time_and_the_users_file(
         assert rows[1].startswith("✓ copy plugins/greet.go")  # the user's own file
         root = plain(screen.query_one("#stage-tree", StageTree).root.label)
         # The toolchain's ENV and RUN, and the host's four steps after its FROM.
-        assert root.endswith("6 of 14 cached")
+        assert root.endswith("6 of 15 cached")
 
 
 async def test_a_running_build_shows_waiting_running_and_done_stages(
@@ -212,7 +212,7 @@ async def test_search_finds_matches_older_than_the_lines_kept_and_steps_through_
         assert len(screen.explorer.matches) == 4  # the four RUN steps
         assert current_line(screen) == "go: compiling package 07 for step 3"  # the toolchain's
         assert mode(screen) is Mode.WINDOW
-        assert "1 of 4" in status(screen) and "lines 1–2,000 of 8,019" in status(screen)
+        assert "1 of 4" in status(screen) and "lines 1–2,000 of 8,020" in status(screen)
         await pilot.press("n")
         await settle(pilot)
         assert current_line(screen) == "go: compiling package 07 for step 8"
@@ -223,7 +223,7 @@ async def test_search_finds_matches_older_than_the_lines_kept_and_steps_through_
         await pilot.press("escape")  # the search field is closed; escape leaves the window
         await settle(pilot)
         assert mode(screen) is Mode.LIVE
-        assert log_lines(screen)[-1] == "── Step 19/19: " + app.session.timeline.records[19].title
+        assert log_lines(screen)[-1] == "── Step 20/20: " + app.session.timeline.records[20].title
 
 
 async def test_errors_are_jumped_to_one_by_one(

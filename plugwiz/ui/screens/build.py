@@ -66,10 +66,10 @@ class BuildScreen(WizardScreen):
         Binding("ctrl+r,ctrl+g", "rebuild", "Save+build"),
         Binding("s", "source", "Source"),
         Binding("x", "explain", "Why"),
-        Binding("slash", "search", "Search", key_display="/"),
+        Binding("slash", "search", "Search", key_display="/", show=False),
         Binding("n", "next_match", "Next match", show=False),
         Binding("N", "previous_match", "Previous match", show=False),
-        Binding("e", "next_problem", "Next error"),
+        Binding("e", "next_problem", "Error"),
         Binding("E", "previous_problem", "Previous error", show=False),
         Binding("t", "stages", "Stages", show=False),  # the stage bar says so
         Binding("h", "history", "History"),

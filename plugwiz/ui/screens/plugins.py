@@ -123,7 +123,7 @@ class PluginsScreen(WizardScreen):
 
     STEP = "plugins"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "focus_source", "Add"),
+        Binding("a", "focus_source", "Add", show=False),  # the field says so
         Binding("n", "new_plugin", "New"),
         Binding("o", "browse", "Browse"),
         Binding("r", "rename", "Rename"),

@@ -95,7 +95,7 @@ class SourceView(Vertical):
     """The user's file around a compiler error, editable."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save file", priority=True),
+        Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+o", "editor", "$EDITOR"),
         Binding("ctrl+l", "reload", "Reload", show=False),
         # Before the editor's own escape (which moves the focus on, here to itself).
