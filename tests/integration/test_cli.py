@@ -242,9 +242,10 @@ def test_build_marks_cached_steps_and_prints_timings(tmp_path: Path) -> None:
     assert lines[1].startswith("[ 2/") and lines[1].endswith("  cached")
     steps = [line for line in lines if line.startswith("[")]
     cached = [line for line in steps if line.endswith("  cached")]
-    assert len(cached) == 7, steps  # ENV, WORKDIR, 2 COPY, RUN; the plugin's COPY and RUN
+    # The toolchain's ENV and RUN; the host's WORKDIR, 2 COPY, RUN; the plugin's COPY and RUN.
+    assert len(cached) == 8, steps
     summary = text[text.index("timings: ") :].splitlines()
-    assert summary[0].endswith("to the end, 7 of 13 steps from the cache")
+    assert summary[0].endswith("to the end, 8 of 15 steps from the cache")
     assert not summary[0].startswith("timings: 0.0s")
     assert summary[1].split()[:2] == ["host", "cached"]
     assert summary[2].split()[:3] == ["plugin", "hello", "cached"]
