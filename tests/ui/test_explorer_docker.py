@@ -45,6 +45,9 @@ async def test_a_compile_error_fixed_in_the_source_view_builds_with_one_key(
     docker_engine: DockerEngine, workdir: Path
 ) -> None:
     path = workdir / "plugins" / "broken.go"
+    # A line of its own so the fixed file is one no earlier build on this daemon has compiled
+    # (the daemon is shared: BuildKit's cache would otherwise answer for the fixed plugin).
+    path.write_bytes(path.read_bytes() + f"\n// run {uuid.uuid4().hex}\n".encode())
     original = path.read_bytes()
     tag = f"plugwiz-uiexplorer-{uuid.uuid4().hex[:10]}:latest"
     project = replace(demo_project(workdir), plugins=(PluginSource("plugins/broken.go"),), tag=tag)
