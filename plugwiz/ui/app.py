@@ -25,6 +25,7 @@ import importlib
 import inspect
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -60,7 +61,7 @@ from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoundError
 from plugwiz.core.resolve import resolve_host
 from plugwiz.core.run_session import RunSession, RunState, run_spec_for
-from plugwiz.core.session import BuildSession, BuildState, source_signature
+from plugwiz.core.session import POLL_BUDGET_S, BuildSession, BuildState, source_signature
 from plugwiz.core.watch import FileWatcher, Prepared, WatchLoop, WatchPhase
 from plugwiz.ui.dialogs.choice import Answer, ChoiceDialog, confirm_dialog
 from plugwiz.ui.screens.host import HostScreen
@@ -84,6 +85,10 @@ BROWSER_KEPT_KEYS = frozenset(
 )
 WEB_KEY_DISPLAY = {"ctrl+n": "^→", "ctrl+b": "^←", "question_mark": "?"}
 DRAIN_INTERVAL = 0.1  # seconds between batches of build output reaching the screen
+# ... while output comes faster than the screen keeps (a poll drops lines): every repaint of
+# a flood takes the GIL from the build's worker thread.
+FLOOD_DRAIN_INTERVAL = 0.25
+FLOOD_POLL_BUDGET_S = 0.05  # and takes more of it each time
 
 EngineFactory = Callable[[], BuildEngine]
 RepoOpener = Callable[[Project], HostRepository]
@@ -223,6 +228,7 @@ class PlugwizApp(App[int]):
         )
         self.session.add_listener(self._session_changed)
         self._drain_timer: Timer | None = None
+        self._next_drain = 0.0  # in a flood: no poll before this (time.monotonic())
         self._build_dialogs: list[ModalScreen[Any]] = []
         # Output arrived while the Build screen was not shown: it redraws from the tail.
         self._build_screen_stale = False
@@ -587,7 +593,14 @@ class PlugwizApp(App[int]):
         # The screen shown before the poll gets its lines, even if the poll ends the build
         # and the wizard moves on to the Result step.
         screen = self.screen
-        result = self.session.poll()
+        now = time.monotonic()
+        if now < self._next_drain:
+            return  # a flood: the screen takes it in bigger, fewer batches
+        flood = self._next_drain > 0
+        result = self.session.poll(FLOOD_POLL_BUDGET_S if flood else POLL_BUDGET_S)
+        self._next_drain = 0.0
+        if result.dropped:
+            self._next_drain = now + FLOOD_DRAIN_INTERVAL
         if isinstance(screen, BuildScreen):
             screen.show_poll(result)
         elif result:
@@ -659,7 +672,9 @@ class PlugwizApp(App[int]):
             )
         if session.state is BuildState.SUCCEEDED:
             if self.current_mode == "build":
-                self.switch_mode("result")
+                # Once the poll that ended the build has put its last lines on the Build
+                # screen (opening the Result step the first time takes a few frames).
+                self.call_later(self._show_result_of, session.generation)
             else:
                 self.notify(f"Built {session.tag}: see the Result step (F5).", title="Built")
         elif session.state is BuildState.FAILED and self.current_mode != "build":
@@ -668,6 +683,17 @@ class PlugwizApp(App[int]):
                 self.switch_mode("build")
             else:
                 self.notify("The build failed: see the Build step (F4).", severity="error")
+
+    def _show_result_of(self, generation: int) -> None:
+        """Move on to the Result step if the build that succeeded is still the last one and
+        the user is still on the Build step."""
+        session = self.session
+        if (
+            session.generation == generation
+            and session.state is BuildState.SUCCEEDED
+            and self.current_mode == "build"
+        ):
+            self.switch_mode("result")
 
     # -- the live run -------------------------------------------------------------------------
 

@@ -124,6 +124,7 @@ class BuildScreen(WizardScreen):
         self.engine_error = ""
         self.viewing: HistoryEntry | None = None  # a build from the history, or the session's
         self._panel = LOG
+        self._footer_key: tuple[object, ...] = ()
         self._planned: tuple[ResolvedProject, BuildTimeline] | None = None
         self._explained_generation = -1
         self._live_stale = False  # the session's output arrived while an old build was shown
@@ -194,6 +195,19 @@ class BuildScreen(WizardScreen):
         if not self._pinged and not self.wizard.session.active:
             self._pinged = True
             self._ping()
+
+    def _refresh_footer(self) -> None:
+        """Show the keys `check_action` allows now, when that can have changed: each refresh
+        rebuilds the footer, and a build's start or end would otherwise rebuild it 3 times."""
+        key = (
+            self.wizard.session.active,
+            self._panel,
+            self._source_location() is not None,
+            bool(self._explanation()),
+        )
+        if key != self._footer_key:
+            self._footer_key = key
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         active = self.wizard.session.active
@@ -319,7 +333,7 @@ class BuildScreen(WizardScreen):
         self.engine_error = ""
         self._show_panel(LOG)
         self._reload_log()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def action_rebuild(self) -> None:
         """Save the file open in the source view (if changed), then build again (in watch
@@ -470,7 +484,7 @@ class BuildScreen(WizardScreen):
         self.set_class(panel != LOG, "-wide-panel")
         # The failure panel says what the file and the explanation say: room for them.
         self._show_failure(self._failure())
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def _show_watch(self) -> None:
         """The watch toggle's label, and (watch mode on) the host's last output beside the
@@ -642,7 +656,7 @@ class BuildScreen(WizardScreen):
             self._set_state("failed", "The build could not run")
             message.show(session.message, "error")
         self._draw_stages()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def _redraw_entry(self, entry: HistoryEntry) -> None:
         self._clock_running(False)
@@ -663,7 +677,7 @@ class BuildScreen(WizardScreen):
         log.border_title = f"Build output (full log: {_home_short(Path(entry.raw_log))})"
         self._show_failure(entry.failure)
         self._draw_stages()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def _unavailable(self, error: str) -> None:
         self._set_state("unavailable", "Docker is not reachable, so plugwiz cannot build.")

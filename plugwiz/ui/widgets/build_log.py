@@ -56,7 +56,9 @@ class BuildLog(Log):
 
     def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
         if lines:
-            self._update_maximum_width(updates, max(map(self.cell_width, lines)))
+            # Only lines that could be wider than the widest shown are measured: in a flood
+            # of output, measuring every line was most of the cost of writing it.
+            self._update_maximum_width(updates, self.max_width(lines, self._width))
 
     @classmethod
     def cell_width(cls, line: str) -> int:
@@ -70,10 +72,11 @@ class BuildLog(Log):
         )
 
     @classmethod
-    def max_width(cls, lines: list[str]) -> int:
-        """The widest of `lines` in cells, as `Log` measures them, measuring only the lines
-        that could be wider than the widest so far (a thread worker may call it)."""
-        best = 0
+    def max_width(cls, lines: list[str], floor: int = 0) -> int:
+        """The widest of `lines` in cells (at least `floor`), as `Log` measures them,
+        measuring only the lines that could be wider than the widest so far (a thread worker
+        may call it)."""
+        best = floor
         width = cls.cell_width
         for line in lines:
             length = len(line)
