@@ -36,11 +36,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import ImageJanitor, fmt_s, median, quick_flag, say  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    OFFLINE_IMAGE_MAP,
+    ImageJanitor,
+    fmt_s,
+    median,
+    quick_flag,
+    say,
+)
 
 TARGET_MARGIN_S = 3.0
 PLUGIN = "mirror"
 _STEP = re.compile(r"^\s+\[(\d+)/(\d+)\] (.*)$")
+# What `plugwiz watch` says when a round cannot show the host (the benchmark stops there).
+_FAILED = re.compile(r"the build failed|the engine is not reachable|could not run the image").search
 # Image ids the classic builder prints for each step.
 _IMAGE_ID = re.compile(r"(?:---> |Successfully built )([0-9a-f]{12})\b")
 
@@ -89,6 +98,9 @@ class Watch:
                     return at
             with contextlib.suppress(queue.Empty):
                 self.lines.append(self._new.get(timeout=0.05))
+            failed = next((line for at, line in self.lines if at >= after and _FAILED(line)), "")
+            if failed:
+                raise RuntimeError(f"plugwiz watch said: {failed}\n" + self.tail())
             if self.process.poll() is not None and self._new.empty():
                 raise RuntimeError("plugwiz watch exited:\n" + self.tail())
             if time.monotonic() > deadline:
@@ -135,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="plugwiz-bench-watch-") as tmp:
         work = Path(tmp)
-        env = {**os.environ, "PLUGWIZ_CACHE_DIR": os.environ.get("PLUGWIZ_CACHE_DIR", tmp)}
+        env = {
+            **os.environ,
+            "PLUGWIZ_CACHE_DIR": os.environ.get("PLUGWIZ_CACHE_DIR", tmp),
+            "PLUGWIZ_IMAGE_MAP": os.environ.get("PLUGWIZ_IMAGE_MAP", OFFLINE_IMAGE_MAP),
+        }
         subprocess.run(
             [sys.executable, "-m", "plugwiz.cli", "new", PLUGIN, "--tag", tag],
             cwd=work,

@@ -21,8 +21,9 @@ from plugwiz.core.resolve import demo_project
 from plugwiz.core.session import BuildState
 from plugwiz.ui.app import PlugwizApp
 from plugwiz.ui.dialogs.choice import ChoiceDialog
-from plugwiz.ui.dialogs.help import HelpDialog
+from plugwiz.ui.dialogs.help import HelpDialog, keys_named
 from plugwiz.ui.widgets.message import MessageArea
+from plugwiz.ui.widgets.steps import STEP_NAMES
 
 from .conftest import SIZE, SMALL, TAG, AppMaker, project_for, settle, wait_for
 from .helpers import screen_text, table_rows, text_of
@@ -538,11 +539,21 @@ async def test_help_lists_the_keys_of_the_current_step(
         await pilot.pause()
         assert isinstance(app.screen, HelpDialog)
         text = text_of(app.screen.query_one("#help-keys"))
-        for expected in ("Build", "Cancel build", "F1 … F5", "ctrl+p", "ctrl+q"):
+        for expected in ("build the project", "cancel the running", "F1 … F5", "ctrl+p", "ctrl+q"):
             assert expected in text
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpDialog)
+
+        # Every step's help names each key once: a note about a key takes its binding's row.
+        for step in STEP_NAMES:
+            app.action_go(step)
+            await settle(pilot)
+            table = HelpDialog(app.screen)._table(app.screen)
+            rows = [str(cell) for cell in table.columns[0].cells]
+            this_step = rows[1 : rows.index("")]  # up to the wizard's own keys
+            keys = [key for row in this_step for key in keys_named(row)]
+            assert len(keys) == len(set(keys)), (step, sorted(k for k in keys if keys.count(k) > 1))
 
 
 async def test_the_command_palette_offers_the_wizard_actions(

@@ -30,6 +30,11 @@ def _key_text(key: str) -> str:
     return key.replace("question_mark", "?").replace("ctrl+", "ctrl+").replace(",", ", ")
 
 
+def keys_named(text: str) -> set[str]:
+    """The keys a help row names: "ctrl+up / K, ctrl+down / J" names four."""
+    return {key.strip() for part in text.split(", ") for key in part.split(" / ") if key.strip()}
+
+
 class HelpDialog(Dialog[None]):
     """The keys of `screen` (its bindings and its notes), then the wizard's."""
 
@@ -55,6 +60,11 @@ class HelpDialog(Dialog[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         table.add_row("[u]This step[/u]", "")
+        # A note says more than a binding's one word: it takes the place of the bindings of
+        # its keys, so no key is listed twice.
+        notes: list[tuple[str, str]] = list(getattr(screen, "KEY_NOTES", ()))
+        noted = [keys_named(key) for key, _text in notes]
+        shown: set[int] = set()
         seen: set[str] = set()
         for binding in screen.BINDINGS:
             if not isinstance(binding, Binding) or binding.action == "leave_field":
@@ -62,9 +72,18 @@ class HelpDialog(Dialog[None]):
             if binding.action in seen:
                 continue
             seen.add(binding.action)
-            table.add_row(_key_text(binding.key), binding.description)
-        for key, text in getattr(screen, "KEY_NOTES", ()):
-            table.add_row(key, text)
+            keys = keys_named(_key_text(binding.key))
+            if binding.key_display:
+                keys.add(binding.key_display)
+            note = next((i for i, of_note in enumerate(noted) if keys & of_note), None)
+            if note is None:
+                table.add_row(_key_text(binding.key), binding.description)
+            elif note not in shown:
+                shown.add(note)
+                table.add_row(*notes[note])
+        for index, (key, text) in enumerate(notes):
+            if index not in shown:
+                table.add_row(key, text)
         table.add_row("", "")
         table.add_row("[u]Everywhere[/u]", "")
         for key, text in WIZARD_KEYS:
