@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, DataTable
 
 from plugwiz.adapters.scripted import FakeClock, ScriptedEngine, realistic_build
-from plugwiz.core.events import BuildEvent, StepStarted
+from plugwiz.core.events import BuildEvent, SourceLocation, StepStarted
 from plugwiz.core.logindex import LogText
 from plugwiz.core.model import PluginSource, ResolvedProject
 from plugwiz.core.session import BuildState
@@ -274,6 +274,33 @@ async def test_a_compile_error_is_fixed_in_the_users_file_saved_and_rebuilt_with
         await settle(pilot)
         assert state(app) is BuildState.SUCCEEDED
         assert path.read_bytes() == fixed
+
+
+async def test_an_error_further_right_than_the_view_is_wide_is_scrolled_into_view(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    """At 80x24 a long line's error column is past the view's right edge: the view scrolls
+    there (with what surrounds it), not to the line's start."""
+    path = workdir / "plugins" / "broken.go"
+    long_line = "\t" + "x := " * 30 + "undefinedHelper(s)"
+    path.write_text(path.read_text() + "\nfunc more(s string) {\n" + long_line + "\n}\n")
+    row = path.read_text().splitlines().index(long_line)
+    column = long_line.index("undefinedHelper") + 1
+    app = app_for(project_for(host_repo, workdir, plugins=BROKEN), engine=engine_with())
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await build(pilot, app)
+        view = screen.query_one(SourceView)
+        location = SourceLocation(str(path), row + 1, column, "undefined: undefinedHelper")
+        screen._show_panel("source-view")
+        view.open(path, "plugins/broken.go", row + 1, [location])
+        await settle(pilot)
+        area = view.area
+        assert area.cursor_location == (row, column - 1)
+        assert area.scroll_x > 0
+        # The cursor is on screen, not at its edge, and the row is in view.
+        cursor_x = area.cursor_screen_offset.x - area.region.x
+        assert 0 < cursor_x < area.region.width - 10, (cursor_x, area.region.width)
+        assert area.scroll_y <= row < area.scroll_y + area.scrollable_content_region.height
 
 
 async def test_ctrl_r_saves_what_is_typed_before_building(

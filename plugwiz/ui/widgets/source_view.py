@@ -156,8 +156,14 @@ class SourceView(Vertical):
         area.focus()
 
         def centre() -> None:
-            # The line in the middle, its start in view (the message is at its end).
-            area.scroll_to(x=0, y=max(0, row - area.size.height // 2), animate=False)
+            # The line in the middle, its start in view (the message is at its end), unless
+            # the compiler's column is further right than the view is wide: then that column,
+            # in the middle.
+            area.scroll_to(
+                x=0, y=max(0, row - area.size.height // 2), animate=False, immediate=True
+            )
+            if area.scroll_cursor_visible(animate=False).x:
+                area.scroll_cursor_visible(center=True, animate=False)  # with what surrounds it
 
         self.call_after_refresh(centre)
 
