@@ -18,9 +18,6 @@ BUILDER_IMAGE = "plugwiz-offline/golang:1.19-bookworm"  # scripts/make-go-image
 RUNTIME_IMAGE = "plugwiz-offline/debian:bookworm-slim"
 # Images the benchmarks use but never create, so never remove.
 BASE_IMAGES = (BUILDER_IMAGE, RUNTIME_IMAGE)
-# For a benchmark that builds through the plugwiz command (its Dockerfile names golang:X and
-# debian:X, as a user's does): the offline images stand in for them.
-OFFLINE_IMAGE_MAP = "golang=plugwiz-offline/golang,debian=plugwiz-offline/debian"
 
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "plugwiz benchmarks",

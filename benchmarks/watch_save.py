@@ -36,14 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import (  # noqa: E402
-    OFFLINE_IMAGE_MAP,
-    ImageJanitor,
-    fmt_s,
-    median,
-    quick_flag,
-    say,
-)
+from benchmarks._common import ImageJanitor, fmt_s, median, quick_flag, say  # noqa: E402
+from plugwiz.core.image_refs import IMAGE_MAP_ENV, OFFLINE_MAP  # noqa: E402
 
 TARGET_MARGIN_S = 3.0
 PLUGIN = "mirror"
@@ -93,14 +87,18 @@ class Watch:
         """When a line holding `text` arrived after `after` (waiting up to `timeout` s)."""
         deadline = time.monotonic() + timeout
         while True:
+            failed = ""
             for at, line in self.lines:
-                if at >= after and text in line:
+                if at < after:
+                    continue
+                if text in line:
                     return at
-            with contextlib.suppress(queue.Empty):
-                self.lines.append(self._new.get(timeout=0.05))
-            failed = next((line for at, line in self.lines if at >= after and _FAILED(line)), "")
+                if not failed and _FAILED(line):
+                    failed = line
             if failed:
                 raise RuntimeError(f"plugwiz watch said: {failed}\n" + self.tail())
+            with contextlib.suppress(queue.Empty):
+                self.lines.append(self._new.get(timeout=0.05))
             if self.process.poll() is not None and self._new.empty():
                 raise RuntimeError("plugwiz watch exited:\n" + self.tail())
             if time.monotonic() > deadline:
@@ -150,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {
             **os.environ,
             "PLUGWIZ_CACHE_DIR": os.environ.get("PLUGWIZ_CACHE_DIR", tmp),
-            "PLUGWIZ_IMAGE_MAP": os.environ.get("PLUGWIZ_IMAGE_MAP", OFFLINE_IMAGE_MAP),
+            IMAGE_MAP_ENV: os.environ.get(IMAGE_MAP_ENV, OFFLINE_MAP),
         }
         subprocess.run(
             [sys.executable, "-m", "plugwiz.cli", "new", PLUGIN, "--tag", tag],

@@ -25,7 +25,7 @@ from plugwiz.core.session import BuildState
 from plugwiz.core.timeline import Status
 from plugwiz.ui.app import PlugwizApp
 from plugwiz.ui.dialogs.history import CompareDialog, HistoryDialog
-from plugwiz.ui.screens.build import BuildScreen
+from plugwiz.ui.screens.build import SOURCE, BuildScreen
 from plugwiz.ui.widgets.build_log import BuildLog
 from plugwiz.ui.widgets.log_explorer import Mode
 from plugwiz.ui.widgets.source_view import SourceView
@@ -291,7 +291,7 @@ async def test_an_error_further_right_than_the_view_is_wide_is_scrolled_into_vie
         screen = await build(pilot, app)
         view = screen.query_one(SourceView)
         location = SourceLocation(str(path), row + 1, column, "undefined: undefinedHelper")
-        screen._show_panel("source-view")
+        screen._show_panel(SOURCE)
         view.open(path, "plugins/broken.go", row + 1, [location])
         await settle(pilot)
         area = view.area
