@@ -74,21 +74,10 @@ def dockerfile_steps(dockerfile: str) -> tuple[dict[str, int], int]:
     """For each stage (by its `AS` name, or `stage-N` as BuildKit names an unnamed one), how
     many vertex steps come before it, and the total: BuildKit numbers steps per stage
     (`[host 2/5]`); the events number them across the file, as the classic builder does."""
-    logical: list[str] = []
-    pending = ""
-    for raw in dockerfile.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
     offsets: dict[str, int] = {}
     counted = 0
     stages: list[str] = []
-    for instruction in logical:
+    for instruction in _logical_lines(dockerfile):
         word = instruction.split(None, 1)[0].upper()
         if word == "FROM":
             parts = instruction.split()
@@ -102,6 +91,57 @@ def dockerfile_steps(dockerfile: str) -> tuple[dict[str, int], int]:
         elif word in _VERTEX_INSTRUCTIONS:
             counted += 1
     return offsets, counted
+
+
+def _logical_lines(dockerfile: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments left out."""
+    logical: list[str] = []
+    pending = ""
+    for raw in dockerfile.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    return logical
+
+
+def _normal(instruction: str) -> str:
+    """An instruction as BuildKit titles its step and as the Dockerfile writes it, alike:
+    single spaces; of a FROM only the image, without `docker.io/` or `library/`."""
+    words = instruction.split()
+    if words and words[0].upper() == "FROM" and len(words) > 1:
+        words = [words[0], words[1].removeprefix("docker.io/").removeprefix("library/")]
+    return " ".join(words)
+
+
+def steps_by_place(dockerfile: str) -> dict[tuple[int, str], int]:
+    """(index in its stage, instruction as `_normal` writes it) → the step's number across
+    the file, for each vertex step no other step shares both with."""
+    found: dict[tuple[int, str], int] = {}
+    shared: set[tuple[int, str]] = set()
+    stages: list[str] = []
+    counted = index = 0
+    for instruction in _logical_lines(dockerfile):
+        parts = instruction.split()
+        word = parts[0].upper()
+        if word == "FROM":
+            stages.append(parts[3] if len(parts) >= 4 and parts[2].upper() == "AS" else "")
+            index = 0
+            if parts[1] in stages[:-1]:
+                continue  # FROM an earlier stage: no step of its own
+        elif word not in _VERTEX_INSTRUCTIONS:
+            continue
+        counted += 1
+        index += 1
+        key = (index, _normal(instruction))
+        if key in found:
+            shared.add(key)
+        found[key] = counted
+    return {key: number for key, number in found.items() if key not in shared}
 
 
 def buildkit_command_error(message: str) -> str:
@@ -124,6 +164,7 @@ class BuildKitProgressParser(BuildStreamParser):
         """`clock` stamps the events (`at`) as their lines arrive."""
         super().__init__(resolved, clock)
         self._offsets, self._total = dockerfile_steps(dockerfile)
+        self._by_place = steps_by_place(dockerfile)
         self._vertices: dict[str, _Vertex] = {}
         self._other: set[str] = set()  # vertices that are not Dockerfile steps
         self._tail: deque[str] = deque(maxlen=LAST_LINES)  # lines outside any vertex
@@ -174,8 +215,15 @@ class BuildKitProgressParser(BuildStreamParser):
             self._other.add(key)
             return
         stage = named.group("stage")
-        number = self._offsets.get(stage, 0) + int(named.group("index"))
+        index = int(named.group("index"))
         title = _MOUNT_RE.sub("", named.group("title")).strip()
+        if stage in self._offsets:
+            number = self._offsets[stage] + index
+        else:
+            # BuildKit shares a step with another build on the daemon that has the same one
+            # and may name it as that build's Dockerfile does (`stage-6` for this one's
+            # `stage-5`): the step is found here by its place in its stage and its text.
+            number = self._by_place.get((index, _normal(title)), index)
         shown_stage = "" if _UNNAMED_STAGE_RE.match(stage) else stage
         vertex = _Vertex(number, title, shown_stage)
         self._vertices[key] = vertex
@@ -211,4 +259,9 @@ class BuildKitProgressParser(BuildStreamParser):
         yield self._failure({"error": message.removeprefix("error: ")})
 
 
-__all__ = ["BuildKitProgressParser", "buildkit_command_error", "dockerfile_steps"]
+__all__ = [
+    "BuildKitProgressParser",
+    "buildkit_command_error",
+    "dockerfile_steps",
+    "steps_by_place",
+]

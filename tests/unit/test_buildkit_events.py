@@ -266,6 +266,28 @@ def test_a_cached_rebuild_marks_every_step_cached_and_every_stage() -> None:
     assert [line.split()[-2:] for line in summary[1:]][0] == ["cached", "0.0s"]
 
 
+def test_a_step_shared_with_another_build_under_its_stage_name_is_found_by_its_text(
+    tmp_path: Path,
+) -> None:
+    """Two builds on one daemon with the same step share it, and BuildKit may print it with
+    the other build's stage name (seen in CI: the runtime's FROM and WORKDIR as `stage-6`
+    while this Dockerfile's runtime stage is `stage-5`): it is still this build's step."""
+    resolved = demo()
+    recorded = (RECORDED / "demo-cached.log").read_text()
+    for step in ("1/5", "2/5"):
+        recorded = recorded.replace(f"[stage-5 {step}]", f"[stage-6 {step}]")
+    (tmp_path / "shared.log").write_text(recorded)
+    renamed = timeline_of(resolved, str(tmp_path / "shared.log"))
+    original = timeline_of(resolved, "demo-cached.log")
+    numbers = [
+        [(e.number, e.title) for e in events if isinstance(e, StepStarted)]
+        for _timeline, events in (renamed, original)
+    ]
+    assert numbers[0] == numbers[1]
+    statuses = {s.key: renamed[0].stage_status(s, 0).status for s in renamed[0].stages}
+    assert statuses["runtime"] is Status.CACHED, statuses
+
+
 def test_buildkit_durations_and_overlapping_stages() -> None:
     resolved = demo()
     timeline, events = timeline_of(resolved, "demo-rebuilt.log")
