@@ -501,6 +501,9 @@ class DockerEngine:
             )
             log.flush()
             if cli is None:
+                # Added with the plugins' sha256 after the build, in the one metadata-only
+                # step that adds those: given to the classic build, the label was a step of
+                # its own (a container and a commit, about 1 s of every rebuild).
                 labels = {LABEL_CONTEXT: hashing.digest}
                 yield from self._build_stream(resolved, context, tag, tmp_tag, labels, log, cancel)
             else:
@@ -709,7 +712,6 @@ class DockerEngine:
             "forcerm": True,
             "pull": False,
             "q": False,
-            "labels": json.dumps(labels),
         }
         network = plan_build(resolved).network
         if network:
@@ -813,7 +815,7 @@ class DockerEngine:
                         elif not passed:
                             outcome = "failed"
                 if outcome == "ended":
-                    final_id, failure = self._finish_image(resolved, parser.image_id, log)
+                    final_id, failure = self._finish_image(resolved, parser.image_id, log, labels)
                     if failure is not None:
                         outcome = "failed"
                         yield failure
@@ -880,7 +882,11 @@ class DockerEngine:
     # -- after the build: runtime libraries and provenance labels ---------------------------
 
     def _finish_image(
-        self, resolved: ResolvedProject, image_id: str, log: Any
+        self,
+        resolved: ResolvedProject,
+        image_id: str,
+        log: Any,
+        labels: dict[str, str] | None = None,
     ) -> tuple[str, BuildFailed | None]:
         """Check the built image can start its host, then label it with its files' sha256.
 
@@ -888,8 +894,9 @@ class DockerEngine:
         even when the runtime image lacks one: read DT_NEEDED from the binaries in the image
         and look for each library where the image's loader would (its directories and its
         ld.so.cache). Then add the sha256 of the host and of every plugin as labels, by a
-        metadata-only build on top of the image (their content is known only now). Returns
-        the image to tag, or the failure (nothing tagged)."""
+        metadata-only build on top of the image (their content is known only now), with
+        `labels` (the classic build's context digest). Returns the image to tag, or the
+        failure (nothing tagged)."""
         self._finished_images = []
         plan = plan_build(resolved)
         host_path = f"{APP_DIR}/{plan.host_binary}"
@@ -931,16 +938,17 @@ class DockerEngine:
                 locations=(),
                 plugin=None,
             )
-        if not contents:
-            return image_id, None
-        labels = {
-            HOST_DIGEST_LABEL: "sha256:" + hashlib.sha256(contents[host_path]).hexdigest(),
-            PLUGIN_DIGESTS_LABEL: plugin_digests_label(
+        added = dict(labels or {})
+        if contents:
+            added[HOST_DIGEST_LABEL] = "sha256:" + hashlib.sha256(contents[host_path]).hexdigest()
+            added[PLUGIN_DIGESTS_LABEL] = plugin_digests_label(
                 (path, hashlib.sha256(contents[path]).hexdigest()) for path in plugin_paths
-            ),
-        }
-        labelled = self._label_image(image_id, labels)
-        log.write(f"# labelled {image_id} with the plugins' sha256: {labelled}\n")
+            )
+        if not added:
+            return image_id, None
+        labelled = self._label_image(image_id, added)
+        what = "the plugins' sha256" if contents else ", ".join(sorted(added))
+        log.write(f"# labelled {image_id} with {what}: {labelled}\n")
         self._finished_images = [labelled]
         return labelled, None
 

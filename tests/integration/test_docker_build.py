@@ -25,6 +25,7 @@ import pytest
 from plugwiz import commands
 from plugwiz.adapters.demo import demo_host_files
 from plugwiz.adapters.docker_engine import DockerEngine
+from plugwiz.core.context import context_digest
 from plugwiz.core.events import (
     BuildCancelled,
     BuildEvent,
@@ -34,6 +35,8 @@ from plugwiz.core.events import (
     StepStarted,
 )
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
+from plugwiz.core.pinning import pin_base_images
+from plugwiz.core.report import LABEL_CONTEXT
 from plugwiz.core.resolve import demo_project, resolve_project
 from plugwiz.service import open_repo, resolve
 from tests.helpers import (
@@ -109,10 +112,17 @@ def demo_image(engine: DockerEngine, tracker: ImageTracker, module_cache: Path) 
     project = demo_project(base_dir=module_cache)
     tag = tracker.tag()
     started = time.monotonic()
-    events = build(engine, tracker, project, tag, module_cache / "demo.log")
+    log = module_cache / "demo.log"
+    events = build(engine, tracker, project, tag, log)
     seconds = time.monotonic() - started
     assert isinstance(events[-1], BuildFinished), events[-5:]
-    return {"tag": tag, "id": events[-1].image_id, "project": project, "seconds": seconds}
+    return {
+        "tag": tag,
+        "id": events[-1].image_id,
+        "project": project,
+        "seconds": seconds,
+        "log": log,
+    }
 
 
 def sha256_in_container(engine: DockerEngine, image: str, pattern: str) -> dict[str, str]:
@@ -149,6 +159,14 @@ def test_demo_builds_runs_and_inspects(engine: DockerEngine, demo_image: dict[st
     expected = sha256_in_container(engine, demo_image["tag"], "/app/plugins/*.so")
     assert {p.file: p.sha256 for p in report.plugins} == expected
     assert all(p.in_cmd and p.size > 0 for p in report.plugins)
+    # The inputs' digest (what the Result step compares with the project) is on the image,
+    # added with the plugins' sha256 in one metadata step, not as a build step of its own.
+    # (The wizard's Result step resolves with this machine's images, pinned as the engine
+    # pins them.)
+    project = demo_image["project"]
+    resolved = pin_base_images(resolve(project), engine.registry_digest)
+    assert report.labels[LABEL_CONTEXT] == context_digest(resolved, open_repo(project))
+    assert "LABEL dev.plugwiz.context" not in demo_image["log"].read_text()
 
 
 def test_one_line_plugin_edit_rebuilds_fast(

@@ -14,6 +14,7 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from plugwiz.core.logindex import STEP_MARK, Severity, line_severity, smart_case
+from plugwiz.ui.widgets.scrolling import GrowsInPlace
 
 # Runs of anything but printable ASCII: the only characters whose width is not 1.
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e]+")
@@ -21,7 +22,7 @@ _NOT_PLAIN = re.compile(r"[^\x20-\x7e]+")
 _JOINERS = ("\u200d", "\ufe0f")
 
 
-class BuildLog(Log):
+class BuildLog(GrowsInPlace, Log):
     """A `Log` that measures new lines on the UI thread, cheaply, and marks lines as it draws
     them (only the lines on screen are drawn, so a flood pays nothing for it).
 

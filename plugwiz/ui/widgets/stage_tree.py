@@ -25,6 +25,7 @@ from plugwiz.core.timeline import (
     Status,
     format_seconds,
 )
+from plugwiz.ui.widgets.scrolling import GrowsInPlace
 
 # Each state's icon, and its colour as theme markup (the tree's are its component classes).
 ICONS: dict[Status, tuple[str, str]] = {
@@ -84,7 +85,7 @@ def stage_label(name: str, status: StageStatus, width: int = NAME_WIDTH) -> Text
     return text
 
 
-class StageTree(Tree[StageRef]):
+class StageTree(GrowsInPlace, Tree[StageRef]):
     """The build's stages and their rows, drawn from a timeline."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"stage-tree--{s.name.lower()}" for s in Status}
@@ -106,6 +107,15 @@ class StageTree(Tree[StageRef]):
         super().__init__("build", data=StageRef("", "all stages", None), id=id)
         self.show_root = True
         self.guide_depth = 2
+
+    def _invalidate(self) -> None:
+        # Tree's own, less the layout of the whole screen it asks for with every node added,
+        # removed, opened or closed: this tree's size on screen is fixed by the CSS, and its
+        # lines (and scrollbar, see GrowsInPlace) are rebuilt when it is next drawn.
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
 
     def render_label(self, node: TreeNode[StageRef], base_style: Style, style: Style) -> Text:
         text = super().render_label(node, base_style, style)
