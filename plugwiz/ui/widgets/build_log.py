@@ -7,6 +7,7 @@ import re
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -128,6 +129,15 @@ class BuildLog(GrowsInPlace, Log):
         self._render_line_cache.clear()
         self.refresh()
 
+    def _may_match(self, line: str) -> bool:
+        """Whether a search match could be marked in `line`."""
+        search = self.search_text
+        if not search:
+            return False
+        if smart_case(search):
+            return search in line
+        return search.lower() in line.lower() or not search.isascii() or not line.isascii()
+
     def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
         if self.text_selection is not None:
             return super()._render_line_strip(y, rich_style)
@@ -136,16 +146,26 @@ class BuildLog(GrowsInPlace, Log):
             return cache[y]
         raw = self._lines[y]
         line = self._process_line(raw)
-        text = Text(line, no_wrap=True)
-        text.stylize(rich_style)
+        kind = ""
         if raw.startswith(STEP_MARK):
-            text.stylize(self.get_component_rich_style("build-log--step"))
+            kind = "build-log--step"
         else:
             severity = line_severity(raw)
             if severity is Severity.ERROR:
-                text.stylize(self.get_component_rich_style("build-log--error"))
+                kind = "build-log--error"
             elif severity is Severity.WARNING:
-                text.stylize(self.get_component_rich_style("build-log--warning"))
+                kind = "build-log--warning"
+        if y != self.current_line and not self._may_match(line):
+            # One style for the whole line: its segment made directly (rich's Text.render
+            # was most of the cost of a frame of scrolling output). The same segment.
+            style = rich_style + self.get_component_rich_style(kind) if kind else rich_style
+            strip = Strip([Segment(line, style)], cell_len(line))
+            cache[y] = strip
+            return strip
+        text = Text(line, no_wrap=True)
+        text.stylize(rich_style)
+        if kind:
+            text.stylize(self.get_component_rich_style(kind))
         if self.search_text:
             flags = 0 if smart_case(self.search_text) else re.IGNORECASE
             text.highlight_regex(
