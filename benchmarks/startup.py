@@ -11,8 +11,10 @@ median of N runs (default 10), after one untimed warm-up run (so the OS file cac
 - the wizard's first screen painted headless: a process that makes the app on the demo host and
   runs it under `App.run_test` until the Host screen is mounted and painted, then exits.
 
-`--tree DIR` measures another checkout of plugwiz (e.g. `git archive HEAD | tar -x -C DIR`)
-through PYTHONPATH, for before/after figures.
+It measures the checkout it is in, through PYTHONPATH (the processes run in a temporary
+directory, where `plugwiz` would otherwise be the virtualenv's editable install: from a git
+worktree, another checkout). `--tree DIR` measures another checkout of plugwiz (e.g.
+`git archive HEAD | tar -x -C DIR`) instead, for before/after figures.
 
 Usage: python benchmarks/startup.py [--runs N] [--quick] [--tree DIR]
 """
@@ -76,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="plugwiz-bench-startup-"))
     env = {**os.environ, "PLUGWIZ_CACHE_DIR": str(work / "cache")}
-    if args.tree:
-        env["PYTHONPATH"] = str(args.tree.resolve())
+    env["PYTHONPATH"] = str((args.tree or ROOT).resolve())
     python = [sys.executable, "-m", "plugwiz.cli"]
     # A project file on an ordinary git repository (not the cached demo).
     make_git_repo(ROOT / "plugwiz" / "demo" / "host", work / "host")

@@ -1,7 +1,8 @@
 """The command line: the wizard, init, render, context, build, inspect.
 
 Exit codes: 0 ok, 1 build (or check) failure, 2 user error. Heavy modules (Textual, docker,
-GitPython) are imported only by the commands that need them, so `--help` starts instantly.
+GitPython) are imported only by the commands that need them, so `--help` starts instantly;
+so is the project model (its dataclasses are a third of `--help`'s start-up).
 """
 
 from __future__ import annotations
@@ -9,21 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from plugwiz.core.model import (
-    BACKENDS,
-    BundledPlugin,
-    ExtraFile,
-    PluginSource,
-    Project,
-    ProjectError,
-)
-
 if TYPE_CHECKING:
-    from plugwiz.core.model import ResolvedProject
+    from plugwiz.core.model import ExtraFile, Project, ResolvedProject
     from plugwiz.core.project_file import ProjectDocument
     from plugwiz.core.watch import FileWatcher
 
@@ -46,6 +37,9 @@ COMMANDS = (
     "modules",
 )
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
+# `plugwiz.core.model.BACKENDS`, written out so that building the parser (all `--help` does)
+# needs no model; tests/unit/test_startup_imports.py checks that the two agree.
+BACKEND_CHOICES = ("auto", "classic", "buildkit")
 
 
 class UserError(Exception):
@@ -158,7 +152,7 @@ def _add_project_options(parser: argparse.ArgumentParser, with_project_file: boo
     )
     g.add_argument(
         "--backend",
-        choices=BACKENDS,
+        choices=BACKEND_CHOICES,
         help="build with the classic builder, BuildKit (docker CLI or buildx), or auto: "
         "BuildKit where available (default: the project's build.backend, else auto)",
     )
@@ -411,6 +405,9 @@ def _split_pair(value: str, sep: str, what: str) -> tuple[str, str]:
 def apply_options(project: Project, args: argparse.Namespace) -> Project:
     """The project with the command-line options applied on top."""
     import shlex
+    from dataclasses import replace
+
+    from plugwiz.core.model import BundledPlugin, ExtraFile, PluginSource
 
     host = project.host
     if args.host is not None:
@@ -507,12 +504,16 @@ def apply_options(project: Project, args: argparse.Namespace) -> Project:
 
 
 def _host_file(value: str) -> ExtraFile:
+    from plugwiz.core.model import ExtraFile
+
     source, target = _split_pair(value[len("host:") :], ":", "--file")
     return ExtraFile(source=f"host:{source}", target=target)
 
 
 def load_base_project(args: argparse.Namespace) -> Project:
     """The project file given, else the demo project (when no --host), else an empty one."""
+    from plugwiz.core.model import Project
+
     project_arg = getattr(args, "project", None)
     if project_arg:
         # Imported only here: yaml costs ~40 ms of start-up that the demo does not need.
@@ -537,6 +538,9 @@ def resolved_project(args: argparse.Namespace) -> ResolvedProject:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from plugwiz.core.model import Project
     from plugwiz.core.project_file import ProjectDocument
 
     output = Path(args.output)
@@ -737,6 +741,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_wizard(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from plugwiz.adapters.docker_endpoint import engine_label
     from plugwiz.commands import default_engine
     from plugwiz.core.project_file import ProjectDocument
@@ -775,6 +781,8 @@ def _project_document_for(args: argparse.Namespace) -> tuple[ProjectDocument, Pr
     """The project file `new` and `watch` work on: PROJECT.yaml, else ./plugwiz.yaml when it
     exists, else a new one there (on the demo host, or the --host given); and the project
     with the command-line options applied."""
+    from dataclasses import replace
+
     from plugwiz.core.project_file import ProjectDocument
 
     path = Path(args.project) if args.project else Path(DEFAULT_PROJECT_FILE)
@@ -936,6 +944,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's mistake (or the world's), never a bug."""
     from plugwiz.core.detect import DetectError
     from plugwiz.core.gomod import GoModError
+    from plugwiz.core.model import ProjectError
     from plugwiz.core.modzip import ModuleZipError
     from plugwiz.core.ports import HostRepoError
     from plugwiz.core.project_file import ProjectFileError

@@ -31,11 +31,9 @@ from plugwiz.core.events import (
     StepStarted,
     stamped,
 )
-from plugwiz.core.explain import format_explanation
 from plugwiz.core.model import Project, ProjectError, ResolvedProject
 from plugwiz.core.paths import cache_dir
 from plugwiz.core.ports import HostRepoError, HostRepository
-from plugwiz.core.report import format_report, human_size
 from plugwiz.core.timeline import BuildTimeline, format_timings, plan_stages
 
 if TYPE_CHECKING:
@@ -64,6 +62,10 @@ def _print_failure(event: BuildFailed, total: int, log_path: Path, out: TextIO) 
     if event.title:
         print(f"reason: {event.message}", file=out)
     if event.explanation is not None:
+        # The explainer and the image report (and the ELF readers under them) are imported
+        # where they are printed: the wizard imports this module before its first paint.
+        from plugwiz.core.explain import format_explanation
+
         # Go's one line says which package; this says why, and what to do.
         print("why:", file=out)
         print(textwrap.indent(format_explanation(event.explanation, title=False), "    "), file=out)
@@ -104,6 +106,7 @@ def build_command(
     daemon), 2 if the project cannot be built as given or Docker or an image it needs is
     unavailable, 130 if interrupted.
     """
+    from plugwiz.core.report import format_report
     from plugwiz.service import open_repo
 
     # Looked up per call, not bound at import: a caller (or test) may have replaced sys.stdout.
@@ -247,6 +250,8 @@ def inspect_command(
     engine: BuildEngine | None = None,
 ) -> int:
     """Print what `image` holds; 0 if consistent, 1 if CMD and plugins disagree, 2 if no image."""
+    from plugwiz.core.report import format_report
+
     docker_engine = engine or default_engine()
     try:
         report = docker_engine.inspect(image)
@@ -277,6 +282,7 @@ def push_command(tag: str, *, out: TextIO | None = None, engine: BuildEngine | N
         RegistryAuthError,
         RegistryUnreachableError,
     )
+    from plugwiz.core.report import human_size
 
     out = out or sys.stdout
     docker_engine = engine or default_engine()
@@ -320,6 +326,8 @@ def push_command(tag: str, *, out: TextIO | None = None, engine: BuildEngine | N
 
 def prune_command(*, out: TextIO | None = None, engine: BuildEngine | None = None) -> int:
     """Remove what earlier builds left behind and say how much that freed; 2 without Docker."""
+    from plugwiz.core.report import human_size
+
     out = out or sys.stdout
     try:
         result = (engine or default_engine()).prune()
@@ -353,6 +361,7 @@ def explain_command(
     binary, cannot be read, or Docker/an image is unavailable), printing a message, never a
     traceback."""
     from plugwiz.core.buildinfo import NotAGoBinaryError
+    from plugwiz.core.explain import format_explanation
     from plugwiz.core.hosts import (
         explain_plugin,
         host_for_project,

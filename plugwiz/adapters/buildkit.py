@@ -29,14 +29,15 @@ import threading
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from plugwiz.core.atomic import atomic_write
-from plugwiz.core.buildkit_events import BuildKitProgressParser
 from plugwiz.core.engine import EngineError
-from plugwiz.core.events import BuildEvent
-from plugwiz.core.model import ResolvedProject
 from plugwiz.core.paths import cache_dir
+
+if TYPE_CHECKING:
+    from plugwiz.core.events import BuildEvent
+    from plugwiz.core.model import ResolvedProject
 
 # How often the build loop looks at the cancel flag while the CLI is silent.
 _POLL_S = 0.2
@@ -262,6 +263,10 @@ def run_buildkit_build(
     `result` says how it ended; the caller tags the image. Closing the generator or setting
     `cancel` stops the CLI (and so the build) before it returns.
     """
+    # Imported here: `render` and `context` import this module only for `find_buildkit`, and
+    # the progress parser (with the build events it makes) was four fifths of its import.
+    from plugwiz.core.buildkit_events import BuildKitProgressParser
+
     parser = BuildKitProgressParser(resolved, dockerfile)
     command = cli.command("--progress=plain", "--iidfile", str(iidfile), *args, "-")
     log.write(f"# {cli.description}\n")

@@ -20,7 +20,7 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from plugwiz.core.detect import go_imports, go_package_name
 from plugwiz.core.gomod import GoModError
@@ -35,8 +35,6 @@ from plugwiz.core.model import (
     ProjectError,
     ResolvedProject,
 )
-from plugwiz.core.modfetch import PreparedModules, local_sources, prepare_modules
-from plugwiz.core.modsource import ModuleSource
 from plugwiz.core.modules import (
     CTX_GOPROXY,
     CTX_HOST_MODULES,
@@ -64,6 +62,12 @@ from plugwiz.core.plan import (
 from plugwiz.core.ports import HostRepository
 from plugwiz.core.render import emit_dockerfile
 from plugwiz.core.runtime_image import CTX_EMPTY_DIR
+
+if TYPE_CHECKING:
+    # Fetching modules is `write_context`'s business (imported there): `render` checks the
+    # local files only and need not load the fetcher and its zip handling.
+    from plugwiz.core.modfetch import PreparedModules
+    from plugwiz.core.modsource import ModuleSource
 
 # Files larger than this are almost certainly not plugin sources (a core dump, a video...).
 MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024
@@ -491,6 +495,8 @@ def write_context(
     ModulesUnavailableError...) or HostRepoError (a submodule) before writing anything if a
     source is unusable.
     """
+    from plugwiz.core.modfetch import local_sources, prepare_modules
+
     plan = plan_build(resolved)
     dockerfile = emit_dockerfile(resolved, plan, buildkit=buildkit, cache_id=cache_id).encode()
     local = local_context_files(resolved, plan)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from plugwiz.core.events import BuildEvent
-from plugwiz.core.model import ResolvedProject
-from plugwiz.core.ports import HostRepository
-from plugwiz.core.report import ImageReport
-
 if TYPE_CHECKING:
+    # For the port's signatures only: at run time the error classes here are all that modules
+    # such as the BuildKit adapter need, and `render` must not pay for the build events.
+    from plugwiz.core.events import BuildEvent
+    from plugwiz.core.model import ResolvedProject
+    from plugwiz.core.ports import HostRepository
     from plugwiz.core.push import PushEvent
+    from plugwiz.core.report import ImageReport
 
 
 class EngineError(Exception):

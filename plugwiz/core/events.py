@@ -19,9 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plugwiz.core.explain import Explanation
 from plugwiz.core.model import PluginKind, ProjectError, ResolvedProject
 from plugwiz.core.modules import MODULES_STAGE, plan_modules
 from plugwiz.core.plan import (
@@ -33,6 +32,11 @@ from plugwiz.core.plan import (
     TOOLCHAIN_STAGE,
     plan_build,
 )
+
+if TYPE_CHECKING:
+    # A field's type only: the explainer (and the ELF and build-info readers under it) is
+    # loaded by whoever makes or shows an explanation, not by everyone who reads events.
+    from plugwiz.core.explain import Explanation
 
 # How many output lines of the failing step a BuildFailed keeps.
 LAST_LINES = 30

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from plugwiz.core.engine import BuildEngine, EngineError, EngineUnavailableError
 from plugwiz.core.events import (
@@ -46,15 +46,18 @@ from plugwiz.core.events import (
     StepStarted,
     stamped,
 )
-from plugwiz.core.explain import format_explanation
 from plugwiz.core.history import BuildHistory, HistoryEntry, entry_id
 from plugwiz.core.logindex import STEP_MARK, WARNING_MARK, step_header
 from plugwiz.core.model import ProjectError, ResolvedProject
 from plugwiz.core.plan import plan_build
 from plugwiz.core.ports import HostRepoError, HostRepository
-from plugwiz.core.report import ImageReport
 from plugwiz.core.run_session import RunSession, RunState
 from plugwiz.core.timeline import BuildTimeline, SmokeRun, plan_stages
+
+if TYPE_CHECKING:
+    # The image report's type only: the wizard makes a session before its first paint, and
+    # the report's ELF reading (like the explainer) is needed only once a build has ended.
+    from plugwiz.core.report import ImageReport
 
 # How many lines of the log the session keeps for a screen that shows it late (the whole log
 # is in the log file).
@@ -544,6 +547,8 @@ class BuildSession:
         failure = self.failure
         explanation = ""
         if failure is not None and failure.explanation is not None:
+            from plugwiz.core.explain import format_explanation
+
             explanation = format_explanation(failure.explanation)
         self.history_entry = HistoryEntry(
             id=entry_id(self.timeline.started or self.clock()),

@@ -40,11 +40,9 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from plugwiz.core.buildinfo import NotAGoBinaryError
 from plugwiz.core.context import inspect_plugins
 from plugwiz.core.detect import DetectError
 from plugwiz.core.engine import BuildEngine, EngineError
-from plugwiz.core.explain import Explanation
 from plugwiz.core.history import BuildHistory
 from plugwiz.core.model import (
     BaseImages,
@@ -62,7 +60,6 @@ from plugwiz.core.ports import GitRef, HostRepoError, HostRepository, RefNotFoun
 from plugwiz.core.resolve import resolve_host
 from plugwiz.core.run_session import RunSession, RunState, run_spec_for
 from plugwiz.core.session import POLL_BUDGET_S, BuildSession, BuildState, source_signature
-from plugwiz.core.watch import FileWatcher, Prepared, WatchLoop, WatchPhase
 from plugwiz.ui.dialogs.choice import Answer, ChoiceDialog, confirm_dialog
 from plugwiz.ui.screens.host import HostScreen
 from plugwiz.ui.widgets.steps import STEP_NAMES, STEPS
@@ -70,7 +67,11 @@ from plugwiz.ui.widgets.steps import STEP_NAMES, STEPS
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    # Needed only on later steps (watch mode, a prebuilt plugin's verdict): imported where
+    # they are used, so that the first paint does not wait for them.
+    from plugwiz.core.explain import Explanation
     from plugwiz.core.project_file import ProjectDocument
+    from plugwiz.core.watch import FileWatcher, Prepared, WatchLoop, WatchPhase
 
 DEFAULT_PROJECT_FILE = "plugwiz.yaml"
 # Keys a browser keeps for itself (a page never sees them) or that are unsafe there (F5
@@ -92,7 +93,7 @@ FLOOD_POLL_BUDGET_S = 0.05  # and takes more of it each time
 
 EngineFactory = Callable[[], BuildEngine]
 RepoOpener = Callable[[Project], HostRepository]
-WatcherFactory = Callable[[], FileWatcher]
+WatcherFactory = Callable[[], "FileWatcher"]
 # How long quitting waits for a running container to be stopped and removed.
 RUN_STOP_TIMEOUT = 15.0
 
@@ -539,6 +540,7 @@ class PlugwizApp(App[int]):
         repo: HostRepository,
         wanted: dict[str, tuple[Path, tuple[tuple[str, int, int], ...]]],
     ) -> None:
+        from plugwiz.core.buildinfo import NotAGoBinaryError
         from plugwiz.core.hosts import explain_plugin, host_for_project, read_plugin
 
         verdicts: dict[str, PrebuiltVerdict] = {}
@@ -779,6 +781,8 @@ class PlugwizApp(App[int]):
     @property
     def watch_phase(self) -> WatchPhase:
         """What watch mode is doing (OFF when it is off)."""
+        from plugwiz.core.watch import WatchPhase
+
         return self.watch_loop.phase if self.watch_loop is not None else WatchPhase.OFF
 
     def toggle_watch(self) -> str | None:
@@ -795,7 +799,7 @@ class PlugwizApp(App[int]):
             return None
         if self.watcher_factory is None:
             return "watch mode is not available here (no file watcher)"
-        from plugwiz.core.watch import watch_targets
+        from plugwiz.core.watch import WatchLoop, watch_targets
 
         if not watch_targets(self.project):
             return "no plugin source to watch: add a .go file or a directory on the Plugins step"
@@ -819,6 +823,8 @@ class PlugwizApp(App[int]):
         return None
 
     def _prepare_watch_round(self) -> Prepared:
+        from plugwiz.core.watch import Prepared
+
         resolved = self.resolved
         repo = self.host.repo
         if resolved is None or repo is None:
