@@ -129,14 +129,12 @@ class BuildLog(GrowsInPlace, Log):
         self._render_line_cache.clear()
         self.refresh()
 
-    def _may_match(self, line: str) -> bool:
-        """Whether a search match could be marked in `line`."""
-        search = self.search_text
-        if not search:
-            return False
-        if smart_case(search):
-            return search in line
-        return search.lower() in line.lower() or not search.isascii() or not line.isascii()
+    def _search_pattern(self) -> re.Pattern[str] | None:
+        """The search's pattern as matches are marked (None: no search)."""
+        if not self.search_text:
+            return None
+        flags = 0 if smart_case(self.search_text) else re.IGNORECASE
+        return re.compile(re.escape(self.search_text), flags)  # re caches it
 
     def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
         if self.text_selection is not None:
@@ -155,7 +153,8 @@ class BuildLog(GrowsInPlace, Log):
                 kind = "build-log--error"
             elif severity is Severity.WARNING:
                 kind = "build-log--warning"
-        if y != self.current_line and not self._may_match(line):
+        pattern = self._search_pattern()
+        if y != self.current_line and (pattern is None or pattern.search(line) is None):
             # One style for the whole line: its segment made directly (rich's Text.render
             # was most of the cost of a frame of scrolling output). The same segment.
             style = rich_style + self.get_component_rich_style(kind) if kind else rich_style
@@ -166,12 +165,8 @@ class BuildLog(GrowsInPlace, Log):
         text.stylize(rich_style)
         if kind:
             text.stylize(self.get_component_rich_style(kind))
-        if self.search_text:
-            flags = 0 if smart_case(self.search_text) else re.IGNORECASE
-            text.highlight_regex(
-                re.compile(re.escape(self.search_text), flags),
-                self.get_component_rich_style("build-log--match"),
-            )
+        if pattern is not None:
+            text.highlight_regex(pattern, self.get_component_rich_style("build-log--match"))
         width = cell_len(line)
         if y == self.current_line:
             # The whole row, not only its characters: the line is found at a glance.
