@@ -603,12 +603,18 @@ class PlugwizApp(App[int]):
         self._next_drain = 0.0
         if result.dropped:
             self._next_drain = now + FLOOD_DRAIN_INTERVAL
-        if isinstance(screen, BuildScreen):
+        if isinstance(screen, BuildScreen) and self._screen_ready(screen):
             screen.show_poll(result)
         elif result:
             self._build_screen_stale = True
         if not self.session.active and self._drain_timer is not None:
             self._drain_timer.pause()
+
+    def _screen_ready(self, screen: Screen[Any]) -> bool:
+        """True when `screen` has its widgets: not when a step shown for the first time is
+        still being composed (a key can start a build before that), nor while the app is
+        shutting down (its screens lose their widgets while the timers still run)."""
+        return self.is_running and screen.is_mounted
 
     @property
     def history_key(self) -> str:
@@ -729,8 +735,8 @@ class PlugwizApp(App[int]):
 
         screen = self.screen
         result = self.run_session.poll()
-        if isinstance(screen, ResultScreen):
-            screen.show_run_poll(result)
+        if isinstance(screen, ResultScreen) and self._screen_ready(screen):
+            screen.show_run_poll(result)  # (one not ready yet draws the run when it mounts)
         if not self.run_session.active and self._run_timer is not None:
             self._run_timer.pause()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, OptionList, SelectionList
+from textual.widgets import DataTable, Input, Log, OptionList, SelectionList
 
 from plugwiz.adapters.scripted import ScriptedEngine, realistic_build, successful_events
 from plugwiz.core.model import DEMO_REPO, Host, PluginSource, Project
@@ -112,6 +112,31 @@ async def test_quit_dialog_closes_when_the_build_ends_and_quit_then_needs_no_que
         await pilot.press("ctrl+q")  # nothing runs and nothing changed: quits at once
         await pilot.pause()
     assert app.return_value == 0
+
+
+async def test_output_that_arrives_before_the_build_step_has_its_widgets_is_shown_once_it_has(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    # A key can start a build on a step shown for the first time before the step is composed
+    # (F4 then b at once); the drain timer then found a Build screen without its log.
+    engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
+    app = app_for(project_for(host_repo, workdir), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.start_build() is None
+        assert engine.holding.wait(5)  # the build's first lines are queued
+        app.action_go("build")
+        screen = app.screen
+        assert not screen.is_mounted
+        app._drain()  # as the timer would: no NoMatches, the lines wait for the screen
+        await settle(pilot)
+        log = screen.query_one("#build-log", Log)
+        assert [line for line in log.lines if "step 1 line" in line] == [
+            f"step 1 line {index}" for index in range(4)
+        ]
+        engine.release.set()
+        await wait_for(pilot, lambda: not app.session.active)
+        assert state(app) is BuildState.SUCCEEDED
 
 
 async def test_steps_do_not_change_behind_a_dialog(
