@@ -23,7 +23,7 @@ from plugwiz.core.events import (
     BuildFailed,
     BuildFinished,
     BuildWarning,
-    OutputLine,
+    OutputLines,
     SmokeRunFinished,
     SmokeRunOutput,
     SmokeRunStarted,
@@ -154,7 +154,7 @@ def build_command(
     events = iter(docker_engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel))
     try:
         for event in events:
-            if type(event) is not OutputLine:
+            if type(event) is not OutputLines:
                 event = stamped(event, time.time())
                 timeline.apply(event)
             if isinstance(event, StepFinished):
@@ -174,8 +174,8 @@ def build_command(
                 out.flush()
                 open_line = True
                 open_step = event.number
-            elif isinstance(event, OutputLine):
-                print(f"    {event.text}", file=out)
+            elif isinstance(event, OutputLines):
+                print("\n".join(f"    {line}" for line in event.lines), file=out)
             elif isinstance(event, BuildWarning):
                 print(f"warning: {event.text}", file=out)
             elif isinstance(event, SmokeRunStarted | SmokeRunOutput | SmokeRunFinished):

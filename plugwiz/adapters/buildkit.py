@@ -18,6 +18,7 @@ leaves nothing behind but BuildKit's cache.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 # How often the build loop looks at the cancel flag while the CLI is silent.
 _POLL_S = 0.2
+# The most the reader takes from the CLI's output at once.
+_READ_BYTES = 65536
 # After SIGINT, how long the CLI gets to cancel the solve before it is killed. Killing it is
 # as good (the daemon sees its session go and cancels the steps: measured, their processes go
 # within 0.1 s), so the grace is short: a cancel must end within a few seconds.
@@ -282,16 +285,26 @@ def run_buildkit_build(
         )
     except OSError as error:
         raise BuildKitUnavailableError(f"cannot run {command[0]}: {error}") from None
-    lines: queue.Queue[Any] = queue.Queue()
+    blocks: queue.Queue[Any] = queue.Queue()
     done = object()
 
     def reader() -> None:
+        # Whole lines of what each read got: in a flood a read holds hundreds, and they go
+        # to the parser (and on to the screen) together.
         assert process.stdout is not None
+        output = process.stdout.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        partial = ""
         try:
-            for raw in iter(process.stdout.readline, b""):
-                lines.put(raw.decode("utf-8", "replace"))
+            while block := os.read(output, _READ_BYTES):  # what is there, once there is some
+                *complete, partial = (partial + decoder.decode(block)).split("\n")
+                if complete:
+                    blocks.put(complete)
+            partial += decoder.decode(b"", final=True)
+            if partial:
+                blocks.put([partial])
         finally:
-            lines.put(done)
+            blocks.put(done)
 
     thread = threading.Thread(target=reader, name="plugwiz-buildkit", daemon=True)
     thread.start()
@@ -301,14 +314,14 @@ def run_buildkit_build(
                 result.outcome = "cancelled"
                 break
             try:
-                item = lines.get(timeout=_POLL_S)
+                item = blocks.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
             if item is done:
                 break
-            log.write(item)
+            log.write("\n".join(item) + "\n")
             log.flush()
-            for event in parser.feed_line(item):
+            for event in parser.feed_lines(item):
                 if parser.failed:
                     result.outcome = "failed"
                     result.loadcheck_failures = parser.loadcheck_failures

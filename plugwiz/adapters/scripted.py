@@ -34,7 +34,7 @@ from plugwiz.core.events import (
     BuildEvent,
     BuildFailed,
     BuildFinished,
-    OutputLine,
+    OutputLines,
     SourceLocation,
     StepFinished,
     StepStarted,
@@ -165,8 +165,8 @@ class ScriptedEngine:
                     log.write("# build cancelled\n")
                     yield BuildCancelled(at=clock() if clock is not None else 0.0)
                     return
-                if isinstance(event, OutputLine):
-                    log.write(event.text + "\n")
+                if type(event) is OutputLines:
+                    log.write("\n".join(event.lines) + "\n")
                 elif isinstance(event, StepStarted):
                     log.write(f"Step {event.number}/{event.total} : {event.title}\n")
                 elif isinstance(event, StepFinished) and event.cached:
@@ -192,8 +192,8 @@ class ScriptedEngine:
                 if isinstance(event, BuildFinished) and event.tag not in self.reports:
                     self.reports[event.tag] = report_for(resolved, event.tag, event.image_id)
                 if clock is not None:
-                    if type(event) is OutputLine:
-                        clock.advance(clock.line_seconds)
+                    if type(event) is OutputLines:
+                        clock.advance(clock.line_seconds * len(event.lines))
                     else:
                         clock.advance(clock.step_seconds)
                         event = stamped(event, clock())
@@ -370,7 +370,7 @@ def realistic_build(
         cached = stage in cached_stages and not base
         if not cached and title.startswith("RUN "):  # only commands print anything
             for i in range(lines_per_step):
-                yield OutputLine(f"go: compiling package {i:02d} for step {number}", number)
+                yield OutputLines((f"go: compiling package {i:02d} for step {number}",), number)
         planned = by_stage.get(stage)
         if (
             not cached
@@ -384,8 +384,8 @@ def realistic_build(
             )
             line = f"plugwiz_plugins/{fail_plugin}/{source.name}:9:51: undefined: undefinedHelper"
             header = f"# example.com/x/plugwiz_plugins/{fail_plugin}"
-            yield OutputLine(header, number)
-            yield OutputLine(line, number)
+            yield OutputLines((header,), number)
+            yield OutputLines((line,), number)
             yield BuildFailed(
                 message=f"`{title.removeprefix('RUN ')}` exited with code 1",
                 step=number,
@@ -402,7 +402,7 @@ def realistic_build(
                 "package internal/goarch"
             )
             line = f"plugwiz-loadcheck: FAIL {path}: {go_line}"
-            yield OutputLine(line, number)
+            yield OutputLines((line,), number)
             yield BuildFailed(
                 message=go_line,
                 step=number,
@@ -463,7 +463,7 @@ def successful_events(tag: str, steps: int = 3, lines: int = 20) -> list[BuildEv
     events: list[BuildEvent] = []
     for step in range(1, steps + 1):
         events.append(StepStarted(step, steps, f"RUN step {step}"))
-        events.extend(OutputLine(f"step {step} line {i}", step) for i in range(lines))
+        events.extend(OutputLines((f"step {step} line {i}",), step) for i in range(lines))
     events.append(BuildFinished(SAMPLE_IMAGE_ID, tag))
     return events
 

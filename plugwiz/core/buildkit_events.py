@@ -15,11 +15,12 @@ seconds since it started), or its status::
 
 `[internal]` vertices, the context transfer and the export are not Dockerfile steps. The
 events are the classic builder's: StepStarted (numbered across the whole Dockerfile, with
-its stage), OutputLine (with the step it belongs to), StepFinished when a vertex is `DONE`
-(with BuildKit's own duration) or `CACHED` (cached), BuildWarning, and BuildFailed for the
-first step that failed, with that step's own output, compiler locations and plugin, exactly
-as `BuildStreamParser` makes them for the classic builder. Events are stamped (`at`) by the
-parser's clock as their lines arrive; a finished step also carries BuildKit's `seconds`.
+its stage), OutputLines (a step's consecutive lines, with the step they belong to),
+StepFinished when a vertex is `DONE` (with BuildKit's own duration) or `CACHED` (cached),
+BuildWarning, and BuildFailed for the first step that failed, with that step's own output,
+compiler locations and plugin, exactly as `BuildStreamParser` makes them for the classic
+builder. Events are stamped (`at`) by the parser's clock as their lines arrive; a finished
+step also carries BuildKit's `seconds`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from plugwiz.core.events import (
@@ -170,8 +171,16 @@ class BuildKitProgressParser(BuildStreamParser):
         self._tail: deque[str] = deque(maxlen=LAST_LINES)  # lines outside any vertex
         self.cached_steps: set[int] = set()
 
+    def feed_lines(self, raws: Iterable[str]) -> Iterator[BuildEvent]:
+        """Events for lines of progress output as they came (a read of the CLI's output): a
+        step's consecutive output lines together, as OutputLines."""
+        yield from self._in_order(event for raw in raws for event in self._feed_line(raw))
+
     def feed_line(self, raw: str) -> Iterator[BuildEvent]:
         """Events for one line of progress output (without its newline)."""
+        yield from self.feed_lines((raw,))
+
+    def _feed_line(self, raw: str) -> Iterator[BuildEvent]:
         if self.failed:
             return
         line = strip_ansi(raw).rstrip("\r\n")
@@ -248,6 +257,9 @@ class BuildKitProgressParser(BuildStreamParser):
     def finish(self, exit_code: int) -> Iterator[BuildEvent]:
         """Once the CLI has exited: a BuildFailed when it failed without naming a step (a
         Dockerfile the frontend refused, a builder that cannot be reached...)."""
+        yield from self._in_order(self._finish(exit_code))
+
+    def _finish(self, exit_code: int) -> Iterator[BuildEvent]:
         if self.failed or exit_code == 0:
             return
         message = next(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import itertools
 import queue
 import threading
 import time
@@ -38,7 +37,7 @@ from plugwiz.core.events import (
     BuildFailed,
     BuildFinished,
     BuildWarning,
-    OutputLine,
+    OutputLines,
     SmokeRunFinished,
     SmokeRunOutput,
     SmokeRunStarted,
@@ -65,10 +64,8 @@ TAIL_LINES = 5000
 # The worker shares the GIL with the consumer (the UI thread). A worker that never blocks (a
 # flood of output) would hold it while the UI thread waits up to the interpreter's switch
 # interval (5 ms) each time it comes back from waiting for input, dozens of times per key;
-# handing the GIL over at least this often keeps keys at a few ms. It checks (cancel, time)
-# once every CHECK_EVERY output lines, to keep the common case cheap.
+# handing the GIL over at least this often keeps keys at a few ms.
 YIELD_EVERY_S = 0.004
-CHECK_EVERY = 64
 # One poll takes what is queued but stops after about this long, so the consumer's other work
 # (keys, repaints) waits at most about this.
 POLL_BUDGET_S = 0.02
@@ -370,15 +367,16 @@ class BuildSession:
         deadline = time.perf_counter() + budget_s
         get = self._queue.get_nowait
         output = 0
-        for count in itertools.count(1):
+        clock = time.perf_counter
+        while True:
             try:
                 event = get()
             except queue.Empty:
                 break
-            if type(event) is OutputLine:
-                lines.append(event.text)
-                output += 1
-                if count % 1024 == 0 and time.perf_counter() > deadline:
+            if type(event) is OutputLines:
+                lines.extend(event.lines)
+                output += len(event.lines)
+                if clock() > deadline:
                     break  # the rest waits for the next poll; keys and repaints go first
                 continue
             self._handle(event, result)
@@ -702,12 +700,10 @@ class BuildSession:
             finished: BuildFinished | None = None
             next_yield = 0.0
             stream = engine.build(resolved, repo, tag=tag, log_path=log_path, cancel=cancel)
-            for count, event in enumerate(stream):
-                if type(event) is not OutputLine:
+            for event in stream:
+                if type(event) is not OutputLines:
                     event = stamped(event, clock())  # an engine that sends no times
                 put(event)
-                if type(event) is OutputLine and count % CHECK_EVERY:
-                    continue  # the common case, kept cheap: this thread shares the GIL
                 if isinstance(event, BuildFinished):
                     finished = event
                 now = time.perf_counter()

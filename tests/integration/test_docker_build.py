@@ -31,7 +31,7 @@ from plugwiz.core.events import (
     BuildEvent,
     BuildFailed,
     BuildFinished,
-    OutputLine,
+    OutputLines,
     StepStarted,
 )
 from plugwiz.core.model import ExtraFile, Host, PluginLoading, PluginSource, Project
@@ -408,7 +408,7 @@ def test_cancel_stops_promptly_and_leaves_nothing(
 
     def on_event(event: BuildEvent) -> None:
         # Cancel once the RUN's container is really running (it has printed the token).
-        if isinstance(event, OutputLine) and event.text == token and not cancel.is_set():
+        if isinstance(event, OutputLines) and token in event.lines and not cancel.is_set():
             cancelled_at.append(time.monotonic())
             cancel.set()
 
@@ -436,7 +436,7 @@ def test_cancel_stops_promptly_and_leaves_nothing(
     resolved = resolve_project(project, repo)
     events_iter = engine.build(resolved, repo, tag=tag, log_path=tmp_path / "log2")
     for event in events_iter:
-        if isinstance(event, OutputLine) and event.text == token:
+        if isinstance(event, OutputLines) and token in event.lines:
             break
     events_iter.close()
     tracker.images.extend(engine.last_build_images)
@@ -497,7 +497,11 @@ def test_a_new_host_commit_compiles_only_the_hosts_own_packages(
     assert isinstance(events[-1], BuildFinished), events[-3:]
     # What `go build -v` printed: the packages this build compiled.
     compiled = {
-        e.text for e in events if isinstance(e, OutputLine) and " " not in e.text and "/" in e.text
+        text
+        for e in events
+        if isinstance(e, OutputLines)
+        for text in e.lines
+        if " " not in text and "/" in text
     }
     assert compiled, "go build -v printed nothing"
     own = {p for p in compiled if p.startswith("example.com/realhost")}

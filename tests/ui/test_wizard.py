@@ -15,7 +15,7 @@ from plugwiz.adapters.scripted import (
     unavailable,
 )
 from plugwiz.core.engine import RunResult
-from plugwiz.core.events import BuildEvent, OutputLine, StepStarted
+from plugwiz.core.events import BuildEvent, OutputLines, StepStarted
 from plugwiz.core.model import BundledPlugin, Host, PluginSource, Project
 from plugwiz.core.project_file import load_project
 from plugwiz.core.session import BuildState
@@ -518,7 +518,7 @@ async def test_the_screen_stays_responsive_while_a_flood_of_output_arrives(
     import time
 
     flood: list[BuildEvent] = [StepStarted(1, 2, "RUN go build ./...")]
-    flood += [OutputLine(f"line {i}", 1) for i in range(100_000)]
+    flood += [OutputLines((f"line {i}",), 1) for i in range(100_000)]
     flood.append(StepStarted(2, 2, "CMD"))
     engine = ScriptedEngine(events=flood, hold_at=len(flood) - 1)
     app = app_for(project_for(host_repo, workdir), engine=engine)
@@ -549,7 +549,7 @@ async def test_a_flood_keeps_exactly_the_last_lines_and_counts_every_one(
     # Lines the cap would drop at once are never written to the Log (the speed-up), yet the
     # Log ends with the same lines, in order, as if every one had been written.
     flood: list[BuildEvent] = [StepStarted(1, 1, "RUN go build ./...")]
-    flood += [OutputLine(f"line {i}", 1) for i in range(30_000)]
+    flood += [OutputLines((f"line {i}",), 1) for i in range(30_000)]
     flood.append(StepStarted(1, 1, "the build waits here"))
     engine = ScriptedEngine(events=flood, hold_at=len(flood) - 1)
     app = app_for(project_for(host_repo, workdir), engine=engine)

@@ -21,7 +21,7 @@ from plugwiz.core.events import (
     BuildFailed,
     BuildFinished,
     BuildWarning,
-    OutputLine,
+    OutputLines,
     StepFinished,
     StepStarted,
 )
@@ -120,13 +120,13 @@ def test_steps_are_numbered_across_the_dockerfile_with_their_stage() -> None:
     assert by_number[8].stage == "plugin-1"
     assert by_number[16].stage == ""  # the runtime stage has no name, as with classic
     # The load check's output, attributed to its step; no failure.
-    lines = [e for e in events if isinstance(e, OutputLine)]
-    assert [line.text for line in lines] == [
+    lines = [(text, e.step) for e in events if isinstance(e, OutputLines) for text in e.lines]
+    assert [text for text, _step in lines] == [
         "plugwiz-loadcheck: ok /out/plugins/reverse.so",
         "plugwiz-loadcheck: ok /out/plugins/upper.so",
         "plugwiz-loadcheck: ok /out/plugins/hello.so",
     ]
-    assert {line.step for line in lines} == {11}
+    assert {step for _text, step in lines} == {11}
     assert not any(isinstance(e, BuildFailed) for e in events)
 
 
@@ -156,6 +156,27 @@ def test_a_compile_error_maps_to_the_plugin_and_the_users_file() -> None:
     assert step.stage == "plugin-2"
 
 
+def test_a_read_of_progress_lines_gives_each_steps_run_of_lines_together() -> None:
+    resolved = demo(PluginSource("broken.go"))
+    parser = BuildKitProgressParser(resolved, render_dockerfile(resolved, buildkit=True), Clock())
+    host = "#5 [host 1/1] RUN mkdir -p /out/plugins && go build -o /out/demo-host ./cmd/demo-host"
+    plugin = "#7 [plugin-2 2/2] RUN go build -buildmode=plugin -o /out/plugins/broken.so x"
+    events = list(
+        parser.feed_lines(
+            [host, plugin]
+            + [f"#5 0.1{i} host {i}" for i in range(3)]
+            + ["#7 0.200 plugin 0", "#7 0.201 plugin 1", "#5 0.300 host 3"]
+        )
+    )
+    host_step, plugin_step = (e.number for e in events[:2] if isinstance(e, StepStarted))
+    outputs = [(e.lines, e.step) for e in events if isinstance(e, OutputLines)]
+    assert outputs == [
+        (("host 0", "host 1", "host 2"), host_step),
+        (("plugin 0", "plugin 1"), plugin_step),
+        (("host 3",), host_step),
+    ]
+
+
 def test_interleaved_steps_keep_their_own_lines() -> None:
     resolved = demo(PluginSource("broken.go"))
     run = "RUN go build -buildmode=plugin -o /out/plugins/broken.so ./plugwiz_plugins/broken"
@@ -171,7 +192,7 @@ def test_interleaved_steps_keep_their_own_lines() -> None:
         "#5 CANCELED",
     ]
     events = parse(resolved, lines, 1)
-    outputs = [(e.text, e.step) for e in events if isinstance(e, OutputLine)]
+    outputs = [(text, e.step) for e in events if isinstance(e, OutputLines) for text in e.lines]
     host_step = 5  # source has 4 steps before it
     assert ("host says one", host_step) in outputs and ("host says two", host_step) in outputs
     assert BuildWarning("something to know") in events

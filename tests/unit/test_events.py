@@ -8,7 +8,7 @@ from plugwiz.core.events import (
     BuildFailed,
     BuildStreamParser,
     BuildWarning,
-    OutputLine,
+    OutputLines,
     StepFinished,
     StepStarted,
     map_compiler_path,
@@ -92,17 +92,42 @@ def test_steps_partial_lines_and_noise() -> None:
         StepStarted(1, 3, "FROM golang:1.19-bookworm AS host", "host"),
         StepFinished(1),
         StepStarted(2, 3, "RUN echo one; echo two", "host"),
-        OutputLine("one", 2),
-        OutputLine("two", 2),
+        OutputLines(("one",), 2),
+        OutputLines(("two",), 2),  # a line split across chunks: sent with the chunk that ends it
         BuildWarning("something odd"),
         StepFinished(2),
         StepStarted(3, 3, 'CMD ["x"]', "host"),
-        OutputLine("trailing without newline", 3),
+        OutputLines(("trailing without newline",), 3),
         StepFinished(3),  # the stream ended: so did its last step
     ]
     assert parser.image_id == "sha256:abc"
     assert parser.container_ids == ["0123456789ab"]
     assert not parser.failed
+
+
+def test_a_chunk_of_output_is_one_event_and_other_events_keep_their_place() -> None:
+    parser = BuildStreamParser(demo_like())
+    lines = [f"example.com/pkg{i}" for i in range(500)]
+    events = feed_all(
+        parser,
+        [
+            {"stream": "Step 1/1 : RUN go build -v ./...\n ---> Running in 0123456789ab\n"},
+            {"stream": "\n".join(lines[:300]) + "\n"},
+            {"stream": "\n".join(lines[300:400]) + "\n[Warning] odd\n" + "\n".join(lines[400:])},
+        ],
+    )
+    assert (
+        events
+        == [
+            StepStarted(1, 1, "RUN go build -v ./...", ""),
+            OutputLines(tuple(lines[:300]), 1),  # a daemon's chunk: one event, not 300
+            OutputLines(tuple(lines[300:400]), 1),
+            BuildWarning("odd"),
+            OutputLines(tuple(lines[400:499]), 1),
+            OutputLines((lines[499],), 1),  # the last line had no newline: sent at the close
+            StepFinished(1),
+        ]
+    )
 
 
 def test_compile_error_maps_to_users_file() -> None:

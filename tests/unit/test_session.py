@@ -14,7 +14,7 @@ from plugwiz.adapters.scripted import (
     successful_events,
     unavailable,
 )
-from plugwiz.core.events import BuildEvent, BuildFinished, OutputLine, StepStarted
+from plugwiz.core.events import BuildEvent, BuildFinished, OutputLines, StepStarted
 from plugwiz.core.model import (
     GoMod,
     Host,
@@ -124,7 +124,7 @@ def test_starting_twice_is_refused(tmp_path: Path) -> None:
 def test_a_flood_is_taken_in_budgeted_polls_and_the_tail_is_capped(tmp_path: Path) -> None:
     lines = 200_000
     flood: list[BuildEvent] = [StepStarted(1, 1, "RUN go build ./...")]
-    flood += [OutputLine(f"line {i}", 1) for i in range(lines)]
+    flood += [OutputLines((f"line {i}",), 1) for i in range(lines)]
     flood.append(BuildFinished("sha256:" + "ab" * 32, "t:latest"))
     session = BuildSession(lambda: ScriptedEngine(events=flood))
     start(session, resolved(tmp_path), tmp_path)
@@ -171,9 +171,9 @@ def test_a_successful_build_marks_every_plugin_loaded(tmp_path: Path) -> None:
 def test_the_display_log_holds_every_line_even_those_a_flood_drops(tmp_path: Path) -> None:
     lines = 30_000
     flood: list[BuildEvent] = [StepStarted(1, 2, "RUN one")]
-    flood += [OutputLine(f"line {i}", 1) for i in range(lines)]
+    flood += [OutputLines((f"line {i}",), 1) for i in range(lines)]
     flood.append(StepStarted(2, 2, "RUN two"))
-    flood += [OutputLine(f"two {i}", 2) for i in range(10)]
+    flood += [OutputLines((f"two {i}",), 2) for i in range(10)]
     flood.append(BuildFinished("sha256:" + "ab" * 32, "t:latest"))
     session = BuildSession(lambda: ScriptedEngine(events=flood))
     start(session, resolved(tmp_path), tmp_path)
@@ -274,7 +274,7 @@ def test_an_unreachable_engine_is_not_a_build_for_the_history(tmp_path: Path) ->
 
 def test_a_reader_can_have_every_line_shown_written_before_it_reads(tmp_path: Path) -> None:
     events: list[BuildEvent] = [StepStarted(1, 1, "RUN x")]
-    events += [OutputLine(f"line {i}", 1) for i in range(100)]
+    events += [OutputLines((f"line {i}",), 1) for i in range(100)]
     events.append(BuildFinished("sha256:" + "ab" * 32, "t:latest"))
     engine = ScriptedEngine(events=events, hold_at=len(events) - 1)
     session = BuildSession(lambda: engine)
