@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Select
+from textual.widgets import Button, Input, Select
 
 from plugwiz.core.model import Project
+from plugwiz.ui.widgets.footer import StepFooter
 from plugwiz.ui.widgets.steps import StepIndicator
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StepIndicator(self.STEP)
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield StepFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
