@@ -6,6 +6,7 @@ the wizard before the build session, the typed engine port and the project docum
 
 from __future__ import annotations
 
+import gc
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -137,6 +138,21 @@ async def test_output_that_arrives_before_the_build_step_has_its_widgets_is_show
         engine.release.set()
         await wait_for(pilot, lambda: not app.session.active)
         assert state(app) is BuildState.SUCCEEDED
+
+
+async def test_the_cycle_collector_skips_the_wizards_objects_only_while_a_build_runs(
+    app_for: AppMaker, host_repo: Path, workdir: Path
+) -> None:
+    engine = ScriptedEngine(events=successful_events(TAG), hold_at=5)
+    app = app_for(project_for(host_repo, workdir), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert gc.get_freeze_count() == 0
+        await start_held_build(pilot, engine)
+        assert gc.get_freeze_count() > 0  # a flood's full collections stay short
+        engine.release.set()
+        await wait_for(pilot, lambda: not app.session.active)
+        assert gc.get_freeze_count() == 0  # what the build left behind is collected again
 
 
 async def test_steps_do_not_change_behind_a_dialog(
