@@ -672,9 +672,7 @@ class PlugwizApp(App[int]):
                 gc.freeze()
                 self._gc_frozen = True
             return
-        if self._gc_frozen:
-            gc.unfreeze()
-            self._gc_frozen = False
+        self._unfreeze_gc()
         if not self.is_running:
             return  # shutting down: no step to move to (a new mode breaks Textual's close)
         # The sources may have changed since they were last looked at (an edit before the
@@ -704,6 +702,12 @@ class PlugwizApp(App[int]):
                 self.switch_mode("build")
             else:
                 self.notify("The build failed: see the Build step (F4).", severity="error")
+
+    def _unfreeze_gc(self) -> None:
+        """Undo the build's gc.freeze(): what existed before it is collected again."""
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
 
     def _show_result_of(self, generation: int) -> None:
         """Move on to the Result step if the build that succeeded is still the last one and
@@ -790,9 +794,7 @@ class PlugwizApp(App[int]):
         # The app is closing (quit, a closed browser tab, the end of a test): no container
         # of ours may outlive it.
         self.stop_everything()
-        if self._gc_frozen:
-            gc.unfreeze()  # (a build was still running): what it kept is collected again
-            self._gc_frozen = False
+        self._unfreeze_gc()  # (a build was still running)
 
     # -- watch mode --------------------------------------------------------------------------
 
